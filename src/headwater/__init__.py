@@ -1,0 +1,3 @@
+"""headwater: serverless data platform kit for AWS."""
+
+__version__ = "0.1.0"
