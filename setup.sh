@@ -23,7 +23,7 @@ log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   cat <<EOF
 
 Environment:
@@ -131,7 +131,7 @@ cmd_deploy() {
       hw local up --port "$LOCAL_PORT"
     fi
     log "building the local artifact"
-    py scripts/build_artifact.py --local --quiet
+    py scripts/build_artifact.py --local >/dev/null
   else
     log "building the Lambda artifact ($ARCH)"
     py scripts/build_artifact.py --arch "$ARCH"

@@ -1,0 +1,177 @@
+"""Fast tests of scripts/build_artifact.py: package-only (--local) builds, no network."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = PROJECT_ROOT / "scripts" / "build_artifact.py"
+PACKAGE_DIR = PROJECT_ROOT / "src" / "headwater"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("build_artifact", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+build_artifact = _load_script()
+
+
+def _run_script(*args: str, tmpdir: Path) -> subprocess.CompletedProcess[str]:
+    # TMPDIR points at a directory of the test's own, so the test can see leftovers.
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    path = tmp_path / "tmp"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def package_copy(tmp_path: Path) -> Path:
+    """A copy of src/headwater with bytecode planted in it (as any test run leaves behind)."""
+    copy = tmp_path / "src" / "headwater"
+    shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (copy / "__pycache__").mkdir()
+    (copy / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"\x00bytecode")
+    (copy / "handlers" / "__pycache__").mkdir(exist_ok=True)
+    (copy / "handlers" / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"\x00bytecode")
+    (copy / "stray.pyc").write_bytes(b"\x00bytecode")
+    return copy
+
+
+def test_local_build_contains_package_and_contracts_only(tmp_path: Path, scratch: Path) -> None:
+    out = tmp_path / "out"
+    completed = _run_script("--local", "--out", str(out), tmpdir=scratch)
+    assert completed.returncode == 0, completed.stderr
+
+    artifact = out / "lambda-local.zip"
+    assert f"artifact: {artifact}" in completed.stdout
+    assert "unzipped size:" in completed.stdout and "zipped size:" in completed.stdout
+    with zipfile.ZipFile(artifact) as archive:
+        names = set(archive.namelist())
+        assert archive.testzip() is None
+
+    contracts = sorted(p.name for p in (PACKAGE_DIR / "contracts").glob("*.toml"))
+    assert "sales.toml" in contracts  # the packaged contracts exist to be bundled at all
+    for contract in contracts:
+        assert f"headwater/contracts/{contract}" in names
+    assert "headwater/__init__.py" in names
+    assert "headwater/handlers/__init__.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # Package only: no dependency is bundled in the local placeholder.
+    assert {n.split("/", 1)[0] for n in names} == {"headwater"}
+    assert list(scratch.iterdir()) == [], "temporary build directory left behind"
+
+
+def test_bytecode_is_never_bundled(package_copy: Path, tmp_path: Path) -> None:
+    result = build_artifact.build_artifact(
+        local=True, out_dir=tmp_path / "out", package_dir=package_copy, log=lambda _msg: None
+    )
+    with zipfile.ZipFile(result.path) as archive:
+        names = archive.namelist()
+    assert "headwater/handlers/__init__.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")], names
+
+
+def test_same_inputs_give_identical_bytes(package_copy: Path, tmp_path: Path) -> None:
+    quiet = {"log": lambda _msg: None, "local": True, "package_dir": package_copy}
+    first = build_artifact.build_artifact(out_dir=tmp_path / "one", **quiet)
+
+    # Same content, different file metadata: what a fresh checkout or another umask produces.
+    for path in package_copy.rglob("*"):
+        if path.is_file():
+            path.chmod(0o600)
+            os.utime(path, (1_900_000_000, 1_900_000_000))
+    second = build_artifact.build_artifact(out_dir=tmp_path / "two", **quiet)
+
+    assert first.path.read_bytes() == second.path.read_bytes()
+    assert first.sha256_base64 == second.sha256_base64
+    with zipfile.ZipFile(second.path) as archive:
+        infos = archive.infolist()
+    assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {stat.S_IMODE(i.external_attr >> 16) for i in infos} == {0o644}
+
+
+def test_content_change_changes_the_hash(package_copy: Path, tmp_path: Path) -> None:
+    quiet = {"log": lambda _msg: None, "local": True, "package_dir": package_copy}
+    first = build_artifact.build_artifact(out_dir=tmp_path / "one", **quiet)
+    with (package_copy / "__init__.py").open("a", encoding="utf-8") as handle:
+        handle.write("# changed\n")
+    second = build_artifact.build_artifact(out_dir=tmp_path / "two", **quiet)
+    assert first.sha256_hex != second.sha256_hex
+
+
+def test_size_limit_fails_the_build_and_leaves_no_artifact(tmp_path: Path, scratch: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / "lambda-local.zip"
+    stale.write_bytes(b"an artifact from an earlier build")
+
+    completed = _run_script(
+        "--local", "--out", str(out), "--max-unzipped-mb", "0.001", tmpdir=scratch
+    )
+
+    assert completed.returncode == 1
+    assert "exceeds the limit" in completed.stderr
+    assert "(1,048 bytes)" in completed.stderr  # 0.001 MB, stated in bytes
+    assert not stale.exists(), "a stale artifact would be deployed as if the build succeeded"
+    assert list(scratch.iterdir()) == [], "temporary build directory left behind"
+
+
+def test_default_limit_is_lambdas_250_mb() -> None:
+    assert build_artifact.LAMBDA_MAX_UNZIPPED_BYTES == 262_144_000
+    args = build_artifact.parse_args([])
+    assert int(args.max_unzipped_mb * build_artifact.MIB) == 262_144_000
+    assert (args.arch, args.python_version, args.local) == ("arm64", "3.12", False)
+
+
+def test_locked_requirements_are_runtime_deps_without_the_aws_sdk() -> None:
+    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked = {p["name"]: p["version"] for p in lock["package"]}
+
+    requirements = build_artifact.locked_runtime_requirements()
+    pins = dict(r.split(";")[0].strip().split("==") for r in requirements)
+
+    assert pins["pyarrow"] == locked["pyarrow"]
+    assert pins["aws-lambda-powertools"] == locked["aws-lambda-powertools"]
+    assert not set(pins) & build_artifact.RUNTIME_PROVIDED
+    # Neither the "local" extra nor the dev group is bundled.
+    for name in ("moto", "localstack-client", "pytest", "ruff", "duckdb", "pandas", "flask"):
+        assert name not in pins
+
+
+def test_unknown_architecture_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(build_artifact.BuildError, match="unknown architecture 'sparc'"):
+        build_artifact.build_artifact(arch="sparc", out_dir=tmp_path, log=lambda _msg: None)
+
+
+def test_human_size() -> None:
+    assert build_artifact.human_size(262_144_000) == "250.0 MB"
+    assert build_artifact.human_size(1536) == "1.5 KB"
+    assert build_artifact.human_size(12) == "12 B"
