@@ -159,10 +159,11 @@ cmd_run() {
   terraform -chdir="$dir" output -json >"$outputs"
   local manifest="$HEADWATER_STATE_DIR/$ENV/manifest-$(date +%Y%m%dT%H%M%S).json"
   log "feeding ${FEED_FILES:-40} files from the ${FEED_SOURCE:-synthetic} source"
-  hw feed --source "${FEED_SOURCE:-synthetic}" --files "${FEED_FILES:-40}" \
+  hw feed --source "${FEED_SOURCE:-synthetic}" --files "${FEED_FILES:-40}" --seed "${FEED_SEED:-42}" \
+    --date "${FEED_DATE:-$(date -u +%F)}" \
     --bucket "$(terraform -chdir="$dir" output -raw raw_bucket)" --manifest "$manifest"
   log "waiting until every file is accounted for"
-  hw report --manifest "$manifest" --outputs "$outputs" --wait "${REPORT_WAIT:-180}"
+  hw summary --manifest "$manifest" --outputs "$outputs" --wait "${REPORT_WAIT:-180}"
 }
 
 cmd_destroy() {

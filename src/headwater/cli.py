@@ -17,6 +17,7 @@ from headwater import __version__
 _COMMAND_MODULES = (
     "headwater.local.cli",
     "headwater.feed.cli",
+    "headwater.summary",
 )
 
 

@@ -1,0 +1,259 @@
+"""Account for every file a feed sent: curated, quarantined, in the DLQ, or still pending.
+
+``headwater summary --manifest M --outputs O`` reads the feeder's manifest and the deployed
+environment's Terraform outputs, polls until every file is accounted for (or ``--wait`` runs out),
+then prints a table and where the outputs are. ``setup.sh run`` and the end-to-end tests use it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+CURATED, QUARANTINED, DLQ, PENDING = "curated", "quarantined", "dlq", "pending"
+
+
+@dataclass
+class FileState:
+    key: str
+    expected: str
+    expected_rule: str | None
+    expected_rows: int | None
+    state: str = PENDING
+    rule: str | None = None
+    rows: int | None = None
+    location: str | None = None
+
+    @property
+    def as_expected(self) -> bool:
+        if self.state != self.expected:
+            return False
+        if self.state == QUARANTINED and self.expected_rule:
+            return self.rule == self.expected_rule
+        if self.state == CURATED and self.expected_rows is not None and self.rows is not None:
+            return self.rows == self.expected_rows
+        return True
+
+
+@dataclass
+class Places:
+    raw_bucket: str
+    curated_bucket: str
+    quarantine_bucket: str
+    dlq_url: str | None = None
+
+    @classmethod
+    def from_outputs(cls, outputs: dict[str, Any]) -> Places:
+        """Terraform ``output -json`` (values wrapped in {"value": ...}) or a plain mapping."""
+
+        def get(name: str) -> Any:
+            value = outputs.get(name)
+            return value.get("value") if isinstance(value, dict) else value
+
+        missing = [n for n in ("raw_bucket", "curated_bucket", "quarantine_bucket") if not get(n)]
+        if missing:
+            raise ValueError(f"outputs lack {', '.join(missing)}: is the environment deployed?")
+        return cls(
+            get("raw_bucket"), get("curated_bucket"), get("quarantine_bucket"), get("dlq_url")
+        )
+
+
+@dataclass
+class Ledger:
+    files: list[FileState]
+    places: Places
+    _curated_index: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any], places: Places) -> Ledger:
+        files = [
+            FileState(
+                key=entry["key"],
+                expected=entry["outcome"],
+                expected_rule=entry.get("rule"),
+                expected_rows=entry.get("rows"),
+            )
+            for entry in manifest["files"]
+        ]
+        return cls(files, places)
+
+    @property
+    def pending(self) -> list[FileState]:
+        return [f for f in self.files if f.state == PENDING]
+
+    def refresh(self, s3: Any, sqs: Any) -> None:
+        """Look up every pending file once: quarantine report, curated object, DLQ message."""
+        pending = self.pending
+        if not pending:
+            return
+        self._curated_index = _curated_index(s3, self.places.curated_bucket)
+        in_dlq = _dlq_keys(sqs, self.places.dlq_url) if self.places.dlq_url else set()
+        for item in pending:
+            report = _quarantine_report(s3, self.places.quarantine_bucket, item.key)
+            if report is not None:
+                item.state, item.rule = QUARANTINED, report.get("rule")
+                item.location = f"s3://{self.places.quarantine_bucket}/reports/{item.key}.json"
+                continue
+            curated = self._find_curated(s3, item.key)
+            if curated is not None:
+                item.state, item.location = CURATED, f"s3://{self.places.curated_bucket}/{curated}"
+                item.rows = _parquet_rows(s3, self.places.curated_bucket, curated)
+                continue
+            if item.key in in_dlq:
+                item.state = DLQ
+                item.location = self.places.dlq_url
+
+    def _find_curated(self, s3: Any, raw_key: str) -> str | None:
+        # Output names end in "<stem>-<version id>.parquet"; version ids are unique per bucket.
+        stem = PurePosixPath(raw_key).stem
+        for version in _versions(s3, self.places.raw_bucket, raw_key):
+            found = self._curated_index.get(f"{stem}-{version}.parquet")
+            if found:
+                return found
+        return None
+
+
+def _curated_index(s3: Any, bucket: str) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            index[PurePosixPath(obj["Key"]).name] = obj["Key"]
+    return index
+
+
+def _versions(s3: Any, bucket: str, key: str) -> Iterable[str]:
+    response = s3.list_object_versions(Bucket=bucket, Prefix=key)
+    for version in response.get("Versions", []):
+        if version["Key"] == key:
+            yield version["VersionId"]
+            yield version["ETag"].strip('"')  # unversioned buckets name outputs by ETag
+
+
+def _quarantine_report(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=f"reports/{key}.json")["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+            return None
+        raise
+    return json.loads(body)
+
+
+def _parquet_rows(s3: Any, bucket: str, key: str) -> int | None:
+    head = s3.head_object(Bucket=bucket, Key=key)
+    rows = head.get("Metadata", {}).get("rows")
+    return int(rows) if rows and rows.isdigit() else None
+
+
+def _dlq_keys(sqs: Any, queue_url: str) -> set[str]:
+    """Raw keys named by the messages parked in the DLQ (peeked, left in place for a redrive)."""
+    keys: set[str] = set()
+    seen: set[str] = set()
+    for _ in range(20):  # bounded: enough for the DLQ of a demo feed
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+        ).get("Messages", [])
+        fresh = [m for m in messages if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        for message in fresh:
+            seen.add(message["MessageId"])
+            key = _event_key(message.get("Body", ""))
+            if key:
+                keys.add(key)
+    return keys
+
+
+def _event_key(body: str) -> str | None:
+    try:
+        event = json.loads(body)
+        if isinstance(event, dict) and event.get("Type") == "Notification":
+            event = json.loads(event["Message"])
+        return event["detail"]["object"]["key"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def render(ledger: Ledger) -> str:
+    """The summary table, plus where the outputs are and any file that surprised us."""
+    counts = Counter(f.state for f in ledger.files)
+    rules = Counter(f.rule for f in ledger.files if f.state == QUARANTINED)
+    rows = sum(f.rows or 0 for f in ledger.files if f.state == CURATED)
+    places = ledger.places
+    lines = [
+        "",
+        f"{'files sent':<24}{len(ledger.files):>8}",
+        f"{'curated':<24}{counts[CURATED]:>8}   ({rows} rows)",
+        f"{'quarantined':<24}{counts[QUARANTINED]:>8}",
+        *(f"{'  ' + str(rule):<24}{n:>8}" for rule, n in sorted(rules.items())),
+        f"{'in the DLQ':<24}{counts[DLQ]:>8}",
+        f"{'not accounted for':<24}{counts[PENDING]:>8}",
+        "",
+        f"raw          s3://{places.raw_bucket}/",
+        f"curated      s3://{places.curated_bucket}/",
+        f"quarantine   s3://{places.quarantine_bucket}/reports/",
+    ]
+    if places.dlq_url:
+        lines.append(f"dlq          {places.dlq_url}")
+    surprises = [f for f in ledger.files if f.state != PENDING and not f.as_expected]
+    if surprises:
+        lines += ["", "not as the feed expected:"]
+        for f in surprises:
+            wanted = f.expected + (f" ({f.expected_rule})" if f.expected_rule else "")
+            got = f.state + (f" ({f.rule})" if f.rule else "")
+            lines.append(f"  {f.key}: expected {wanted}, got {got}")
+    return "\n".join(lines)
+
+
+def wait_for(ledger: Ledger, s3: Any, sqs: Any, timeout: float, interval: float = 2.0) -> None:
+    from headwater.progress import ProgressBar
+
+    total = len(ledger.files)
+    deadline = time.monotonic() + timeout
+    with ProgressBar(total, label="accounted", stream=sys.stderr) as bar:
+        while True:
+            ledger.refresh(s3, sqs)
+            bar.advance(total - len(ledger.pending) - bar.count)
+            if not ledger.pending or time.monotonic() >= deadline:
+                return
+            time.sleep(interval)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "summary",
+        help="account for every file a feed sent",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument("--manifest", type=Path, required=True, help="the feeder's manifest JSON")
+    parser.add_argument(
+        "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"
+    )
+    parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait (default 120)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: Any) -> int:
+    from headwater.aws import client
+    from headwater.cli import CommandError
+
+    try:
+        manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
+        places = Places.from_outputs(json.loads(args.outputs.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    ledger = Ledger.from_manifest(manifest, places)
+    wait_for(ledger, client("s3"), client("sqs"), args.wait)
+    print(render(ledger))
+    if ledger.pending:
+        print(f"\n{len(ledger.pending)} file(s) not accounted for after {args.wait:.0f}s")
+        return 1
+    return 0 if all(f.as_expected for f in ledger.files) else 1
