@@ -53,4 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under ``python -m`` this file runs as __main__; dispatch through the imported module so
+    # subcommands raise the same CommandError class that main() catches.
+    from headwater.cli import main as _main
+
+    sys.exit(_main())

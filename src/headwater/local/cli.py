@@ -1,0 +1,167 @@
+"""``headwater local up|down|status|invoke``: the embedded local mode from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from headwater.local import state
+from headwater.local.emulator import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION, EmulatorError
+
+EXIT_NOT_RUNNING = 3
+
+
+def register(subparsers: Any) -> None:
+    local = subparsers.add_parser(
+        "local",
+        help="run the platform on this machine (AWS emulator + Lambda runner)",
+        description="The embedded local mode: moto on 127.0.0.1 plus the Lambda runner, in one "
+        "background process. State (pid file, log) lives in $HEADWATER_STATE_DIR "
+        "(default ./.headwater).",
+    )
+    commands = local.add_subparsers(dest="local_command", metavar="ACTION")
+
+    up = commands.add_parser("up", help="start the background process (no-op if running)")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"emulator port on {DEFAULT_HOST} (default {DEFAULT_PORT}, LocalStack's edge port)",
+    )
+    up.add_argument("--foreground", action="store_true", help="run in this terminal until Ctrl-C")
+    up.set_defaults(func=_up)
+
+    down = commands.add_parser("down", help="stop the background process")
+    down.set_defaults(func=_down)
+
+    status = commands.add_parser("status", help="is it running? (exit 3 when not)")
+    status.set_defaults(func=_status)
+
+    invoke = commands.add_parser(
+        "invoke", help="invoke one deployed function with a sample event, print its result"
+    )
+    invoke.add_argument("function", help="function name or ARN")
+    invoke.add_argument("--event", required=True, help="JSON file with the event, or - for stdin")
+    invoke.add_argument(
+        "--endpoint",
+        help="emulator URL (default: the running local mode's, else "
+        f"http://{DEFAULT_HOST}:{DEFAULT_PORT})",
+    )
+    invoke.add_argument("--timeout", type=float, help="override the function's timeout (s)")
+    invoke.set_defaults(func=_invoke)
+
+    local.set_defaults(func=lambda _args: _usage(local))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _error(message: str):
+    from headwater.cli import CommandError
+
+    return CommandError(message)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from headwater.local import daemon
+
+    paths = state.state_paths()
+    if args.foreground:
+        return _up_foreground(paths, args.port)
+    try:
+        current, already = daemon.start(paths, port=args.port)
+    except (EmulatorError, daemon.DaemonError) as exc:
+        raise _error(str(exc)) from exc
+    if already:
+        print(f"local mode already running (pid {current.pid}) at {current.endpoint}")
+    else:
+        print(f"local mode running (pid {current.pid})")
+    print(f"endpoint: {current.endpoint}")
+    print(f"log:      {current.log_file}")
+    return 0
+
+
+def _up_foreground(paths: state.StatePaths, port: int) -> int:
+    from headwater.local import daemon
+    from headwater.local.emulator import PortInUseError, port_is_free
+
+    current = daemon.status(paths)
+    if current.running:
+        print(f"local mode already running (pid {current.pid}) at {current.endpoint}")
+        return 0
+    if not port_is_free(DEFAULT_HOST, port):
+        raise _error(str(PortInUseError(DEFAULT_HOST, port)))
+    paths.root.mkdir(parents=True, exist_ok=True)
+    daemon.configure_logging(to_stderr=True, log_file=str(paths.log_file))
+    print(f"local mode on http://{DEFAULT_HOST}:{port} (Ctrl-C to stop)", flush=True)
+    return daemon.run(paths, port=port)
+
+
+def _down(_args: argparse.Namespace) -> int:
+    from headwater.local import daemon
+
+    stopped = daemon.stop(state.state_paths())
+    print(f"local mode stopped (pid {stopped})" if stopped else "local mode was not running")
+    return 0
+
+
+def _status(_args: argparse.Namespace) -> int:
+    from headwater.local import daemon
+
+    current = daemon.status(state.state_paths())
+    if not current.running:
+        print("local mode: not running")
+        print(f"log:      {current.log_file}")
+        return EXIT_NOT_RUNNING
+    print(f"local mode: {'running' if current.endpoint else 'starting'}")
+    print(f"pid:      {current.pid}")
+    print(f"endpoint: {current.endpoint or 'starting'}")
+    print(f"log:      {current.log_file}")
+    return 0
+
+
+def _read_event(source: str) -> dict:
+    try:
+        text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()  # noqa: SIM115
+    except OSError as exc:
+        raise _error(f"cannot read event file {source}: {exc.strerror}") from exc
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _error(f"event {source} is not valid JSON: {exc}") from exc
+    if not isinstance(event, dict):
+        raise _error(f"event {source} must be a JSON object")
+    return event
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from headwater.local import daemon
+    from headwater.local.emulator import is_ready
+
+    event = _read_event(args.event)
+    endpoint = args.endpoint or daemon.status(state.state_paths()).endpoint
+    endpoint = endpoint or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    if not is_ready(endpoint):
+        raise _error(f"no emulator at {endpoint}; start it with `headwater local up`")
+    from headwater.local.runner import FunctionNotFound, Runner
+
+    # A runner of our own in this process: the invocation runs here, its output on this terminal.
+    runner = Runner(endpoint, region=DEFAULT_REGION)
+    try:
+        result = runner.invoke(args.function, event, timeout=args.timeout)
+    except FunctionNotFound as exc:
+        raise _error(f"{exc} (at {endpoint})") from exc
+    finally:
+        runner.stop()
+    print(json.dumps(result.payload, indent=2, default=str))
+    if result.function_error:
+        print(
+            f"headwater: function error ({result.function_error}): {result.error_type}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

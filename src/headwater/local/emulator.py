@@ -1,0 +1,140 @@
+"""The AWS emulator of the local mode: moto in server mode on a loopback port, patched.
+
+The default port is LocalStack's edge port (4566) so LocalStack-aware tools (localstack-client
+sessions, awslocal, tflocal) talk to it without configuration.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import time
+import urllib.error
+import urllib.request
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+DEFAULT_REGION = "us-east-1"
+
+log = logging.getLogger(__name__)
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not start; the message is one line meant for the user."""
+
+
+class PortInUseError(EmulatorError):
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"port {port} on {host} is already in use; stop what listens there or pick another "
+            "port with --port N"
+        )
+        self.port = port
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Same option werkzeug sets, so a port in TIME_WAIT counts as free, as it will for moto.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def is_ready(endpoint_url: str, timeout: float = 1.0) -> bool:
+    """True when a moto server answers at ``endpoint_url`` (its cheap, read-only config page)."""
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - loopback URL built by us
+            f"{endpoint_url}/moto-api/config", timeout=timeout
+        ) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def wait_until_ready(endpoint_url: str, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if is_ready(endpoint_url):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+class Emulator:
+    """moto's ThreadedMotoServer with headwater's patches, bound to one loopback port.
+
+    ``port=0`` picks a free port (tests); ``endpoint_url`` then names the real one.
+    """
+
+    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+        self.host = host
+        self.port = port
+        self._server = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, ready_timeout: float = 15.0) -> None:
+        from headwater.local import patches
+
+        patches.apply()
+        if self.port and not port_is_free(self.host, self.port):
+            raise PortInUseError(self.host, self.port)
+        # werkzeug logs every request at INFO; keep the daemon log for what matters.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = _reporting_server_class()(ip_address=self.host, port=self.port, verbose=False)
+        server.start()
+        if server.startup_error is not None:
+            if getattr(server.startup_error, "errno", None) == errno.EADDRINUSE:
+                raise PortInUseError(self.host, self.port) from server.startup_error
+            raise EmulatorError(f"emulator failed to start: {server.startup_error}")
+        self._server = server
+        self.port = server.get_host_and_port()[1]
+        if not wait_until_ready(self.endpoint_url, ready_timeout):
+            self.stop()
+            raise EmulatorError(f"emulator at {self.endpoint_url} did not become ready")
+        log.info("emulator listening on %s", self.endpoint_url)
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _reporting_server_class() -> type:
+    # Imported on use: the CLI's status/down must not pay for importing moto.
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    class ReportingMotoServer(ThreadedMotoServer):
+        """ThreadedMotoServer whose start() returns instead of hanging when the bind fails.
+
+        moto 5.2.5 binds inside the thread and only sets its ready event on success, so a bind
+        error would leave start() waiting forever.
+        """
+
+        startup_error: BaseException | None = None
+
+        def _server_entry(self) -> None:
+            try:
+                super()._server_entry()
+            except BaseException as exc:
+                self.startup_error = exc
+                self._server_ready_event.set()
+
+        def stop(self) -> None:
+            if self.startup_error is None:
+                super().stop()
+
+    return ReportingMotoServer

@@ -1,0 +1,315 @@
+"""The runner: plays the Lambda service for the embedded local mode.
+
+It reads what exists in the emulator (functions with handler, environment, timeout and memory;
+event source mappings) and keeps reading every ``refresh_interval`` seconds, because Terraform
+creates them after the daemon has started. Each function runs in its own worker processes
+(``workers``); each enabled SQS mapping gets a poller (``sqs_poller``). Functions are imported
+from this interpreter's import path, not from the uploaded zip: the zip is what AWS runs, the
+package installed here is the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from headwater.local.sqs_poller import SqsMapping, SqsPoller
+from headwater.local.workers import (
+    EMULATOR_CREDENTIAL,
+    FunctionConfig,
+    FunctionPool,
+    InvokeResult,
+)
+
+__all__ = ["FunctionNotFound", "InvokeResult", "Runner"]
+
+log = logging.getLogger("headwater.local.runner")
+
+# A 2-core machine: more than two warm workers per function only adds memory pressure.
+DEFAULT_MAX_WORKERS_PER_FUNCTION = 2
+# Lambda retries a failed asynchronous invocation twice (after about 1 and 2 minutes on AWS;
+# locally seconds are enough to ride out a transient failure).
+DEFAULT_ASYNC_RETRY_DELAYS = (1.0, 2.0)
+
+
+class FunctionNotFound(LookupError):
+    """No function of that name or ARN exists in the emulator."""
+
+
+def _function_name(name_or_arn: str) -> str:
+    """``fn``, ``arn:aws:lambda:r:a:function:fn`` or ``...:fn:$LATEST`` -> ``fn``."""
+    if name_or_arn.startswith("arn:"):
+        parts = name_or_arn.split(":")
+        if len(parts) >= 7 and parts[5] == "function":
+            return parts[6]
+    return name_or_arn
+
+
+class Runner:
+    """Discover functions and mappings in the emulator and serve them like Lambda does."""
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        region: str = "us-east-1",
+        *,
+        refresh_interval: float = 2.0,
+        max_workers_per_function: int = DEFAULT_MAX_WORKERS_PER_FUNCTION,
+        async_retry_delays: Sequence[float] = DEFAULT_ASYNC_RETRY_DELAYS,
+    ) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.refresh_interval = refresh_interval
+        self.max_workers_per_function = max(1, max_workers_per_function)
+        self.async_retry_delays = tuple(async_retry_delays)
+        self._lock = threading.RLock()
+        self._client_lock = threading.Lock()
+        self._functions: dict[str, FunctionConfig] = {}
+        self._pools: dict[str, FunctionPool] = {}
+        self._mappings: dict[str, SqsMapping] = {}
+        self._pollers: dict[str, SqsPoller] = {}
+        self._stopping = threading.Event()
+        # Pollers run only between start() and stop(): a runner used just to invoke (the CLI's
+        # `local invoke`) must not consume the daemon's queues.
+        self._started = False
+        self._threads: list[threading.Thread] = []
+        self._async_queue: queue.Queue[tuple[str, dict, int] | None] = queue.Queue()
+        self._timers: set[threading.Timer] = set()
+        self._lambda = self._client("lambda")
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._started = True
+        try:
+            self.refresh()
+        except Exception as exc:  # the background refresh keeps trying
+            log.warning("initial discovery at %s failed: %s", self.endpoint_url, exc)
+        for target, name in (
+            (self._refresh_loop, "runner-refresh"),
+            (self._async_loop, "runner-async"),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._async_queue.put(None)
+        with self._lock:
+            for timer in self._timers:
+                timer.cancel()
+            pollers = list(self._pollers.values())
+            pools = list(self._pools.values())
+            self._pollers.clear()
+            self._pools.clear()
+            self._mappings.clear()
+            self._functions.clear()
+        for poller in pollers:
+            poller.stop(timeout=0)  # signal all first, then wait below
+        for pool in pools:
+            pool.close(kill_busy=True)
+        for poller in pollers:
+            poller.stop(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+
+    def __enter__(self) -> Runner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- discovery -------------------------------------------------------------------------
+
+    def _client(self, service: str) -> Any:
+        # boto3 sessions are not thread-safe; one fresh session per client avoids sharing one.
+        with self._client_lock:
+            return boto3.session.Session(
+                aws_access_key_id=EMULATOR_CREDENTIAL,
+                aws_secret_access_key=EMULATOR_CREDENTIAL,
+                region_name=self.region,
+            ).client(
+                service,
+                endpoint_url=self.endpoint_url,
+                config=Config(
+                    retries={"mode": "standard", "max_attempts": 3},
+                    connect_timeout=5,
+                    read_timeout=30,
+                ),
+            )
+
+    def refresh(self) -> None:
+        """Re-read functions and event source mappings; start, restart or stop what changed."""
+        functions: dict[str, FunctionConfig] = {}
+        for page in self._lambda.get_paginator("list_functions").paginate():
+            for conf in page["Functions"]:
+                config = FunctionConfig.from_api(conf)
+                functions[config.name] = config
+        mappings = {}
+        for page in self._lambda.get_paginator("list_event_source_mappings").paginate():
+            for conf in page["EventSourceMappings"]:
+                if conf.get("EventSourceArn", "").startswith("arn:aws:sqs:"):
+                    mapping = SqsMapping.from_api(conf)
+                    mappings[mapping.uuid] = mapping
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._apply_functions(functions)
+            if self._started:
+                self._apply_mappings(mappings)
+
+    def _apply_functions(self, functions: dict[str, FunctionConfig]) -> None:
+        for name in list(self._functions):
+            if functions.get(name) != self._functions[name]:
+                log.info("function %s changed or removed: retiring its workers", name)
+                del self._functions[name]
+                pool = self._pools.pop(name, None)
+                if pool is not None:
+                    pool.close()
+        for name, config in functions.items():
+            if name not in self._functions:
+                log.info("function %s discovered (handler %s)", name, config.handler)
+                self._functions[name] = config
+
+    def _apply_mappings(self, mappings: dict[str, SqsMapping]) -> None:
+        for uuid in list(self._mappings):
+            if mappings.get(uuid) != self._mappings[uuid]:
+                del self._mappings[uuid]
+                poller = self._pollers.pop(uuid, None)
+                if poller is not None:
+                    log.info("mapping %s changed or removed: stopping its poller", uuid)
+                    poller.stop(timeout=0)
+        for uuid, mapping in mappings.items():
+            if uuid in self._mappings:
+                continue
+            self._mappings[uuid] = mapping
+            if mapping.enabled:
+                self._start_poller(mapping)
+
+    def _start_poller(self, mapping: SqsMapping) -> None:
+        cap = self.max_workers_per_function
+        concurrency = min(mapping.maximum_concurrency or cap, cap)
+        function_arn = mapping.function_arn
+
+        def invoke(event: dict[str, Any]) -> InvokeResult:
+            return self.invoke(function_arn, event)
+
+        poller = SqsPoller(
+            mapping, invoke, lambda: self._client("sqs"), self.region, concurrency=concurrency
+        )
+        self._pollers[mapping.uuid] = poller
+        poller.start()
+        log.info(
+            "mapping %s: polling %s for %s (batch %d, window %.0fs, concurrency %d)",
+            mapping.uuid,
+            mapping.queue_name,
+            _function_name(function_arn),
+            mapping.batch_size,
+            mapping.batching_window,
+            concurrency,
+        )
+
+    def _refresh_loop(self) -> None:
+        while not self._stopping.wait(self.refresh_interval):
+            try:
+                self.refresh()
+            except Exception as exc:  # emulator restarting: keep what we have, try again
+                log.warning("refresh from %s failed: %s", self.endpoint_url, exc)
+
+    # -- introspection (status command, tests) ---------------------------------------------
+
+    def functions(self) -> dict[str, FunctionConfig]:
+        with self._lock:
+            return dict(self._functions)
+
+    def pollers(self) -> dict[str, SqsPoller]:
+        with self._lock:
+            return dict(self._pollers)
+
+    def worker_pids(self, function: str) -> list[int]:
+        """PIDs of the function's idle warm workers."""
+        with self._lock:
+            pool = self._pools.get(_function_name(function))
+        return pool.worker_pids() if pool else []
+
+    # -- invocation ------------------------------------------------------------------------
+
+    def _pool(self, function: str) -> FunctionPool:
+        name = _function_name(function)
+        with self._lock:
+            if name not in self._functions and not self._stopping.is_set():
+                self.refresh()  # created a moment ago, before the next periodic refresh
+            config = self._functions.get(name)
+            if config is None:
+                raise FunctionNotFound(f"function not found: {function}")
+            pool = self._pools.get(name)
+            if pool is None:
+                pool = FunctionPool(
+                    config, self.endpoint_url, self.region, self.max_workers_per_function
+                )
+                self._pools[name] = pool
+            return pool
+
+    def invoke(self, function: str, event: dict, timeout: float | None = None) -> InvokeResult:
+        """Invoke synchronously (RequestResponse).
+
+        ``function`` is a name or ARN; ``timeout`` overrides the function's configured timeout
+        for this invocation. Handler errors, timeouts and crashes come back in the result
+        (``function_error`` set), never as exceptions; an unknown function raises
+        FunctionNotFound.
+        """
+        return self._pool(function).invoke(event, timeout=timeout)
+
+    def invoke_async(self, function: str, event: dict) -> None:
+        """Queue an asynchronous (Event) invocation; failures are logged and retried twice."""
+        self._async_queue.put((function, event, 0))
+
+    def _async_loop(self) -> None:
+        while True:
+            item = self._async_queue.get()
+            if item is None or self._stopping.is_set():
+                return
+            threading.Thread(
+                target=self._run_async, args=item, name="runner-async-invoke", daemon=True
+            ).start()
+
+    def _run_async(self, function: str, event: dict, attempt: int) -> None:
+        try:
+            result = self.invoke(function, event)
+        except FunctionNotFound as exc:
+            log.error("async invoke dropped: %s", exc)
+            return
+        except Exception as exc:
+            log.warning("async invoke of %s failed: %s", function, exc)
+            result = None
+        if result is not None and result.ok:
+            return
+        detail = result.payload if result is not None else "runner error"
+        if attempt >= len(self.async_retry_delays) or self._stopping.is_set():
+            log.error(
+                "async invoke of %s failed after %d attempts: %s", function, attempt + 1, detail
+            )
+            return
+        delay = self.async_retry_delays[attempt]
+        log.warning("async invoke of %s failed (%s); retry in %.1fs", function, detail, delay)
+
+        def retry() -> None:
+            with self._lock:
+                self._timers.discard(timer)
+            if not self._stopping.is_set():
+                self._async_queue.put((function, event, attempt + 1))
+
+        timer = threading.Timer(delay, retry)
+        timer.daemon = True
+        with self._lock:
+            self._timers.add(timer)
+        timer.start()

@@ -1,0 +1,156 @@
+"""Entry point of one function's worker process (the local stand-in for a Lambda sandbox).
+
+Started by ``headwater.local.workers`` as ``python -m headwater.local.worker_main <read_fd>
+<write_fd>`` with the function's environment already in place. It imports the handler once (the
+cold start), reports ready or an init error, then serves invocations until told to stop or until
+its pipe closes (the parent died). Only the standard library is imported before the handler so
+the cold start measures the handler's own imports.
+
+Messages are JSON over a ``multiprocessing.connection.Connection``:
+  parent -> worker: {"request_id", "event", "deadline_epoch_ms", "invoked_function_arn"} or null
+  worker -> parent: {"type": "ready"} | {"type": "init_error", "error"}
+                    | {"type": "result", "payload": <JSON text>} | {"type": "error", "error"}
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from headwater.local.lambda_context import LambdaContext
+
+
+def error_object(exc: BaseException, error_type: str | None = None, request_id: str = "") -> dict:
+    """Lambda's error shape for an exception raised by user code."""
+    # Like the AWS runtime, show only the user's frames, not the runtime loop that called them.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
+
+
+class InitError(Exception):
+    """The handler could not be loaded; carries Lambda's error object."""
+
+    def __init__(self, error: dict) -> None:
+        super().__init__(error["errorMessage"])
+        self.error = error
+
+
+def load_handler(handler: str) -> Callable[[Any, Any], Any]:
+    """Import ``pkg.module.func`` (or ``dir/module.func``) the way the Python runtime does."""
+    try:
+        module_name, func_name = handler.rsplit(".", 1)
+    except ValueError as exc:
+        raise InitError(
+            {
+                "errorMessage": f"Bad handler '{handler}': {exc}",
+                "errorType": "Runtime.MalformedHandlerName",
+                "requestId": "",
+                "stackTrace": [],
+            }
+        ) from None
+    module_name = module_name.replace("/", ".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InitError(
+            {
+                "errorMessage": f"Unable to import module '{module_name}': {exc}",
+                "errorType": "Runtime.ImportModuleError",
+                "requestId": "",
+                "stackTrace": [],
+            }
+        ) from None
+    except SyntaxError as exc:
+        raise InitError(error_object(exc, "Runtime.UserCodeSyntaxError")) from None
+    except Exception as exc:  # user code failing at import time is an init error on AWS too
+        raise InitError(error_object(exc)) from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise InitError(
+            {
+                "errorMessage": f"Handler '{func_name}' missing on module '{module_name}'",
+                "errorType": "Runtime.HandlerNotFound",
+                "requestId": "",
+                "stackTrace": [],
+            }
+        )
+    return func
+
+
+def invoke_once(func: Callable[[Any, Any], Any], request: dict) -> dict:
+    """Run the handler for one request and return the reply message."""
+    env = os.environ
+    name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    context = LambdaContext(
+        function_name=name,
+        function_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        invoked_function_arn=request["invoked_function_arn"],
+        memory_limit_in_mb=env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        aws_request_id=request["request_id"],
+        log_group_name=env.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{name}"),
+        log_stream_name=env.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+        deadline_epoch_ms=request["deadline_epoch_ms"],
+    )
+    try:
+        result = func(request["event"], context)
+    except Exception as exc:
+        return {"type": "error", "error": error_object(exc, request_id=request["request_id"])}
+    try:
+        payload = json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        return {
+            "type": "error",
+            "error": {
+                "errorMessage": f"Unable to marshal response: {exc}",
+                "errorType": "Runtime.MarshalError",
+                "requestId": request["request_id"],
+                "stackTrace": [],
+            },
+        }
+    return {"type": "result", "payload": payload}
+
+
+def serve(reader: Connection, writer: Connection, handler: str) -> int:
+    def send(message: dict) -> None:
+        writer.send_bytes(json.dumps(message).encode())
+
+    try:
+        func = load_handler(handler)
+    except InitError as exc:
+        send({"type": "init_error", "error": exc.error})
+        return 1
+    send({"type": "ready"})
+    while True:
+        try:
+            raw = reader.recv_bytes()
+        except (EOFError, OSError):
+            return 0  # the parent went away: nothing left to serve
+        request = json.loads(raw)
+        if request is None:
+            return 0
+        reply = invoke_once(func, request)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        send(reply)
+
+
+def main() -> int:
+    read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+    reader = Connection(read_fd, writable=False)
+    writer = Connection(write_fd, readable=False)
+    return serve(reader, writer, os.environ["_HANDLER"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

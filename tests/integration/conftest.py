@@ -1,0 +1,122 @@
+"""Fixtures for integration tests: a real patched moto server on a free loopback port."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import uuid
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from localstack_client.session import Session
+
+from headwater.local import patches
+from headwater.local.emulator import Emulator
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    emu = Emulator(port=0)
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="session")
+def aws(emulator: Emulator):
+    """``aws("s3")``: a client for the emulator through a localstack-client session."""
+    host = emulator.endpoint_url.removeprefix("http://")
+    session = Session(
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name=REGION,
+        localstack_host=host,
+    )
+    clients: dict[str, Any] = {}
+
+    def client(service: str):
+        if service not in clients:
+            clients[service] = session.client(service)
+        return clients[service]
+
+    return client
+
+
+class Invocations:
+    """A Lambda invoker that records what the patches hand over (the runner's stand-in)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self._arrived = threading.Condition()
+        self.fail_for: set[str] = set()
+
+    def __call__(self, function_arn: str, event: dict) -> None:
+        if function_arn in self.fail_for:
+            raise RuntimeError(f"invoker refuses {function_arn}")
+        with self._arrived:
+            self.calls.append((function_arn, event))
+            self._arrived.notify_all()
+
+    def for_function(self, function_arn: str) -> list[dict]:
+        return [event for arn, event in self.calls if arn == function_arn]
+
+
+@pytest.fixture
+def invocations() -> Iterator[Invocations]:
+    recorder = Invocations()
+    patches.set_lambda_invoker(recorder)
+    yield recorder
+    patches.set_lambda_invoker(None)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix so tests sharing the session server do not collide."""
+    return uuid.uuid4().hex[:8]
+
+
+def lambda_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def make_function(aws, unique):
+    """Create a Lambda function in the emulator (moto needs an existing IAM role)."""
+
+    def make(name: str | None = None) -> str:
+        iam = aws("iam")
+        role_name = f"role-{unique}"
+        try:
+            role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+            role_arn = iam.create_role(
+                RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust)
+            )["Role"]["Arn"]
+        created = aws("lambda").create_function(
+            FunctionName=name or f"fn-{unique}",
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler="handler.handler",
+            Code={"ZipFile": lambda_zip()},
+        )
+        return created["FunctionArn"]
+
+    return make

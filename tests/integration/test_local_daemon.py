@@ -1,0 +1,297 @@
+"""`headwater local up|status|invoke|down` as a user runs them: real processes, real ports."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from localstack_client.session import Session
+
+pytestmark = pytest.mark.integration
+
+HANDLER_MODULE = textwrap.dedent(
+    """
+    import json
+    import os
+
+    import boto3
+
+
+    def echo(event, context):
+        if event.get("fail"):
+            raise ValueError("asked to fail")
+        return {"echo": event, "greeting": os.environ.get("GREETING")}
+
+
+    def record(event, context):
+        # Proves an EventBridge Lambda target reached the runner: the event lands in S3.
+        boto3.client("s3").put_object(
+            Bucket=os.environ["OUT_BUCKET"], Key="seen.json", Body=json.dumps(event)
+        )
+    """
+)
+
+
+# The console script users run (``python -m headwater.cli`` would load the dispatcher twice).
+HEADWATER = str(Path(sys.executable).with_name("headwater"))
+
+
+def lambda_zip() -> bytes:
+    # The runner imports handlers from its own path; the zip only has to exist for moto.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "")
+    return buffer.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def process_ended(pid: int, within: float = 5.0) -> bool:
+    """Gone, or a zombie waiting for init to reap it (its parent, the `up` command, has exited)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+class Cli:
+    """Runs `headwater` in a subprocess with its own state dir (and a handler module on path)."""
+
+    def __init__(self, state_dir: Path, handlers_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.env = {
+            **os.environ,
+            "HEADWATER_STATE_DIR": str(state_dir),
+            "PYTHONPATH": os.pathsep.join(
+                [str(handlers_dir), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
+
+    def __call__(self, *args: str, stdin: str | None = None, timeout: float = 90):
+        return subprocess.run(
+            [HEADWATER, "local", *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "local.pid"
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    handlers = tmp_path / "handlers"
+    handlers.mkdir()
+    (handlers / "sample_handlers.py").write_text(HANDLER_MODULE)
+    runner = Cli(tmp_path / "state", handlers)
+    yield runner
+    runner("down")  # never leave a daemon behind, whatever the test did
+
+
+@pytest.fixture
+def running(cli: Cli):
+    port = free_port()
+    result = cli("up", "--port", str(port))
+    assert result.returncode == 0, result.stderr + result.stdout
+    return port
+
+
+def session(port: int) -> Session:
+    return Session(
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+        localstack_host=f"127.0.0.1:{port}",
+    )
+
+
+def create_function(aws: Session, name: str, handler: str, env: dict[str, str]) -> str:
+    role = aws.client("iam").create_role(RoleName=f"role-{name}", AssumeRolePolicyDocument="{}")
+    return aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler=handler,
+        Code={"ZipFile": lambda_zip()},
+        Environment={"Variables": env},
+        Timeout=30,
+    )["FunctionArn"]
+
+
+def test_up_status_use_and_down(cli: Cli):
+    port = free_port()
+
+    up = cli("up", "--port", str(port))
+    assert up.returncode == 0, up.stderr
+    assert f"http://127.0.0.1:{port}" in up.stdout
+    pid = int(cli.pid_file.read_text())
+
+    status = cli("status")
+    assert status.returncode == 0
+    assert "running" in status.stdout
+    assert str(pid) in status.stdout
+    assert f"http://127.0.0.1:{port}" in status.stdout
+    assert str(cli.state_dir / "local.log") in status.stdout
+
+    s3 = session(port).client("s3")
+    s3.create_bucket(Bucket="daemon-bucket")
+    assert "daemon-bucket" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+    again = cli("up", "--port", str(port))
+    assert again.returncode == 0
+    assert "already running" in again.stdout
+    assert int(cli.pid_file.read_text()) == pid
+
+    down = cli("down")
+    assert down.returncode == 0
+    assert not cli.pid_file.exists()
+    assert port_is_free(port)
+    assert process_ended(pid)
+    assert cli("status").returncode == 3
+
+
+def test_down_when_not_running_succeeds(cli: Cli):
+    result = cli("down")
+    assert result.returncode == 0
+    assert "not running" in result.stdout
+
+
+def test_stale_pid_file_is_cleaned_up(cli: Cli):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    cli.state_dir.mkdir(parents=True)
+    cli.pid_file.write_text(f"{dead.pid}\n")
+
+    assert cli("status").returncode == 3
+    assert not cli.pid_file.exists()
+
+    cli.pid_file.write_text(f"{dead.pid}\n")
+    port = free_port()
+    up = cli("up", "--port", str(port))
+    assert up.returncode == 0, up.stderr
+    assert int(cli.pid_file.read_text()) != dead.pid
+
+
+def test_port_in_use_is_one_clear_line(cli: Cli):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+
+        result = cli("up", "--port", str(port))
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(port) in lines[0]
+    assert "--port" in lines[0]
+    assert not cli.pid_file.exists()
+
+
+def test_invoke_prints_the_result_and_fails_on_function_error(cli: Cli, running: int, tmp_path):
+    aws = session(running)
+    create_function(aws, "echo", "sample_handlers.echo", {"GREETING": "hello"})
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps({"n": 1}))
+
+    ok = cli("invoke", "echo", "--event", str(event_file))
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == {"echo": {"n": 1}, "greeting": "hello"}
+
+    failed = cli("invoke", "echo", "--event", "-", stdin=json.dumps({"fail": True}))
+    assert failed.returncode == 1
+    assert json.loads(failed.stdout)["errorType"] == "ValueError"
+
+    missing = cli("invoke", "no-such-function", "--event", str(event_file))
+    assert missing.returncode == 1
+    assert "no-such-function" in missing.stderr
+
+
+def test_eventbridge_lambda_targets_reach_the_runner(cli: Cli, running: int):
+    aws = session(running)
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="seen")
+    function_arn = create_function(
+        aws, "recorder", "sample_handlers.record", {"OUT_BUCKET": "seen"}
+    )
+    events = aws.client("events")
+    events.put_rule(Name="to-recorder", EventPattern=json.dumps({"source": ["test.daemon"]}))
+    events.put_targets(Rule="to-recorder", Targets=[{"Id": "fn", "Arn": function_arn}])
+
+    events.put_events(
+        Entries=[{"Source": "test.daemon", "DetailType": "Ping", "Detail": json.dumps({"x": 1})}]
+    )
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listed = s3.list_objects_v2(Bucket="seen").get("Contents", [])
+        if listed:
+            break
+        time.sleep(0.5)
+    body = json.loads(s3.get_object(Bucket="seen", Key="seen.json")["Body"].read())
+    assert body["detail"] == {"x": 1}
+    assert body["source"] == "test.daemon"
+
+
+def test_foreground_runs_until_interrupted(cli: Cli):
+    port = free_port()
+    process = subprocess.Popen(
+        [HEADWATER, "local", "up", "--foreground", "--port", str(port)],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "endpoint: http" not in cli("status").stdout:
+            assert process.poll() is None, process.stdout.read()
+            time.sleep(0.3)
+        status = cli("status")
+        assert status.returncode == 0
+        assert str(process.pid) in status.stdout
+        session(port).client("sqs").create_queue(QueueName="fg")
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert not cli.pid_file.exists()
+    assert port_is_free(port)
