@@ -27,7 +27,9 @@ def aws(monkeypatch):
 
 
 def _manifest(*entries):
-    return {"files": [dict(zip(("key", "outcome", "rule", "rows"), e, strict=True)) for e in entries]}
+    return {
+        "files": [dict(zip(("key", "outcome", "rule", "rows"), e, strict=True)) for e in entries]
+    }
 
 
 def test_each_file_is_found_where_the_processor_left_it(aws):

@@ -1,0 +1,63 @@
+"""Parse the S3 "Object Created" EventBridge event that arrives as an SQS message body."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+class InvalidEvent(ValueError):
+    """The message is not an S3 EventBridge event: it must be retried and end in the DLQ."""
+
+
+@dataclass(frozen=True)
+class ObjectCreated:
+    bucket: str
+    key: str  # EventBridge keys are not URL-encoded (unlike classic S3 notifications)
+    version_id: str | None
+    etag: str | None
+    size: int | None
+    time: str | None
+
+
+def parse_message(body: str) -> ObjectCreated | None:
+    """The ObjectCreated in ``body``; None for a valid S3 event of another kind (e.g. deleted).
+
+    Accepts the raw EventBridge event (SNS raw message delivery) and, for robustness, an SNS
+    envelope around it (a subscription without raw delivery).
+    """
+    document = _loads(body, "message body")
+    if isinstance(document, dict) and document.get("Type") == "Notification":
+        message = document.get("Message")
+        if not isinstance(message, str):
+            raise InvalidEvent("SNS envelope without a string 'Message'")
+        document = _loads(message, "SNS Message")
+    if not isinstance(document, dict):
+        raise InvalidEvent("the event is not a JSON object")
+    if document.get("source") != "aws.s3" or not isinstance(document.get("detail"), dict):
+        raise InvalidEvent("not an S3 EventBridge event (source must be 'aws.s3' with a detail)")
+    if document.get("detail-type") != "Object Created":
+        return None
+    detail: dict[str, Any] = document["detail"]
+    bucket = (detail.get("bucket") or {}).get("name")
+    obj = detail.get("object") or {}
+    key = obj.get("key")
+    if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
+        raise InvalidEvent("S3 event without detail.bucket.name or detail.object.key")
+    size = obj.get("size")
+    return ObjectCreated(
+        bucket=bucket,
+        key=key,
+        version_id=obj.get("version-id") or None,
+        etag=obj.get("etag") or None,
+        size=size if isinstance(size, int) else None,
+        time=document.get("time"),
+    )
+
+
+def _loads(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise InvalidEvent(f"{what} is not JSON: {exc}") from None

@@ -1,0 +1,214 @@
+"""Process one raw object: validate, convert to Parquet in curated, or quarantine with a report.
+
+Plain arguments in, an Outcome out, so it runs the same under the Lambda handler, in tests with
+moto and in the local runner. Contract violations end in quarantine; every other error (network,
+throttling, permissions) propagates so the queue retries the message and finally parks it in the
+DLQ: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from headwater.ingest.contracts import Contract, select_contract
+from headwater.ingest.convert import Tuning, convert_to_parquet
+from headwater.ingest.errors import ContractViolation
+
+CURATED = "curated"
+QUARANTINED = "quarantined"
+SKIPPED = "skipped"
+
+_MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # curated | quarantined | skipped
+    key: str
+    dataset: str | None = None
+    rows: int = 0
+    output_key: str | None = None  # curated
+    rule: str | None = None  # quarantined
+    report_key: str | None = None  # quarantined
+    message: str | None = None
+
+
+def curated_key(
+    dataset: str,
+    relative_key: str,
+    version_id: str | None,
+    etag: str | None,
+    event_time: str | None,
+) -> str:
+    """``<dataset>/ingest_date=YYYY-MM-DD/<stem>-<version or etag>.parquet``: stable per version,
+    so a redelivered event overwrites the same object instead of adding a duplicate."""
+    tag = version_id or (etag or "").strip('"') or "unversioned"
+    stem = PurePosixPath(relative_key).stem
+    return f"{dataset}/ingest_date={ingest_date(event_time)}/{stem}-{tag}.parquet"
+
+
+def ingest_date(event_time: str | None) -> str:
+    if event_time:
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(event_time).date().isoformat()
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def quarantine_keys(key: str) -> tuple[str, str]:
+    return f"files/{key}", f"reports/{key}.json"
+
+
+def process_object(
+    *,
+    s3: Any,
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    etag: str | None,
+    size: int | None,
+    event_time: str | None,
+    contracts: Sequence[Contract],
+    curated_bucket: str,
+    quarantine_bucket: str,
+    ingest_prefix: str,
+    tuning: Tuning | None = None,
+    work_dir: str | None = None,
+) -> Outcome:
+    if not key.startswith(ingest_prefix):
+        # Another capability's root (e.g. "lookup/"): not ours to curate or quarantine.
+        return Outcome(SKIPPED, key, message=f"key is outside the ingest root {ingest_prefix!r}")
+    relative = key[len(ingest_prefix) :]
+    if relative.endswith("/"):
+        return Outcome(SKIPPED, key, message="a folder marker is not a data file")
+    source = {"bucket": bucket, "key": key, "version_id": version_id, "etag": etag, "size": size}
+    contract: Contract | None = None
+    try:
+        contract = select_contract(contracts, relative)
+
+        def open_source() -> Any:
+            args = {"Bucket": bucket, "Key": key}
+            if version_id:
+                args["VersionId"] = version_id
+            return s3.get_object(**args)["Body"]
+
+        out_key = curated_key(contract.dataset, relative, version_id, etag, event_time)
+        fd, path = tempfile.mkstemp(suffix=".parquet", dir=work_dir)
+        os.close(fd)
+        try:
+            try:
+                result = convert_to_parquet(open_source, contract, path, tuning, work_dir)
+            except ClientError as exc:
+                earlier = _earlier_quarantine(s3, exc, quarantine_bucket, key)
+                if earlier is not None:
+                    return earlier
+                raise
+            _upload(s3, path, curated_bucket, out_key, source, result.rows)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        return Outcome(CURATED, key, contract.dataset, result.rows, output_key=out_key)
+    except ContractViolation as violation:
+        return quarantine(
+            s3, source, contract.dataset if contract else None, violation, quarantine_bucket
+        )
+
+
+def quarantine(
+    s3: Any,
+    source: dict[str, Any],
+    dataset: str | None,
+    violation: ContractViolation,
+    quarantine_bucket: str,
+) -> Outcome:
+    """Copy the file to quarantine, write the reason report, then delete the raw object.
+
+    In that order, so a crash in between leaves the raw object for the retry. On a versioned raw
+    bucket the delete only adds a delete marker: the version stays and GetObject by version id
+    still works on redelivery.
+    """
+    file_key, report_key = quarantine_keys(source["key"])
+    copy_source = {"Bucket": source["bucket"], "Key": source["key"]}
+    if source.get("version_id"):
+        copy_source["VersionId"] = source["version_id"]
+    s3.copy(copy_source, quarantine_bucket, file_key)
+    report = {
+        "source": source,
+        "dataset": dataset,
+        "rule": violation.rule,
+        "message": violation.message,
+        "row": violation.row,
+        "column": violation.column,
+        "quarantined_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    s3.put_object(
+        Bucket=quarantine_bucket,
+        Key=report_key,
+        Body=json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"),
+        ContentType="application/json",
+    )
+    s3.delete_object(Bucket=source["bucket"], Key=source["key"])
+    return Outcome(
+        QUARANTINED,
+        source["key"],
+        dataset,
+        rule=violation.rule,
+        report_key=report_key,
+        message=violation.message,
+    )
+
+
+def _earlier_quarantine(
+    s3: Any, exc: Exception, quarantine_bucket: str, key: str
+) -> Outcome | None:
+    """A redelivered event for an object we already quarantined (unversioned bucket: gone)."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    if code not in _MISSING_OBJECT_CODES:
+        return None
+    _, report_key = quarantine_keys(key)
+    try:
+        body = s3.get_object(Bucket=quarantine_bucket, Key=report_key)["Body"].read()
+    except ClientError:
+        return None
+    report = json.loads(body)
+    return Outcome(
+        QUARANTINED,
+        key,
+        report.get("dataset"),
+        rule=report.get("rule"),
+        report_key=report_key,
+        message=report.get("message"),
+    )
+
+
+def _upload(s3: Any, path: str, bucket: str, key: str, source: dict[str, Any], rows: int) -> None:
+    from boto3.s3.transfer import TransferConfig
+
+    # Multipart with bounded buffers: chunk size x concurrency stays well inside Lambda memory.
+    config = TransferConfig(
+        multipart_threshold=64 << 20, multipart_chunksize=16 << 20, max_concurrency=4
+    )
+    metadata = {
+        # User metadata must be ASCII: keys with spaces or unicode are percent-encoded.
+        "source-bucket": source["bucket"],
+        "source-key": quote(source["key"], safe="/"),
+        "source-version-id": source.get("version_id") or "",
+        "rows": str(rows),
+    }
+    s3.upload_file(
+        path,
+        bucket,
+        key,
+        ExtraArgs={"Metadata": metadata, "ContentType": "application/vnd.apache.parquet"},
+        Config=config,
+    )
