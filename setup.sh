@@ -39,13 +39,18 @@ EOF
 # --- installers --------------------------------------------------------------------------------
 
 ensure_uv() {
-  if command -v uv >/dev/null 2>&1; then UV=(uv); return; fi
-  if python3 -m uv --version >/dev/null 2>&1; then UV=(python3 -m uv); return; fi
-  log "installing uv ${UV_VERSION}"
-  python3 -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}" \
-    || python3 -m pip install --quiet --user --disable-pip-version-check "uv==${UV_VERSION}" \
-    || die "could not install uv with pip; install it and try again"
-  UV=(python3 -m uv)
+  # uv and uvx on PATH: the project environment comes from uv, checkov runs as a uv tool.
+  if ! command -v uv >/dev/null 2>&1 || ! command -v uvx >/dev/null 2>&1; then
+    if ! python3 -c 'import uv' >/dev/null 2>&1; then
+      log "installing uv ${UV_VERSION}"
+      python3 -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}" \
+        || python3 -m pip install --quiet --user --disable-pip-version-check "uv==${UV_VERSION}" \
+        || die "could not install uv with pip; install it and try again"
+    fi
+    local bin; bin="$(python3 -c 'import os, uv; print(os.path.dirname(uv.find_uv_bin()))')"
+    export PATH="$bin:$PATH"
+  fi
+  UV=(uv)
 }
 
 ensure_python_env() {

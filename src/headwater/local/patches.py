@@ -35,6 +35,13 @@ Patches (all installed by :func:`apply`, which is idempotent):
    (moto builds a fixed example event and invokes through Docker).
 5. ``moto.events.notifications._invoke_lambda`` (moto's own CreateBucket notifications to rules
    with Lambda targets) goes to the invoker instead of Docker.
+6. SQS queue attributes read back as AWS returns them, so the AWS provider's waiters settle and a
+   second ``terraform plan`` is empty: ``RedriveAllowPolicy`` is returned (moto stores it but never
+   returns it, and the provider waits 3 minutes for it), ``RedrivePolicy`` is compact JSON (moto
+   adds spaces: a perpetual diff), and ``SetQueueAttributes`` without ``Policy`` keeps the queue
+   policy (moto resets it to none).
+7. ``GetBucketNotificationConfiguration`` returns ``<EventBridgeConfiguration/>`` when EventBridge
+   delivery is on (moto stores it but omits it: a perpetual ``eventbridge = false -> true`` diff).
 """
 
 from __future__ import annotations
@@ -93,6 +100,8 @@ def apply() -> None:
         _patch_event_source_mappings()
         _patch_sns_lambda_subscriptions()
         _patch_events_notifications_lambda()
+        _patch_sqs_queue_attributes()
+        _patch_s3_notification_eventbridge()
         _applied = True
 
 
@@ -427,3 +436,67 @@ def _patch_events_notifications_lambda() -> None:
         _invoke_lambda(fn_arn, copy.deepcopy(event))
 
     notifications._invoke_lambda = invoke
+
+
+# --- 6. SQS queue attributes as AWS returns them ------------------------------------------------
+
+
+def _patch_sqs_queue_attributes() -> None:
+    from moto.sqs import models
+
+    queue = models.Queue
+    queue.redrive_allow_policy = None  # class default; _set_attributes stores the attribute
+    if "RedriveAllowPolicy" not in queue.BASE_ATTRIBUTES:
+        queue.BASE_ATTRIBUTES.append("RedriveAllowPolicy")
+
+    original_attributes = queue.attributes.fget
+
+    def attributes(self: Any) -> dict[str, Any]:
+        result = original_attributes(self)
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    queue.attributes = property(attributes)
+
+    original_set = queue._set_attributes
+
+    def set_attributes(self: Any, attributes: dict[str, Any], now: float | None = None) -> None:
+        kept = getattr(self, "policy", None)
+        original_set(self, attributes, now)
+        if "Policy" not in attributes:
+            self.policy = kept
+
+    queue._set_attributes = set_attributes
+
+
+# --- 7. S3 notification configuration keeps EventBridge -----------------------------------------
+
+
+def _patch_s3_notification_eventbridge() -> None:
+    import re
+
+    from moto.s3 import responses
+
+    original = responses.S3Response.get_bucket_notification
+
+    def get_bucket_notification(self: Any) -> Any:
+        status, headers, body = original(self)
+        config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if config is None or getattr(config, "event_bridge", None) is None:
+            return status, headers, body
+        text = body.decode() if isinstance(body, bytes) else body
+        # moto renders an otherwise empty configuration as a self-closing element.
+        text = re.sub(
+            r"<NotificationConfiguration([^>]*)/>",
+            r"<NotificationConfiguration\1></NotificationConfiguration>",
+            text,
+        )
+        text = text.replace(
+            "</NotificationConfiguration>",
+            "<EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>",
+        )
+        headers = {k: v for k, v in dict(headers).items() if k.lower() != "content-length"}
+        return status, headers, text
+
+    responses.S3Response.get_bucket_notification = get_bucket_notification

@@ -1,0 +1,40 @@
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "artifact_path" {
+  description = "Lambda zip built by scripts/build_artifact.py, relative to this directory."
+  type        = string
+  default     = "../../../build/lambda-arm64.zip"
+}
+
+variable "architecture" {
+  description = "Instruction set the artifact was built for: arm64 or x86_64."
+  type        = string
+  default     = "arm64"
+}
+
+variable "key_prefix" {
+  description = "Ingest root in the raw bucket."
+  type        = string
+  default     = "ingest/"
+}
+
+variable "alerts_topic_arn" {
+  description = "Existing SNS topic for alarms; null creates headwater-dev-alerts."
+  type        = string
+  default     = null
+}
+
+variable "log_level" {
+  description = "Processor log level."
+  type        = string
+  default     = "DEBUG"
+}

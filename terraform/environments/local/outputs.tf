@@ -1,0 +1,44 @@
+output "raw_bucket" {
+  description = "Bucket where files land."
+  value       = module.ingest.raw_bucket_name
+}
+
+output "curated_bucket" {
+  description = "Bucket of the Parquet output."
+  value       = module.ingest.curated_bucket_name
+}
+
+output "quarantine_bucket" {
+  description = "Bucket of rejected files and their reports."
+  value       = module.ingest.quarantine_bucket_name
+}
+
+output "key_prefix" {
+  description = "Ingest root in the raw bucket."
+  value       = module.ingest.key_prefix
+}
+
+output "topic_arn" {
+  description = "Ingest fan-out topic."
+  value       = module.ingest.topic_arn
+}
+
+output "queue_url" {
+  description = "Processor work queue."
+  value       = module.ingest.queue_url
+}
+
+output "dlq_url" {
+  description = "Dead-letter queue."
+  value       = module.ingest.dlq_url
+}
+
+output "function_name" {
+  description = "Processor Lambda function."
+  value       = module.ingest.function_name
+}
+
+output "alerts_topic_arn" {
+  description = "Alerts topic."
+  value       = module.ingest.alerts_topic_arn
+}

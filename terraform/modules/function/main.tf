@@ -1,0 +1,146 @@
+data "aws_partition" "current" {}
+
+locals {
+  log_group_name = "/aws/lambda/${var.name}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Logs: created here (not by Lambda on first write) so retention and encryption are ours.
+# ---------------------------------------------------------------------------------------------
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:Encryption with a CMK is on whenever the caller passes kms_key_arn (the ingest module always does); without one CloudWatch still encrypts with an AWS-owned key.
+  #checkov:skip=CKV_AWS_338:Retention is a validated caller choice; dev keeps less than a year of debug logs on purpose, prod sets 365 or more.
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# Execution role: Lambda trust, the caller's statements, and log writes to our own group only.
+# ---------------------------------------------------------------------------------------------
+data "aws_iam_policy_document" "assume" {
+  statement {
+    sid     = "LambdaAssume"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = var.name
+  description        = "Execution role of the ${var.name} Lambda function."
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "this" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  dynamic "statement" {
+    # X-Ray's write actions have no resource-level permissions: "*" is the only valid resource.
+    for_each = var.tracing_mode == "Active" ? [1] : []
+    content {
+      sid       = "WriteTraces"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.policy_statements
+    content {
+      sid       = statement.value.sid
+      effect    = statement.value.effect
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.conditions
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "${var.name}-permissions"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.this.json
+}
+
+# ---------------------------------------------------------------------------------------------
+# The function
+# ---------------------------------------------------------------------------------------------
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:Functions of this kit are driven by SQS event source mappings (the queue's own DLQ catches failures); a function DLQ only applies to asynchronous invokes.
+  #checkov:skip=CKV_AWS_117:The functions only reach S3, SQS and KMS through public AWS endpoints; a VPC would add NAT cost and cold-start latency without reducing exposure.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile the kit cannot assume exists; integrity comes from source_code_hash of the artifact built in CI.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is optional (reserved_concurrent_executions); SQS-driven functions are capped by the event source mapping's maximum_concurrency instead, which does not take from the account pool.
+  #checkov:skip=CKV_AWS_173:Environment variables hold only resource names, never secrets; they are encrypted with the CMK whenever kms_key_arn is passed (the ingest module does).
+  function_name    = var.name
+  description      = var.description
+  role             = aws_iam_role.this.arn
+  filename         = var.artifact_path
+  source_code_hash = filebase64sha256(var.artifact_path)
+  handler          = var.handler
+  runtime          = var.runtime
+  architectures    = [var.architecture]
+  memory_size      = var.memory_size
+  timeout          = var.timeout
+  kms_key_arn      = var.kms_key_arn
+
+  reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)
+
+  dynamic "environment" {
+    # An empty environment block makes the provider report a perpetual diff.
+    for_each = length(var.environment_variables) > 0 ? [1] : []
+    content {
+      variables = var.environment_variables
+    }
+  }
+
+  tracing_config {
+    mode = var.tracing_mode
+  }
+
+  tags = var.tags
+
+  # The role's policy must exist before the first invocation can write logs or read its source.
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alarm: any error in a minute is worth a look (partial batch failures are retried, so errors
+# here are unhandled exceptions or timeouts).
+# ---------------------------------------------------------------------------------------------
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  count = var.create_error_alarm ? 1 : 0
+
+  alarm_name          = "${var.name}-errors"
+  alarm_description   = "The ${var.name} Lambda function reported errors."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  tags                = var.tags
+}

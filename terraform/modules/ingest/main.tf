@@ -1,0 +1,454 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  # Not coalesce(): it would skip "" (no suffix), which the local environment asks for.
+  bucket_suffix = var.bucket_name_suffix != null ? var.bucket_name_suffix : "-${local.account_id}-${local.region}"
+  buckets = {
+    raw        = "${var.name_prefix}-raw${local.bucket_suffix}"
+    curated    = "${var.name_prefix}-curated${local.bucket_suffix}"
+    quarantine = "${var.name_prefix}-quarantine${local.bucket_suffix}"
+  }
+
+  kms_key_arn      = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.this[0].arn
+  alerts_topic_arn = var.alerts_topic_arn != null ? var.alerts_topic_arn : aws_sns_topic.alerts[0].arn
+  function_name    = "${var.name_prefix}-ingest-processor"
+
+  # Built, not read from the queue, so the queue's own policy can name it without a cycle.
+  queue_name = "${var.name_prefix}-ingest"
+  queue_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.queue_name}"
+
+  # Lambda's guidance for SQS sources: visibility >= 6x the function timeout plus the batching
+  # window, so a message is not redelivered while a (retried) invocation still holds it.
+  visibility_timeout_seconds = 6 * var.function_timeout + var.batching_window_seconds
+}
+
+# ---------------------------------------------------------------------------------------------
+# Encryption key (one per deployment of the module, unless the caller brings one)
+# ---------------------------------------------------------------------------------------------
+data "aws_iam_policy_document" "kms" {
+  count = var.kms_key_arn == null ? 1 : 0
+
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # EventBridge publishes to the encrypted topic; SNS delivers to the encrypted queue;
+  # CloudWatch alarms publish to the encrypted alerts topic.
+  statement {
+    sid       = "ServicesUseForMessaging"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "LogsEncryptOwnGroups"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  count = var.kms_key_arn == null ? 1 : 0
+
+  description             = "${var.name_prefix} ingest: buckets, topics, queues and logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_days
+  policy                  = data.aws_iam_policy_document.kms[0].json
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  count = var.kms_key_arn == null ? 1 : 0
+
+  name          = "alias/${var.name_prefix}-ingest"
+  target_key_id = aws_kms_key.this[0].key_id
+}
+
+# ---------------------------------------------------------------------------------------------
+# Buckets: raw (landing), curated (Parquet), quarantine (bad files and their reports)
+# ---------------------------------------------------------------------------------------------
+resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:Server access logs need a separate log bucket per account; object-level audit belongs to CloudTrail data events, configured account-wide outside this module.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per deployment (cost, data residency), not a default of the kit.
+  #checkov:skip=CKV2_AWS_62:Only the raw bucket drives processing (EventBridge notification below); curated and quarantine are outputs with no consumers to notify.
+  for_each = local.buckets
+
+  bucket        = each.value
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { Purpose = each.key })
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = local.buckets
+
+  bucket                  = aws_s3_bucket.this[each.key].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = local.kms_key_arn
+    }
+    # Bucket keys cut KMS requests (and cost) by orders of magnitude for many small files.
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = var.abort_incomplete_multipart_days
+    }
+  }
+
+  rule {
+    id     = "expire-noncurrent-versions"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_expiration_days
+    }
+  }
+
+  # Lifecycle rules on a versioned bucket need versioning configured first.
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+data "aws_iam_policy_document" "bucket" {
+  for_each = local.buckets
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  for_each = local.buckets
+
+  bucket = aws_s3_bucket.this[each.key].id
+  policy = data.aws_iam_policy_document.bucket[each.key].json
+
+  # S3 rejects policies while the public access block is being changed.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_bucket_notification" "raw" {
+  bucket      = aws_s3_bucket.this["raw"].id
+  eventbridge = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Routing: EventBridge rule -> SNS topic (fan-out point) -> SQS queue (+ DLQ)
+# ---------------------------------------------------------------------------------------------
+resource "aws_cloudwatch_event_rule" "object_created" {
+  name        = "${var.name_prefix}-ingest-object-created"
+  description = "Objects created under ${var.key_prefix} in the raw bucket."
+  state       = "ENABLED"
+
+  event_pattern = jsonencode({
+    source        = ["aws.s3"]
+    "detail-type" = ["Object Created"]
+    detail = {
+      bucket = { name = [aws_s3_bucket.this["raw"].id] }
+      object = { key = [{ prefix = var.key_prefix }] }
+    }
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "topic" {
+  rule      = aws_cloudwatch_event_rule.object_created.name
+  target_id = "ingest-topic"
+  arn       = aws_sns_topic.ingest.arn
+}
+
+resource "aws_sns_topic" "ingest" {
+  name              = "${var.name_prefix}-ingest"
+  kms_master_key_id = local.kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "topic" {
+  statement {
+    sid       = "OnlyTheIngestRulePublishes"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.ingest.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.object_created.arn]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "ingest" {
+  arn    = aws_sns_topic.ingest.arn
+  policy = data.aws_iam_policy_document.topic.json
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                              = "${var.name_prefix}-ingest-dlq"
+  message_retention_seconds         = var.dlq_message_retention_seconds
+  kms_master_key_id                 = local.kms_key_arn
+  kms_data_key_reuse_period_seconds = 300
+
+  # Only the work queue may use this queue as its dead-letter target. Inline, with the work
+  # queue's ARN built rather than read, so the two queues need not be created one after another.
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [local.queue_arn]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_sqs_queue" "work" {
+  name                              = local.queue_name
+  visibility_timeout_seconds        = local.visibility_timeout_seconds
+  message_retention_seconds         = var.message_retention_seconds
+  kms_master_key_id                 = local.kms_key_arn
+  kms_data_key_reuse_period_seconds = 300
+
+  # Inline rather than aws_sqs_queue_policy: the provider waits ~25 s for every attribute
+  # change to settle, and a separate policy resource would add one more wait to the chain.
+  policy = data.aws_iam_policy_document.queue.json
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "queue" {
+  statement {
+    sid       = "OnlyTheIngestTopicSends"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.queue_arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_sns_topic.ingest.arn]
+    }
+  }
+}
+
+resource "aws_sns_topic_subscription" "work" {
+  topic_arn = aws_sns_topic.ingest.arn
+  protocol  = "sqs"
+  endpoint  = aws_sqs_queue.work.arn
+  # The queue receives the EventBridge event itself, not an SNS envelope around it.
+  raw_message_delivery = true
+  # The queue carries its policy inline, so SNS may deliver as soon as the subscription exists.
+
+}
+
+# ---------------------------------------------------------------------------------------------
+# Processor
+# ---------------------------------------------------------------------------------------------
+module "processor" {
+  source = "../function"
+
+  name          = local.function_name
+  description   = "headwater ingest: validate raw files against their contract, write Parquet or quarantine."
+  artifact_path = var.artifact_path
+  handler       = "headwater.handlers.ingest.handler"
+  architecture  = var.architecture
+  memory_size   = var.function_memory_size
+  timeout       = var.function_timeout
+
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = local.kms_key_arn
+  alarm_topic_arn    = local.alerts_topic_arn
+
+  # Exactly the variables the processor reads (tests/static checks this against the code).
+  environment_variables = {
+    CURATED_BUCKET               = aws_s3_bucket.this["curated"].id
+    QUARANTINE_BUCKET            = aws_s3_bucket.this["quarantine"].id
+    INGEST_PREFIX                = var.key_prefix
+    POWERTOOLS_SERVICE_NAME      = "ingest"
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    POWERTOOLS_LOG_LEVEL         = var.log_level
+  }
+
+  policy_statements = [
+    {
+      # Read the landed file, then delete it once curated or quarantined (a delete marker:
+      # the version stays in the versioned bucket).
+      sid       = "ReadAndRetireRawObjects"
+      actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject"]
+      resources = ["${aws_s3_bucket.this["raw"].arn}/${var.key_prefix}*"]
+    },
+    {
+      # Without ListBucket S3 answers 403 instead of 404 for a key that is gone, and the
+      # processor could not tell "already processed" (redelivery) from a permission problem.
+      sid     = "ListRawBucket"
+      actions = ["s3:ListBucket"]
+      # No s3:prefix condition: GetObject requests carry no prefix, so a conditioned grant
+      # would not turn their 403 into a 404.
+      resources = [aws_s3_bucket.this["raw"].arn]
+    },
+    {
+      sid       = "WriteCuratedAndQuarantine"
+      actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+      resources = ["${aws_s3_bucket.this["curated"].arn}/*", "${aws_s3_bucket.this["quarantine"].arn}/*"]
+    },
+    {
+      sid = "ConsumeWorkQueue"
+      actions = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+      ]
+      # Built ARN: the function need not wait ~50 s for both queues to settle before creation.
+      resources = [local.queue_arn]
+    },
+    {
+      sid       = "UseIngestKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [local.kms_key_arn]
+    },
+  ]
+
+  tags = var.tags
+}
+
+resource "aws_lambda_event_source_mapping" "work" {
+  event_source_arn                   = aws_sqs_queue.work.arn
+  function_name                      = module.processor.function_arn
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.batching_window_seconds
+  # The processor reports the files it could not handle; only those are retried.
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = var.maximum_concurrency
+  }
+
+  tags = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alerts
+# ---------------------------------------------------------------------------------------------
+resource "aws_sns_topic" "alerts" {
+  count = var.alerts_topic_arn == null ? 1 : 0
+
+  name              = "${var.name_prefix}-alerts"
+  kms_master_key_id = local.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  alarm_name          = "${aws_sqs_queue.dlq.name}-not-empty"
+  alarm_description   = "Files failed processing ${var.max_receive_count} times and are waiting in ${aws_sqs_queue.dlq.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alerts_topic_arn]
+  ok_actions          = [local.alerts_topic_arn]
+  tags                = var.tags
+}

@@ -1,0 +1,94 @@
+output "raw_bucket_name" {
+  description = "Bucket where files land; objects under key_prefix are processed."
+  value       = aws_s3_bucket.this["raw"].id
+}
+
+output "raw_bucket_arn" {
+  description = "ARN of the raw bucket."
+  value       = aws_s3_bucket.this["raw"].arn
+}
+
+output "curated_bucket_name" {
+  description = "Bucket holding the Parquet output (<dataset>/ingest_date=YYYY-MM-DD/...)."
+  value       = aws_s3_bucket.this["curated"].id
+}
+
+output "curated_bucket_arn" {
+  description = "ARN of the curated bucket."
+  value       = aws_s3_bucket.this["curated"].arn
+}
+
+output "quarantine_bucket_name" {
+  description = "Bucket holding rejected files (files/) and their reports (reports/)."
+  value       = aws_s3_bucket.this["quarantine"].id
+}
+
+output "quarantine_bucket_arn" {
+  description = "ARN of the quarantine bucket."
+  value       = aws_s3_bucket.this["quarantine"].arn
+}
+
+output "key_prefix" {
+  description = "Ingest root in the raw bucket."
+  value       = var.key_prefix
+}
+
+output "topic_arn" {
+  description = "SNS topic carrying every ingest event: subscribe other consumers here (the queue policy pattern in this module shows how)."
+  value       = aws_sns_topic.ingest.arn
+}
+
+output "event_rule_arn" {
+  description = "ARN of the EventBridge rule feeding the topic."
+  value       = aws_cloudwatch_event_rule.object_created.arn
+}
+
+output "queue_url" {
+  description = "URL of the processor's work queue."
+  value       = aws_sqs_queue.work.id
+}
+
+output "queue_arn" {
+  description = "ARN of the processor's work queue."
+  value       = aws_sqs_queue.work.arn
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue (messages that failed max_receive_count times)."
+  value       = aws_sqs_queue.dlq.id
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "function_name" {
+  description = "Name of the processor Lambda function."
+  value       = module.processor.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the processor Lambda function."
+  value       = module.processor.function_arn
+}
+
+output "function_role_arn" {
+  description = "ARN of the processor's execution role."
+  value       = module.processor.role_arn
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the processor."
+  value       = module.processor.log_group_name
+}
+
+output "alerts_topic_arn" {
+  description = "SNS topic the alarms notify (created unless alerts_topic_arn was passed)."
+  value       = local.alerts_topic_arn
+}
+
+output "kms_key_arn" {
+  description = "KMS key encrypting the buckets, topics, queues and logs."
+  value       = local.kms_key_arn
+}
