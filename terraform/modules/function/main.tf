@@ -112,6 +112,10 @@ resource "aws_lambda_function" "this" {
     }
   }
 
+  ephemeral_storage {
+    size = var.ephemeral_storage_mb
+  }
+
   tracing_config {
     mode = var.tracing_mode
   }

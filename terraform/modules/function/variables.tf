@@ -202,3 +202,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "ephemeral_storage_mb" {
+  description = "Size of the function's /tmp in MB."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.ephemeral_storage_mb >= 512 && var.ephemeral_storage_mb <= 10240 && floor(var.ephemeral_storage_mb) == var.ephemeral_storage_mb
+    error_message = "ephemeral_storage_mb must be a whole number between 512 and 10240."
+  }
+}

@@ -352,6 +352,8 @@ module "processor" {
   architecture  = var.architecture
   memory_size   = var.function_memory_size
   timeout       = var.function_timeout
+  # /tmp holds the Parquet being written and the key fingerprints (8 bytes a row) until upload.
+  ephemeral_storage_mb = var.function_ephemeral_storage_mb
 
   log_retention_days = var.log_retention_days
   kms_key_arn        = local.kms_key_arn
@@ -371,8 +373,9 @@ module "processor" {
     {
       # Read the landed file, then delete it once curated or quarantined (a delete marker:
       # the version stays in the versioned bucket).
-      sid       = "ReadAndRetireRawObjects"
-      actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject"]
+      sid = "ReadAndRetireRawObjects"
+      # Tagging reads: the copy into quarantine carries the object's tags along.
+      actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:DeleteObject"]
       resources = ["${aws_s3_bucket.this["raw"].arn}/${var.key_prefix}*"]
     },
     {
@@ -388,6 +391,13 @@ module "processor" {
       sid       = "WriteCuratedAndQuarantine"
       actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
       resources = ["${aws_s3_bucket.this["curated"].arn}/*", "${aws_s3_bucket.this["quarantine"].arn}/*"]
+    },
+    {
+      # A redelivered event for a file already quarantined finds and returns the earlier report;
+      # tags copied with the quarantined file need PutObjectTagging.
+      sid       = "ReadQuarantineReports"
+      actions   = ["s3:GetObject", "s3:PutObjectTagging"]
+      resources = ["${aws_s3_bucket.this["quarantine"].arn}/*"]
     },
     {
       sid = "ConsumeWorkQueue"

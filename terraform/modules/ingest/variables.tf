@@ -236,3 +236,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "function_ephemeral_storage_mb" {
+  description = "Processor /tmp size in MB: must hold the largest file's Parquet output plus 8 bytes per row."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.function_ephemeral_storage_mb >= 512 && var.function_ephemeral_storage_mb <= 10240
+    error_message = "function_ephemeral_storage_mb must be between 512 and 10240."
+  }
+}
