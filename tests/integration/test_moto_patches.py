@@ -555,3 +555,34 @@ def test_bucket_notification_reads_back_eventbridge(aws, unique):
     )
     config = s3.get_bucket_notification_configuration(Bucket=bucket)
     assert config["EventBridgeConfiguration"] == {}
+
+
+def test_tls_only_bucket_policy_admits_emulator_requests_and_still_denies_others(aws, unique):
+    s3 = aws("s3")
+    bucket = f"tls-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    arn = f"arn:aws:s3:::{bucket}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [arn, f"{arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "DenyPutsUnderLocked",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"{arn}/locked/*",
+            },
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    s3.put_object(Bucket=bucket, Key="open/file.csv", Body=b"a,b\n")
+    with pytest.raises(Exception, match=r"AccessDenied|403"):
+        s3.put_object(Bucket=bucket, Key="locked/file.csv", Body=b"a,b\n")

@@ -42,6 +42,12 @@ Patches (all installed by :func:`apply`, which is idempotent):
    policy (moto resets it to none).
 7. ``GetBucketNotificationConfiguration`` returns ``<EventBridgeConfiguration/>`` when EventBridge
    delivery is on (moto stores it but omits it: a perpetual ``eventbridge = false -> true`` diff).
+8. Bucket policies are evaluated with ``aws:SecureTransport`` = true, and moto's condition
+   evaluator learns the ``Bool`` operator. moto evaluates bucket policies without request context
+   and ignores operators other than StringEquals, and a statement whose condition fails
+   counts as a Deny, so a TLS-only policy (Deny when
+   SecureTransport is false) denies every request. The emulator listens on loopback in plain
+   HTTP, standing in for AWS's HTTPS endpoint; the policy itself is still deployed and checked.
 """
 
 from __future__ import annotations
@@ -102,6 +108,7 @@ def apply() -> None:
         _patch_events_notifications_lambda()
         _patch_sqs_queue_attributes()
         _patch_s3_notification_eventbridge()
+        _patch_bucket_policy_secure_transport()
         _applied = True
 
 
@@ -500,3 +507,39 @@ def _patch_s3_notification_eventbridge() -> None:
         return status, headers, text
 
     responses.S3Response.get_bucket_notification = get_bucket_notification
+
+
+# --- 8. Bucket policies see requests as arriving over TLS ---------------------------------------
+
+
+def _bool_condition(expected: Any, actual: str) -> bool:
+    values = expected if isinstance(expected, list) else [expected]
+    return str(actual).lower() in {str(v).lower() for v in values}
+
+
+def _patch_bucket_policy_secure_transport() -> None:
+    from moto.iam import policy_conditions
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    policy_conditions.CONDITION_OPERATIONS.setdefault("Bool", _bool_condition)
+    context = {"aws:SecureTransport": "true"}
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode())["Statement"]
+        permitted = False
+        for raw in statements if isinstance(statements, list) else [statements]:
+            statement = IAMPolicyStatement(raw)
+            # moto answers DENIED when a statement's condition does not hold, whatever its
+            # Effect; on AWS such a statement simply does not apply.
+            if raw.get("Condition") and not statement._check_conditions(context):
+                continue
+            result = statement.is_action_permitted(action, resource, None, context)
+            if result == PermissionResult.DENIED:
+                return result
+            permitted = permitted or result == PermissionResult.PERMITTED
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    FakeBucket.get_permission = get_permission
