@@ -17,9 +17,9 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
 
 @functools.cache
-def client(service: str) -> Any:
-    """Return the process-wide client for ``service``."""
-    return boto3.session.Session().client(service, config=_CONFIG)
+def client(service: str, endpoint_url: str | None = None) -> Any:
+    """Return the process-wide client for ``service`` (``endpoint_url`` overrides the variables)."""
+    return boto3.session.Session().client(service, endpoint_url=endpoint_url, config=_CONFIG)
 
 
 def reset() -> None:

@@ -212,7 +212,7 @@ def test_source_writes_contract_shaped_json_array_files(fake):
         "popularity": 1,
         "explicit": False,
     }
-    assert list(first) == source.contract.column_names
+    assert list(first) == source.contract.names
 
 
 def test_max_tracks_bounds_the_pull(fake):

@@ -52,7 +52,7 @@ def read_table(feed_file: FeedFile, all_strings: bool = False) -> pa.Table:
         return pacsv.read_csv(
             body,
             convert_options=pacsv.ConvertOptions(
-                column_types=target, include_columns=contract.column_names, strings_can_be_null=True
+                column_types=target, include_columns=contract.names, strings_can_be_null=True
             ),
         )
     if contract.format == "ndjson":
@@ -124,7 +124,7 @@ def test_good_files_parse_with_the_contract_schema_and_row_count(files):
         assert feed_file.key.startswith(contract.prefix)
         assert feed_file.key.endswith("." + contract.extension)
         table = read_table(feed_file)
-        assert table.column_names == contract.column_names
+        assert table.column_names == contract.names
         assert table.num_rows == feed_file.expected.rows == 20
         for column in contract.required():
             assert table[column.name].null_count == 0, (feed_file.key, column.name)
@@ -173,7 +173,7 @@ def test_missing_column_files_lack_a_required_column(files):
     for feed_file in bad:
         contract = contract_of(feed_file)
         header = feed_file.body.decode().splitlines()[0].split(",")
-        missing = set(contract.column_names) - set(header)
+        missing = set(contract.names) - set(header)
         assert len(missing) == 1
         assert missing <= {c.name for c in contract.required()}
 
@@ -205,7 +205,7 @@ def test_null_value_and_duplicate_key_files(files):
             if contract.format == "json"
             else list(map(json.loads, text.split("\n")[:-1]))
         )
-        assert all(set(row) == set(contract.column_names) for row in rows)
+        assert all(set(row) == set(contract.names) for row in rows)
         nulls = [
             (n, c.name)
             for n, row in enumerate(rows)

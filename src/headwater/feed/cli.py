@@ -97,11 +97,7 @@ def _state_dir() -> Path:
 def _s3_client(endpoint_url: str | None) -> Any:
     from headwater import aws
 
-    if not endpoint_url:
-        return aws.client("s3")
-    import boto3
-
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=aws._CONFIG)
+    return aws.client("s3", endpoint_url or None)
 
 
 def _sink(args: argparse.Namespace) -> tuple[Sink, Path | None]:

@@ -332,7 +332,7 @@ class SpotifySource:
         self.market = market
         self.day = day or dt.datetime.now(dt.UTC).date()
         self.contract = contract or load_contracts()["tracks"]
-        unknown = set(self.contract.column_names) - set(TRACK_COLUMNS)
+        unknown = set(self.contract.names) - set(TRACK_COLUMNS)
         if unknown:
             raise SpotifyError(
                 f"the tracks contract has columns Spotify cannot fill: {sorted(unknown)}"
@@ -366,7 +366,7 @@ class SpotifySource:
         number = 0
 
         def emit() -> FeedFile:
-            body = encode("json", self.contract.column_names, chunk).encode("utf-8")
+            body = encode("json", self.contract.names, chunk).encode("utf-8")
             key = f"{self.contract.prefix}{self.day.isoformat()}/spotify-{slug}-{number:04d}.json"
             return FeedFile(key, body, Expected.curated(len(chunk)), dataset=self.contract.dataset)
 

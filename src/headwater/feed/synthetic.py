@@ -110,7 +110,7 @@ class SyntheticSource:
         assert slot.dataset is not None
         contract = self.contracts[slot.dataset]
         rows = self.make_rows(slot.dataset, rng, slot.index, self.rows)
-        body = encode(contract.format, contract.column_names, rows).encode("utf-8")
+        body = encode(contract.format, contract.names, rows).encode("utf-8")
         key = self.key(slot.dataset, slot.index, unicode_key=slot.unicode_key)
         return FeedFile(key, body, Expected.curated(len(rows)), dataset=slot.dataset)
 
@@ -138,7 +138,7 @@ class _BadContext:
 
 def _text(src: SyntheticSource, ctx: _BadContext, rows: list[Row] | None = None) -> str:
     contract = src.contracts[ctx.dataset]
-    return encode(contract.format, contract.column_names, ctx.rows if rows is None else rows)
+    return encode(contract.format, contract.names, ctx.rows if rows is None else rows)
 
 
 def _malformed(src: SyntheticSource, ctx: _BadContext) -> tuple[str, bytes]:
@@ -173,7 +173,7 @@ def _missing_column(src: SyntheticSource, ctx: _BadContext) -> tuple[str, bytes]
     contract = src.contracts[ctx.dataset]
     droppable = [c.name for c in contract.required() if c.name not in contract.primary_key]
     dropped = ctx.rng.choice(droppable)
-    columns = [c for c in contract.column_names if c != dropped]
+    columns = [c for c in contract.names if c != dropped]
     return src.key(ctx.dataset, ctx.index), to_csv_text(columns, ctx.rows).encode("utf-8")
 
 

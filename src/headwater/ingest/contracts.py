@@ -49,6 +49,15 @@ class Contract:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def extension(self) -> str:
+        """The canonical file extension of the format, without the dot ("csv", "ndjson")."""
+        return FORMAT_EXTENSIONS[self.format][0].lstrip(".")
+
+    def required(self) -> list[Column]:
+        """The non-nullable columns."""
+        return [c for c in self.columns if not c.nullable]
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:
