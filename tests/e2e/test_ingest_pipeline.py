@@ -134,7 +134,8 @@ def test_parquet_rows_equal_the_input_rows(platform, tmp_path):
 
 def _read_input(relative, data, schema):
     if relative.endswith(".csv"):
-        options = pacsv.ConvertOptions(column_types=schema)
+        # CSV has no null: an empty field is null, as the processor reads it.
+        options = pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True)
         return pacsv.read_csv(io.BytesIO(data), convert_options=options).select(schema.names)
     if relative.endswith(".json"):
         data = b"\n".join(json.dumps(r).encode() for r in json.loads(data))
