@@ -24,6 +24,7 @@ CURATED, QUARANTINED, DLQ, PENDING = "curated", "quarantined", "dlq", "pending"
 @dataclass
 class FileState:
     key: str
+    version: str | None  # the version id (or ETag) this feed uploaded: earlier runs do not count
     expected: str
     expected_rule: str | None
     expected_rows: int | None
@@ -77,6 +78,7 @@ class Ledger:
         files = [
             FileState(
                 key=entry["key"],
+                version=entry.get("version_id") or (entry.get("etag") or "").strip('"') or None,
                 expected=entry["outcome"],
                 expected_rule=entry.get("rule"),
                 expected_rows=entry.get("rows"),
@@ -98,11 +100,11 @@ class Ledger:
         in_dlq = _dlq_keys(sqs, self.places.dlq_url) if self.places.dlq_url else set()
         for item in pending:
             report = _quarantine_report(s3, self.places.quarantine_bucket, item.key)
-            if report is not None:
+            if report is not None and _same_version(item, report.get("source", {})):
                 item.state, item.rule = QUARANTINED, report.get("rule")
                 item.location = f"s3://{self.places.quarantine_bucket}/reports/{item.key}.json"
                 continue
-            curated = self._find_curated(s3, item.key)
+            curated = self._find_curated(s3, item)
             if curated is not None:
                 item.state, item.location = CURATED, f"s3://{self.places.curated_bucket}/{curated}"
                 item.rows = _parquet_rows(s3, self.places.curated_bucket, curated)
@@ -111,14 +113,25 @@ class Ledger:
                 item.state = DLQ
                 item.location = self.places.dlq_url
 
-    def _find_curated(self, s3: Any, raw_key: str) -> str | None:
-        # Output names end in "<stem>-<version id>.parquet"; version ids are unique per bucket.
-        stem = PurePosixPath(raw_key).stem
-        for version in _versions(s3, self.places.raw_bucket, raw_key):
+    def _find_curated(self, s3: Any, item: FileState) -> str | None:
+        # Output names end in "<stem>-<version id or ETag>.parquet".
+        stem = PurePosixPath(item.key).stem
+        versions = (
+            [item.version] if item.version else _versions(s3, self.places.raw_bucket, item.key)
+        )
+        for version in versions:
             found = self._curated_index.get(f"{stem}-{version}.parquet")
             if found:
                 return found
         return None
+
+
+def _same_version(item: FileState, source: dict[str, Any]) -> bool:
+    """A report is this feed's when it names the uploaded version (or ETag)."""
+    if not item.version:
+        return True
+    reported = source.get("version_id") or (source.get("etag") or "").strip('"')
+    return reported == item.version
 
 
 def _curated_index(s3: Any, bucket: str) -> dict[str, str]:
@@ -153,22 +166,33 @@ def _parquet_rows(s3: Any, bucket: str, key: str) -> int | None:
     return int(rows) if rows and rows.isdigit() else None
 
 
-def _dlq_keys(sqs: Any, queue_url: str) -> set[str]:
-    """Raw keys named by the messages parked in the DLQ (peeked, left in place for a redrive)."""
+def _dlq_keys(sqs: Any, queue_url: str, limit: int = 1000) -> set[str]:
+    """Raw keys named by the messages parked in the DLQ.
+
+    Messages are held invisible while we page through them (otherwise the same ten come back on
+    every receive), then made visible again at once, so they stay in place for a redrive.
+    """
     keys: set[str] = set()
-    seen: set[str] = set()
-    for _ in range(20):  # bounded: enough for the DLQ of a demo feed
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
-        ).get("Messages", [])
-        fresh = [m for m in messages if m["MessageId"] not in seen]
-        if not fresh:
-            break
-        for message in fresh:
-            seen.add(message["MessageId"])
-            key = _event_key(message.get("Body", ""))
-            if key:
-                keys.add(key)
+    handles: list[str] = []
+    try:
+        while len(handles) < limit:
+            messages = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                handles.append(message["ReceiptHandle"])
+                key = _event_key(message.get("Body", ""))
+                if key:
+                    keys.add(key)
+    finally:
+        for start in range(0, len(handles), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                for i, h in enumerate(handles[start : start + 10])
+            ]
+            sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
     return keys
 
 

@@ -27,9 +27,8 @@ def aws(monkeypatch):
 
 
 def _manifest(*entries):
-    return {
-        "files": [dict(zip(("key", "outcome", "rule", "rows"), e, strict=True)) for e in entries]
-    }
+    names = ("key", "outcome", "rule", "rows", "version_id")
+    return {"files": [dict(zip(names, e, strict=False)) for e in entries]}
 
 
 def test_each_file_is_found_where_the_processor_left_it(aws):
@@ -101,3 +100,40 @@ def test_outputs_must_name_the_buckets():
         {n: {"value": n} for n in ("raw_bucket", "curated_bucket", "quarantine_bucket")}
     )
     assert places.curated_bucket == "curated_bucket" and places.dlq_url is None
+
+
+def test_every_dlq_message_is_found_and_left_for_a_redrive(aws):
+    s3, sqs, places = aws
+    keys = [f"ingest/events/poison-{i:02d}.ndjson" for i in range(25)]
+    for key in keys:
+        event = {"detail": {"object": {"key": key}}}
+        sqs.send_message(QueueUrl=places.dlq_url, MessageBody=json.dumps(event))
+    ledger = Ledger.from_manifest(_manifest(*((k, "curated", None, 1) for k in keys)), places)
+
+    ledger.refresh(s3, sqs)
+
+    assert [f.state for f in ledger.files] == [DLQ] * 25
+    visible = sqs.receive_message(QueueUrl=places.dlq_url, MaxNumberOfMessages=10)
+    assert len(visible.get("Messages", [])) == 10, "peeked messages must be visible again"
+
+
+def test_a_second_run_does_not_count_the_first_runs_outputs(aws):
+    s3, sqs, places = aws
+    key = "ingest/sales/orders.csv"
+    first = s3.put_object(Bucket="raw", Key=key, Body=b"1")["VersionId"]
+    second = s3.put_object(Bucket="raw", Key=key, Body=b"2")["VersionId"]
+    s3.put_object(
+        Bucket="curated", Key=f"sales/ingest_date=2026-11-23/orders-{first}.parquet", Body=b"p"
+    )
+    report = {"rule": "malformed", "source": {"key": key, "version_id": first}}
+    s3.put_object(Bucket="quarantine", Key=f"reports/{key}.json", Body=json.dumps(report).encode())
+    ledger = Ledger.from_manifest(_manifest((key, "curated", None, 1, second)), places)
+
+    ledger.refresh(s3, sqs)
+
+    assert ledger.files[0].state == PENDING
+    s3.put_object(
+        Bucket="curated", Key=f"sales/ingest_date=2026-11-23/orders-{second}.parquet", Body=b"p"
+    )
+    ledger.refresh(s3, sqs)
+    assert ledger.files[0].state == CURATED
