@@ -41,14 +41,15 @@ EOF
 ensure_uv() {
   # uv and uvx on PATH: the project environment comes from uv, checkov runs as a uv tool.
   if ! command -v uv >/dev/null 2>&1 || ! command -v uvx >/dev/null 2>&1; then
-    if ! python3 -c 'import uv' >/dev/null 2>&1; then
-      log "installing uv ${UV_VERSION}"
-      python3 -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}" \
-        || python3 -m pip install --quiet --user --disable-pip-version-check "uv==${UV_VERSION}" \
-        || die "could not install uv with pip; install it and try again"
+    local tools="$HEADWATER_STATE_DIR/tools/uv"
+    if [ ! -x "$tools/bin/uv" ]; then
+      log "installing uv ${UV_VERSION} into $tools"
+      # A venv of its own: works where the system Python refuses pip installs (PEP 668).
+      python3 -m venv "$tools" >/dev/null 2>&1 \
+        && "$tools/bin/pip" install --quiet --disable-pip-version-check "uv==${UV_VERSION}" \
+        || die "could not install uv (needs python3 with venv and pip); install uv and try again"
     fi
-    local bin; bin="$(python3 -c 'import os, uv; print(os.path.dirname(uv.find_uv_bin()))')"
-    export PATH="$bin:$PATH"
+    export PATH="$tools/bin:$PATH"
   fi
   UV=(uv)
 }
@@ -130,10 +131,12 @@ cmd_deploy() {
   if [ "$ENV" = local ]; then
     local_env
     if ! hw local status >/dev/null 2>&1; then
-      # A fresh emulator holds nothing: Terraform state from an earlier run no longer applies.
-      rm -f "$HEADWATER_STATE_DIR/local/terraform.tfstate"*
       log "starting the embedded local mode on 127.0.0.1:$LOCAL_PORT"
       hw local up --port "$LOCAL_PORT"
+    fi
+    # The emulator keeps everything in memory: state from before its last start describes nothing.
+    if [ -f "$(local_tfstate)" ] && ! state_matches_emulator; then
+      rm -f "$(local_tfstate)"*
     fi
     log "building the local artifact"
     py scripts/build_artifact.py --local >/dev/null
@@ -147,17 +150,34 @@ cmd_deploy() {
   terraform -chdir="$dir" apply -input=false $(approve_flag) "${vars[@]}"
 }
 
+local_tfstate() { printf '%s' "$HEADWATER_STATE_DIR/local/terraform.tfstate"; }
+
+bucket_exists() {
+  py -c 'import sys; from headwater.aws import client; client("s3").head_bucket(Bucket=sys.argv[1])' \
+    "$1" >/dev/null 2>&1
+}
+
+# True when the raw bucket recorded in the local state exists in the running emulator.
+state_matches_emulator() {
+  local raw
+  raw="$(py -c 'import json, sys; print(json.load(open(sys.argv[1]))["outputs"]["raw_bucket"]["value"])' \
+    "$(local_tfstate)" 2>/dev/null)" || return 1
+  [ -n "$raw" ] && bucket_exists "$raw"
+}
+
 deployed() {
-  local dir; dir="$(env_dir)"
+  local dir raw; dir="$(env_dir)"
   [ "$ENV" != local ] || hw local status >/dev/null 2>&1 || return 1
-  [ -n "$(terraform -chdir="$dir" output -raw raw_bucket 2>/dev/null)" ]
+  tf_init  # the working directory may still point at another state file
+  raw="$(terraform -chdir="$dir" output -raw raw_bucket 2>/dev/null)" || return 1
+  [ -n "$raw" ] && bucket_exists "$raw"
 }
 
 cmd_run() {
   ensure_python_env
   ensure_terraform
   [ "$ENV" != local ] || local_env
-  if ! deployed; then cmd_deploy; fi
+  if ! deployed; then cmd_deploy; fi  # a fresh machine, or an emulator restarted since
   local dir; dir="$(env_dir)"
   local outputs="$HEADWATER_STATE_DIR/$ENV/outputs.json"
   mkdir -p "$(dirname "$outputs")"
@@ -175,8 +195,10 @@ cmd_destroy() {
   ensure_python_env
   if [ "$ENV" = local ]; then
     # The emulator keeps everything in memory: stopping it removes every resource deploy made.
+    # Installed tools and the provider cache stay, so the next run starts quickly.
     hw local down
-    rm -rf "$HEADWATER_STATE_DIR/local" "$HEADWATER_STATE_DIR/$ENV"
+    rm -rf "$HEADWATER_STATE_DIR/local" "$HEADWATER_STATE_DIR"/local.* \
+      "$HEADWATER_STATE_DIR/feed-out" terraform/environments/local/.terraform build/lambda-local.zip
     log "local mode stopped and its state deleted"
     return
   fi

@@ -207,6 +207,66 @@ def test_stale_pid_file_is_cleaned_up(cli: Cli):
     assert int(cli.pid_file.read_text()) != dead.pid
 
 
+def _start_time(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
+@pytest.mark.parametrize(
+    ("argv_tail", "recorded_start"),
+    [
+        # An old-style pid file (pid only) pointing at a process that merely mentions headwater.
+        (["headwater-notes.md"], None),
+        # A recycled pid: even a command line that looks like the daemon's is not it when the
+        # process started at another instant than the one the pid file recorded.
+        (["headwater.local.daemon", "--state-dir", "STATE"], "other"),
+    ],
+    ids=["mentions-headwater", "recycled-pid"],
+)
+def test_pid_file_naming_an_unrelated_process_is_stale_and_it_survives_down(
+    cli: Cli, argv_tail: list[str], recorded_start: str | None
+):
+    argv = [arg.replace("STATE", str(cli.state_dir)) for arg in argv_tail]
+    # The shell stays the process (two commands, no exec); its argv carries the strings above.
+    bystander = subprocess.Popen(["sh", "-c", "sleep 60; exit 0", *argv])
+    start_file = cli.state_dir / "local.start"
+    try:
+        cmdline = Path(f"/proc/{bystander.pid}/cmdline")
+        deadline = time.monotonic() + 5  # empty until the exec completes
+        while b"headwater" not in cmdline.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert b"headwater" in cmdline.read_bytes()
+        cli.state_dir.mkdir(parents=True)
+
+        def write_state() -> None:
+            cli.pid_file.write_text(f"{bystander.pid}\n")
+            if recorded_start is not None:
+                start_file.write_text(f"{bystander.pid} {_start_time(bystander.pid) + 1}\n")
+
+        write_state()
+        assert cli("status").returncode == 3
+        assert not cli.pid_file.exists()
+
+        write_state()
+        down = cli("down")
+        assert down.returncode == 0
+        assert "not running" in down.stdout
+        assert not cli.pid_file.exists() and not start_file.exists()
+        time.sleep(0.3)  # a SIGTERM, had one been sent, would have ended the shell by now
+        assert bystander.poll() is None, "down signalled a process that is not the daemon"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_pid_file_records_the_daemon_start_time(cli: Cli, running: int):
+    pid = int(cli.pid_file.read_text())  # the pid alone: `kill $(cat local.pid)` must work
+    assert (cli.state_dir / "local.start").read_text().split() == [
+        str(pid),
+        str(_start_time(pid)),
+    ]
+    assert cli("status").returncode == 0
+
+
 def test_port_in_use_is_one_clear_line(cli: Cli):
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))

@@ -512,6 +512,31 @@ def test_s3_delete_in_unversioned_bucket_is_an_object_deleted_event(aws, unique)
     assert detail["deletion-type"] == "Permanently Deleted"
 
 
+def test_s3_delete_marker_creation_sends_no_event_in_pinned_moto(aws, unique):
+    """Known gap, pinned: AWS sends "Object Deleted" with deletion-type "Delete Marker Created"
+    for a DeleteObject without VersionId on a versioned bucket; moto sends nothing at all.
+
+    If a moto upgrade starts emitting here, s3_eventbridge_event would label it "Permanently
+    Deleted": this test failing is the cue to teach it the delete-marker case.
+    """
+    s3 = aws("s3")
+    bucket = f"delv-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    url, queue_arn = make_queue(aws, f"delv-{unique}")
+    pattern = {"source": ["aws.s3"], "detail-type": ["Object Deleted"]}
+    put_rule(aws, f"delv-{unique}", pattern, [{"Id": "q", "Arn": queue_arn}])
+    s3.put_object(Bucket=bucket, Key="ingest/kept.csv", Body=b"x")
+
+    marker = s3.delete_object(Bucket=bucket, Key="ingest/kept.csv")
+
+    assert marker["DeleteMarker"] is True
+    assert receive_all(aws, url) == []
+
+
 # --- what the AWS provider reads back ----------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import socket
+import threading
 import time
 import urllib.request
 import zipfile
@@ -269,6 +270,98 @@ def test_changed_function_configuration_reaches_new_workers(aws, create_function
         10,
         "the new environment",
     )
+
+
+def test_redeployed_code_runs_in_a_new_worker(aws, create_function, make_runner):
+    create_function("echo", "echo")
+    runner = make_runner()
+    old_pid = runner.invoke("echo", {}).payload["pid"]
+    assert runner.invoke("echo", {}).payload["pid"] == old_pid  # warm: same worker
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "VERSION = 2\n")  # other bytes: a new CodeSha256
+    aws("lambda").update_function_code(FunctionName="echo", ZipFile=buffer.getvalue())
+
+    # Nothing else changed (handler, environment, timeout): only the code identifies the deploy.
+    result = wait_for(
+        lambda: (r := runner.invoke("echo", {})).payload["pid"] != old_pid and r,
+        10,
+        "an invocation in a new worker",
+    )
+    assert result.ok and result.cold_start
+    wait_for(lambda: _proc_state(old_pid) is None, 5, "the old worker to stop")
+
+
+SLOW_EXIT_HANDLERS = """
+import atexit
+import os
+import pathlib
+import time
+
+
+def _slow_exit():
+    # Slow to shut down, like a handler flushing telemetry at exit: stopping takes ~1 s.
+    pathlib.Path(os.environ["RECORD_DIR"], "exiting").touch()
+    time.sleep(0.9)
+
+
+atexit.register(_slow_exit)
+
+
+def handler(event, context):
+    return {"pid": os.getpid()}
+"""
+
+
+def test_retiring_a_slow_pool_does_not_stall_other_functions(
+    aws, create_function, endpoint, tmp_path, monkeypatch
+):
+    modules, records = tmp_path / "modules", tmp_path / "records"
+    modules.mkdir()
+    records.mkdir()
+    (modules / "hw_slow_exit.py").write_text(SLOW_EXIT_HANDLERS)
+    monkeypatch.syspath_prepend(str(modules))
+    create_function("echo", "echo")
+    role = aws("lambda").get_function(FunctionName="echo")["Configuration"]["Role"]
+    aws("lambda").create_function(
+        FunctionName="slow-exit",
+        Runtime="python3.12",
+        Role=role,
+        Handler="hw_slow_exit.handler",
+        Environment={"Variables": {"RECORD_DIR": str(records)}},
+        Code={"ZipFile": _zip()},
+    )
+    # No periodic refresh: this test drives refresh() itself, so it knows when it runs.
+    runner = Runner(endpoint, REGION, refresh_interval=3600)
+    runner.start()
+    try:
+        slow_pid = runner.invoke("slow-exit", {}).payload["pid"]
+        assert runner.invoke("echo", {}).ok  # both warm now
+        aws("lambda").update_function_configuration(
+            FunctionName="slow-exit",
+            Environment={"Variables": {"RECORD_DIR": str(records), "CHANGED": "1"}},
+        )
+
+        refresher = threading.Thread(target=runner.refresh)
+        refresher.start()
+        # Wait until the refresh is shutting the old worker down (it is in its atexit sleep).
+        wait_for(lambda: (records / "exiting").exists(), 5, "the old worker to start exiting")
+        started = time.monotonic()
+        assert runner.invoke("echo", {}).ok
+        waited = time.monotonic() - started
+        refresher.join(timeout=10)
+        assert waited < 0.4, f"invoke waited {waited:.2f}s behind a pool being closed"
+        assert runner.invoke("slow-exit", {}).payload["pid"] != slow_pid
+    finally:
+        runner.stop()
+
+
+def _proc_state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
 
 
 def test_async_invocation_is_retried_twice(create_function, make_runner, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,3 +206,113 @@ def test_missing_configuration_fails_the_record(s3, monkeypatch):
     event = put(s3, "ingest/sales/c.csv", sales_csv())
     with pytest.raises(RuntimeError, match="CURATED_BUCKET"):
         invoke(json.dumps(event))
+
+
+@pytest.fixture
+def stdout_lines(s3, capsys):
+    """Call it once before invoking: returns a reader of the Powertools JSON log lines and EMF
+    metric lines printed since, as the Lambda runtime would ship them."""
+    # The cached Logger's handler holds the stdout of whichever test created it; point it at the
+    # stdout capsys installs for the test call (not yet installed while fixtures are set up).
+    logger, _ = handler_module._observability("ingest", "headwater-test")
+    original = logger.registered_handler.stream
+
+    def start():
+        # Plain assignment: setStream would first flush the old stream, possibly a closed one.
+        logger.registered_handler.stream = sys.stdout
+        return lambda: json_lines(capsys.readouterr().out)
+
+    yield start
+    logger.registered_handler.stream = original  # never leave it on this test's closed capture
+
+
+def json_lines(text: str) -> list[dict]:
+    parsed = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            parsed.append(json.loads(line))
+    return parsed
+
+
+def emf_values(lines: list[dict], name: str) -> list[float]:
+    return [v for line in lines if "_aws" in line for v in line.get(name, [])]
+
+
+def test_every_failed_record_logs_one_line_and_counts_files_failed(s3, stdout_lines, monkeypatch):
+    good = put(s3, "ingest/sales/f/good.csv", sales_csv())
+    broken = put(s3, "ingest/sales/f/broken.csv", sales_csv())
+    real_process_object = handler_module._process_object
+
+    def failing_for_broken(**kwargs):
+        if kwargs["key"].endswith("broken.csv"):
+            # An unexpected library error quoting a value from the file.
+            raise ValueError("could not parse 'SECRET-VALUE-42'")
+        return real_process_object(**kwargs)
+
+    monkeypatch.setattr(handler_module, "_process_object", failing_for_broken)
+    read_stdout = stdout_lines()
+    result = invoke(json.dumps(good), "not an S3 event", json.dumps(broken))
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": "msg-1"}, {"itemIdentifier": "msg-2"}]
+    }
+
+    lines = read_stdout()
+    failed = [line for line in lines if line.get("message") == "record failed"]
+    assert [(f["level"], f["message_id"], f["exception"]) for f in failed] == [
+        ("ERROR", "msg-1", "InvalidEvent"),
+        ("ERROR", "msg-2", "ValueError"),
+    ]
+    assert "bucket" not in failed[0], "an unparsable message names no object"
+    assert (failed[1]["bucket"], failed[1]["key"]) == (RAW, "ingest/sales/f/broken.csv")
+    assert sum(emf_values(lines, "FilesFailed")) == 2.0
+    assert emf_values(lines, "FilesCurated") == [1.0]
+    assert "SECRET-VALUE-42" not in json.dumps(lines), "exception messages may quote file data"
+
+
+@dataclass
+class ExpiringContext(LambdaContext):
+    """Remaining time comes from a clock the test advances, like the runtime's deadline."""
+
+    remaining_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_records_left_when_time_runs_short_are_returned_for_retry(s3, stdout_lines):
+    events = [json.dumps(put(s3, f"ingest/sales/t/{i}.csv", sales_csv(first=i))) for i in range(3)]
+    context = ExpiringContext(remaining_ms=60_000)
+    read_stdout = stdout_lines()
+
+    def first_upload_takes_55_seconds(**_):
+        context.remaining_ms -= 55_000
+
+    aws.client("s3").meta.events.register("after-call.s3.PutObject", first_upload_takes_55_seconds)
+    result = handler_module.handler(sqs_event(*events), context)
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": "msg-1"}, {"itemIdentifier": "msg-2"}]
+    }
+    curated = keys(s3, CURATED)
+    assert len(curated) == 1 and "/0-" in curated[0]
+    lines = read_stdout()
+    deferred = [line for line in lines if line.get("message") == "record failed"]
+    assert [(d["level"], d["exception"], d["key"]) for d in deferred] == [
+        ("WARNING", "OutOfTime", "ingest/sales/t/1.csv"),
+        ("WARNING", "OutOfTime", "ingest/sales/t/2.csv"),
+    ]
+    assert sum(emf_values(lines, "FilesFailed")) == 2.0
+
+
+def test_first_record_runs_even_when_the_timeout_is_shorter_than_the_margin(s3):
+    # Otherwise a function timeout under the margin would fail every batch until the DLQ.
+    event = put(s3, "ingest/sales/short.csv", sales_csv())
+    context = ExpiringContext(remaining_ms=3_000)
+    assert handler_module.handler(sqs_event(json.dumps(event)), context) == {
+        "batchItemFailures": []
+    }
+    assert len(keys(s3, CURATED)) == 1
+
+
+def test_safety_margin_is_at_least_ten_seconds_or_a_fifth_of_the_budget():
+    assert handler_module.safety_margin_ms(30_000) == 10_000
+    assert handler_module.safety_margin_ms(900_000) == 180_000

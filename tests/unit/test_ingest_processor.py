@@ -82,3 +82,68 @@ def test_keys_outside_the_ingest_root_and_folder_markers_are_skipped(s3, key):
     assert run(s3, key, '"x"').status == "skipped"
     assert s3.list_objects_v2(Bucket="raw")["KeyCount"] == 1
     assert s3.list_objects_v2(Bucket="qua")["KeyCount"] == 0
+
+
+def good_csv(order_id: int) -> bytes:
+    return f"{HEADER}{order_id},2026-01-01,C,S,1,2.0,EUR,\n".encode()
+
+
+def keys_in(s3, bucket):
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_late_event_on_unversioned_bucket_never_converts_newer_content(s3):
+    # moto 5.2.5 honours If-Match on GetObject (S3Response._get_key), so this runs end to end.
+    key = "ingest/sales/overwritten.csv"
+    old_etag = s3.put_object(Bucket="raw", Key=key, Body=good_csv(1))["ETag"]
+    s3.put_object(Bucket="raw", Key=key, Body=good_csv(2))  # a producer overwrites it
+    outcome = run(s3, key, old_etag.strip('"'))  # the first upload's event arrives late
+    assert outcome.status == "skipped"
+    assert "superseded" in outcome.message
+    assert keys_in(s3, "cur") == [], "newer content must not be written under the old ETag"
+    assert keys_in(s3, "qua") == []
+    assert s3.get_object(Bucket="raw", Key=key)["Body"].read() == good_csv(2)
+
+
+def test_quarantine_keeps_a_newer_upload_of_the_same_key(s3):
+    s3.put_bucket_versioning(Bucket="raw", VersioningConfiguration={"Status": "Enabled"})
+    key = "ingest/sales/replaced.csv"
+    bad = s3.put_object(Bucket="raw", Key=key, Body=HEADER)  # empty: breaks the contract
+    good = s3.put_object(Bucket="raw", Key=key, Body=good_csv(7))
+    outcome = run(s3, key, bad["ETag"], version_id=bad["VersionId"])
+    assert (outcome.status, outcome.rule) == ("quarantined", "empty_file")
+    assert s3.get_object(Bucket="qua", Key=f"files/{key}")["Body"].read() == HEADER.encode()
+    versions = s3.list_object_versions(Bucket="raw", Prefix=key)
+    assert versions.get("DeleteMarkers", []) == [], "the newer upload must stay visible"
+    assert s3.head_object(Bucket="raw", Key=key)["VersionId"] == good["VersionId"]
+
+
+def test_quarantine_on_unversioned_bucket_keeps_content_replaced_after_the_copy(s3):
+    key = "ingest/sales/raced.csv"
+    bad_etag = s3.put_object(Bucket="raw", Key=key, Body=HEADER)["ETag"]
+    producer = boto3.client("s3", region_name="us-east-1")
+
+    def overwrite_after_report(**kwargs):
+        # A producer uploads new content between the quarantine copy and the raw delete.
+        if kwargs["params"]["Bucket"] == "qua":
+            producer.put_object(Bucket="raw", Key=key, Body=good_csv(9))
+
+    s3.meta.events.register("before-parameter-build.s3.PutObject", overwrite_after_report)
+    outcome = run(s3, key, bad_etag.strip('"'))
+    assert (outcome.status, outcome.rule) == ("quarantined", "empty_file")
+    assert s3.get_object(Bucket="raw", Key=key)["Body"].read() == good_csv(9)
+
+
+def test_quarantine_copy_of_replaced_unversioned_object_is_superseded(s3):
+    from headwater.ingest.errors import EMPTY_FILE, ContractViolation
+    from headwater.ingest.processor import quarantine
+
+    key = "ingest/sales/replaced-before-copy.csv"
+    bad_etag = s3.put_object(Bucket="raw", Key=key, Body=HEADER)["ETag"]
+    s3.put_object(Bucket="raw", Key=key, Body=good_csv(3))
+    source = {"bucket": "raw", "key": key, "version_id": None, "etag": bad_etag, "size": None}
+    violation = ContractViolation(EMPTY_FILE, "no rows")
+    outcome = quarantine(s3, source, "sales", violation, "qua")
+    assert outcome.status == "skipped" and "superseded" in outcome.message
+    assert keys_in(s3, "qua") == [], "the newer content is not what was judged"
+    assert s3.get_object(Bucket="raw", Key=key)["Body"].read() == good_csv(3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +19,50 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from botocore.exceptions import ClientError
 
 from headwater import aws
-from headwater.ingest.events import parse_message
+from headwater.ingest.events import ObjectCreated, parse_message
+
+# Time kept in reserve when deciding whether to start another record of the batch: a record not
+# started is reported as a batch item failure and retried, but a batch cut off by the function
+# timeout is retried whole, records already curated included. The reserve must cover one more
+# record's upload, so it is at least MIN_SAFETY_MARGIN_MS and grows with the budget for the
+# larger files that longer timeouts are configured for.
+MIN_SAFETY_MARGIN_MS = 10_000
+SAFETY_MARGIN_SHARE = 0.2
+
+
+def safety_margin_ms(budget_ms: int) -> int:
+    """Reserve for an invocation with ``budget_ms`` left at its start: max(10 s, 20 %)."""
+    return max(MIN_SAFETY_MARGIN_MS, int(budget_ms * SAFETY_MARGIN_SHARE))
+
+
+class OutOfTime(Exception):
+    """Not started: too little time left in this invocation; the queue delivers it again."""
+
+
+class TimeBudget:
+    """Decides per record whether there is still time to start it.
+
+    The runtime does not expose the configured timeout, so the time remaining when the batch
+    starts stands for it. The first record always runs: with a timeout below the margin,
+    refusing it would fail every batch until it reached the DLQ.
+    """
+
+    def __init__(self, context: Any) -> None:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        self._remaining = remaining if callable(remaining) else None
+        budget = self._remaining() if self._remaining else 0
+        self._margin = safety_margin_ms(budget)
+        self._started = 0
+
+    def start_next(self) -> None:
+        if self._remaining is not None and self._started > 0:
+            left = self._remaining()
+            if left < self._margin:
+                raise OutOfTime(f"{left} ms left, below the {self._margin} ms safety margin")
+        self._started += 1
 
 
 @dataclass(frozen=True)
@@ -67,27 +109,68 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         config = settings()
         contracts = _contracts(config.contracts_dir)
-        # Whole-batch failures are reported like partial ones: the same contract either way.
+        budget = TimeBudget(context)
+        # Whole-batch failures are reported like partial ones: the same contract either way, and
+        # every listed record returns to the queue, so a poison batch still ends in the DLQ.
+        # No logger= here: Powertools would log the exception with its message and traceback,
+        # which may quote file contents; record_handler logs one safe line per failure instead.
         processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
 
         def record_handler(record: Any) -> str:
-            return _process_record(record, config, contracts, logger, metrics)
+            created: ObjectCreated | None = None
+            try:
+                created = parse_message(record.body)  # InvalidEvent -> retried -> DLQ
+                budget.start_next()
+                return _process_record(created, config, contracts, logger, metrics)
+            except Exception as exc:
+                _log_failure(logger, metrics, record, created, exc)
+                raise
 
         return process_partial_response(event, record_handler, processor, context)
 
     return handle(event, context)
 
 
-def _process_record(
-    record: Any, config: Settings, contracts: Any, logger: Logger, metrics: Metrics
-) -> str:
-    from headwater.ingest.processor import CURATED, QUARANTINED, process_object
+def _log_failure(
+    logger: Logger, metrics: Metrics, record: Any, created: ObjectCreated | None, exc: Exception
+) -> None:
+    """One structured line per failed record: what failed and where, never the exception text
+    (a parser or library error may quote a value from the file)."""
+    fields: dict[str, Any] = {"message_id": record.message_id, "exception": type(exc).__name__}
+    if created is not None:
+        fields.update(bucket=created.bucket, key=created.key, version_id=created.version_id)
+    if isinstance(exc, ClientError):
+        fields["error_code"] = exc.response.get("Error", {}).get("Code")
+        fields["operation"] = exc.operation_name
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        fields["raised_at"] = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}"
+    metrics.add_metric(name="FilesFailed", unit=MetricUnit.Count, value=1)
+    # Deferred for time is expected under load and retried cleanly; anything else is an error.
+    log = logger.warning if isinstance(exc, OutOfTime) else logger.error
+    log("record failed", extra=fields)
 
-    created = parse_message(record.body)  # InvalidEvent -> record fails -> retried -> DLQ
+
+def _process_object(**kwargs: Any) -> Any:
+    # Imported on first use: pyarrow is heavy, and this module is imported by tooling too.
+    from headwater.ingest.processor import process_object
+
+    return process_object(**kwargs)
+
+
+def _process_record(
+    created: ObjectCreated | None,
+    config: Settings,
+    contracts: Any,
+    logger: Logger,
+    metrics: Metrics,
+) -> str:
+    from headwater.ingest.processor import CURATED, QUARANTINED
+
     if created is None:
         logger.info("ignoring an S3 event that is not Object Created")
         return "ignored"
-    outcome = process_object(
+    outcome = _process_object(
         s3=aws.client("s3"),
         bucket=created.bucket,
         key=created.key,

@@ -30,6 +30,12 @@ QUARANTINED = "quarantined"
 SKIPPED = "skipped"
 
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404"})
+# GetObject/CopyObject with If-Match answer 412; HEAD requests carry no body, hence the bare code.
+_PRECONDITION_CODES = frozenset({"PreconditionFailed", "412"})
+_SUPERSEDED = (
+    "superseded: the object was overwritten after this event (its ETag no longer matches); "
+    "the newer upload's own event processes it"
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,10 @@ def process_object(
             args = {"Bucket": bucket, "Key": key}
             if version_id:
                 args["VersionId"] = version_id
+            elif etag:
+                # Unversioned bucket: the key may hold newer content than this event describes.
+                # Reading it would write that content under the old ETag's output name.
+                args["IfMatch"] = _quoted(etag)
             return s3.get_object(**args)["Body"]
 
         out_key = curated_key(contract.dataset, relative, version_id, etag, event_time)
@@ -109,6 +119,8 @@ def process_object(
             try:
                 result = convert_to_parquet(open_source, contract, path, tuning, work_dir)
             except ClientError as exc:
+                if _error_code(exc) in _PRECONDITION_CODES:
+                    return Outcome(SKIPPED, key, contract.dataset, message=_SUPERSEDED)
                 earlier = _earlier_quarantine(s3, exc, quarantine_bucket, key)
                 if earlier is not None:
                     return earlier
@@ -135,13 +147,23 @@ def quarantine(
 
     In that order, so a crash in between leaves the raw object for the retry. On a versioned raw
     bucket the delete only adds a delete marker: the version stays and GetObject by version id
-    still works on redelivery.
+    still works on redelivery. The raw object is deleted only while it is still the quarantined
+    version, so a newer upload of the same key is not hidden (see the race note below).
     """
     file_key, report_key = quarantine_keys(source["key"])
     copy_source = {"Bucket": source["bucket"], "Key": source["key"]}
+    copy_args: dict[str, str] = {}
     if source.get("version_id"):
         copy_source["VersionId"] = source["version_id"]
-    s3.copy(copy_source, quarantine_bucket, file_key)
+    elif source.get("etag"):
+        # Unversioned: copy only the content that was judged, not a newer upload.
+        copy_args["CopySourceIfMatch"] = _quoted(source["etag"])
+    try:
+        s3.copy(copy_source, quarantine_bucket, file_key, ExtraArgs=copy_args or None)
+    except ClientError as exc:
+        if _error_code(exc) in _PRECONDITION_CODES:
+            return Outcome(SKIPPED, source["key"], dataset, message=_SUPERSEDED)
+        raise
     report = {
         "source": source,
         "dataset": dataset,
@@ -157,7 +179,10 @@ def quarantine(
         Body=json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"),
         ContentType="application/json",
     )
-    s3.delete_object(Bucket=source["bucket"], Key=source["key"])
+    if _is_current(s3, source):
+        # A newer upload can still land between this check and the delete: the check shrinks
+        # that window from the whole conversion to one round trip, it does not close it.
+        s3.delete_object(Bucket=source["bucket"], Key=source["key"])
     return Outcome(
         QUARANTINED,
         source["key"],
@@ -168,12 +193,35 @@ def quarantine(
     )
 
 
+def _is_current(s3: Any, source: dict[str, Any]) -> bool:
+    """Whether the key still serves the version (or, unversioned, the ETag) that was judged."""
+    try:
+        head = s3.head_object(Bucket=source["bucket"], Key=source["key"])
+    except ClientError as exc:
+        if _error_code(exc) in _MISSING_OBJECT_CODES:
+            return False  # already gone (e.g. deleted by a redelivered event): nothing to delete
+        raise
+    if source.get("version_id"):
+        return head.get("VersionId") == source["version_id"]
+    if source.get("etag"):
+        return _quoted(head.get("ETag") or "") == _quoted(source["etag"])
+    return True  # nothing to compare with: the event carried neither version nor ETag
+
+
+def _quoted(etag: str) -> str:
+    """S3 returns ETags quoted, EventBridge events carry them bare; If-Match wants them quoted."""
+    return f'"{etag.strip(chr(34))}"'
+
+
+def _error_code(exc: Exception) -> str | None:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code")
+
+
 def _earlier_quarantine(
     s3: Any, exc: Exception, quarantine_bucket: str, key: str
 ) -> Outcome | None:
     """A redelivered event for an object we already quarantined (unversioned bucket: gone)."""
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-    if code not in _MISSING_OBJECT_CODES:
+    if _error_code(exc) not in _MISSING_OBJECT_CODES:
         return None
     _, report_key = quarantine_keys(key)
     try:

@@ -50,10 +50,11 @@ class Status:
 
 
 def status(paths: state.StatePaths) -> Status:
-    """What runs now; a pid file whose process is gone is removed on the way."""
-    pid = state.read_pid(paths)
-    if pid is not None and not state.is_daemon_alive(pid):
-        state.clear(paths, pid)
+    """What runs now; a pid file whose process is gone (or was recycled) is removed on the way."""
+    record = state.read_pid_record(paths)
+    pid = record.pid if record else None
+    if record is not None and not state.is_daemon_alive(record.pid, record.start_time, paths):
+        state.clear(paths, record.pid)
         pid = None
     info = state.read_info(paths) if pid is not None else None
     endpoint = info.get("endpoint") if info and info.get("pid") == pid else None
@@ -101,37 +102,42 @@ def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = ST
         if info and info.get("pid") == process.pid and is_ready(info["endpoint"]):
             return status(paths), False
         time.sleep(0.2)
-    _terminate(process.pid)
+    _terminate(paths, state.PidRecord(process.pid, state.process_start_time(process.pid)))
     state.clear(paths, process.pid)
     raise DaemonError(f"local mode did not become ready in {timeout:.0f}s; see {paths.log_file}")
 
 
 def stop(paths: state.StatePaths, timeout: float = STOP_TIMEOUT) -> int | None:
     """Stop the daemon if it runs; returns the pid that was stopped (None: nothing ran)."""
-    current = status(paths)
-    if not current.running or current.pid is None:
-        state.clear(paths)
+    record = state.is_recorded_daemon_alive(paths)
+    if record is None:
+        state.clear(paths)  # nothing of ours runs: a stale or recycled pid is never signalled
         return None
-    _terminate(current.pid, timeout)
-    state.clear(paths, current.pid)
-    return current.pid
+    _terminate(paths, record, timeout)
+    state.clear(paths, record.pid)
+    return record.pid
 
 
-def _terminate(pid: int, timeout: float = STOP_TIMEOUT) -> None:
+def _terminate(
+    paths: state.StatePaths, record: state.PidRecord, timeout: float = STOP_TIMEOUT
+) -> None:
+    pid = record.pid
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and _alive(paths, record):
         time.sleep(0.1)
     # The daemon leads its own process group: kill whatever is left in it (a daemon that
-    # ignored SIGTERM, or worker processes orphaned by a crash).
+    # ignored SIGTERM, or worker processes orphaned by a crash). Linux does not hand out a
+    # pid that is still some group's id, so while the group exists it is the daemon's.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    while _alive(pid) and time.monotonic() < deadline + 5:
+    while _alive(paths, record) and time.monotonic() < deadline + 5:
         time.sleep(0.05)
 
 
-def _alive(pid: int) -> bool:
+def _alive(paths: state.StatePaths, record: state.PidRecord) -> bool:
+    pid = record.pid
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
@@ -141,7 +147,7 @@ def _alive(pid: int) -> bool:
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:
             return False
-    return state.is_daemon_alive(pid)
+    return state.is_daemon_alive(pid, record.start_time, paths)
 
 
 def _last_error_line(paths: state.StatePaths) -> str:

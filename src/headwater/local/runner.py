@@ -25,6 +25,7 @@ from headwater.local.workers import (
     FunctionConfig,
     FunctionPool,
     InvokeResult,
+    PoolClosed,
 )
 
 __all__ = ["FunctionNotFound", "InvokeResult", "Runner"]
@@ -70,6 +71,9 @@ class Runner:
         self.async_retry_delays = tuple(async_retry_delays)
         self._lock = threading.RLock()
         self._client_lock = threading.Lock()
+        # Serialises refreshes (an older listing must not be applied after a newer one) without
+        # holding up invocations, which only take ``_lock``.
+        self._refresh_lock = threading.Lock()
         self._functions: dict[str, FunctionConfig] = {}
         self._pools: dict[str, FunctionPool] = {}
         self._mappings: dict[str, SqsMapping] = {}
@@ -149,6 +153,10 @@ class Runner:
 
     def refresh(self) -> None:
         """Re-read functions and event source mappings; start, restart or stop what changed."""
+        with self._refresh_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         functions: dict[str, FunctionConfig] = {}
         for page in self._lambda.get_paginator("list_functions").paginate():
             for conf in page["Functions"]:
@@ -163,22 +171,29 @@ class Runner:
         with self._lock:
             if self._stopping.is_set():
                 return
-            self._apply_functions(functions)
+            retired = self._apply_functions(functions)
             if self._started:
                 self._apply_mappings(mappings)
+        # Stopping workers takes up to a second each: swap under the lock, close outside it, so
+        # invocations of other functions (and of the new configuration) are not held up.
+        for pool in retired:
+            pool.close()
 
-    def _apply_functions(self, functions: dict[str, FunctionConfig]) -> None:
+    def _apply_functions(self, functions: dict[str, FunctionConfig]) -> list[FunctionPool]:
+        """Take in the new configurations; returns the pools to close (outside the lock)."""
+        retired = []
         for name in list(self._functions):
             if functions.get(name) != self._functions[name]:
                 log.info("function %s changed or removed: retiring its workers", name)
                 del self._functions[name]
                 pool = self._pools.pop(name, None)
                 if pool is not None:
-                    pool.close()
+                    retired.append(pool)
         for name, config in functions.items():
             if name not in self._functions:
                 log.info("function %s discovered (handler %s)", name, config.handler)
                 self._functions[name] = config
+        return retired
 
     def _apply_mappings(self, mappings: dict[str, SqsMapping]) -> None:
         for uuid in list(self._mappings):
@@ -246,8 +261,12 @@ class Runner:
     def _pool(self, function: str) -> FunctionPool:
         name = _function_name(function)
         with self._lock:
-            if name not in self._functions and not self._stopping.is_set():
-                self.refresh()  # created a moment ago, before the next periodic refresh
+            known = name in self._functions
+        if not known and not self._stopping.is_set():
+            # Created a moment ago, before the next periodic refresh. Outside the lock: listing
+            # over the network must not stall invocations of the functions already known.
+            self.refresh()
+        with self._lock:
             config = self._functions.get(name)
             if config is None:
                 raise FunctionNotFound(f"function not found: {function}")
@@ -267,7 +286,14 @@ class Runner:
         (``function_error`` set), never as exceptions; an unknown function raises
         FunctionNotFound.
         """
-        return self._pool(function).invoke(event, timeout=timeout)
+        try:
+            return self._pool(function).invoke(event, timeout=timeout)
+        except PoolClosed:
+            if self._stopping.is_set():
+                raise
+            # The function changed between looking up its pool and starting: the new
+            # configuration's pool serves it, as a new sandbox would on AWS.
+            return self._pool(function).invoke(event, timeout=timeout)
 
     def invoke_async(self, function: str, event: dict) -> None:
         """Queue an asynchronous (Event) invocation; failures are logged and retried twice."""

@@ -1,8 +1,14 @@
 """Where the local mode keeps its pid file, log file and the running daemon's endpoint.
 
 The state directory is ``$HEADWATER_STATE_DIR``, default ``.headwater`` under the current
-directory. Files: ``local.pid`` (the daemon's pid), ``local.json`` (pid, endpoint, log path;
-written by the daemon once it is ready) and ``local.log``.
+directory. Files: ``local.pid`` (the daemon's pid, alone, as tools expect of a pid file),
+``local.start`` (that pid and its start time), ``local.json`` (pid, endpoint, log path; written by
+the daemon once it is ready) and ``local.log``.
+
+A pid alone does not identify the daemon: after a crash or reboot the number is handed to some
+other process, and ``down`` would signal it. ``local.start`` therefore records the process's start
+time (``/proc/<pid>/stat`` field 22, clock ticks since boot), which, together with the pid, names
+exactly one process for the life of the machine.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ class StatePaths:
         return self.root / "local.pid"
 
     @property
+    def start_file(self) -> Path:
+        return self.root / "local.start"
+
+    @property
     def info_file(self) -> Path:
         return self.root / "local.json"
 
@@ -39,6 +49,24 @@ def state_paths(root: str | os.PathLike[str] | None = None) -> StatePaths:
     return StatePaths(Path(chosen).resolve())
 
 
+@dataclass(frozen=True)
+class PidRecord:
+    pid: int
+    start_time: int | None  # None: not recorded (no /proc, or an old pid file)
+
+
+def read_pid_record(paths: StatePaths) -> PidRecord | None:
+    pid = read_pid(paths)
+    if pid is None:
+        return None
+    try:
+        recorded_pid, start_time = (int(f) for f in paths.start_file.read_text().split())
+    except (FileNotFoundError, ValueError):
+        return PidRecord(pid, None)
+    # Written just before the pid file: a start time for another pid belongs to an older run.
+    return PidRecord(pid, start_time if recorded_pid == pid else None)
+
+
 def read_pid(paths: StatePaths) -> int | None:
     try:
         return int(paths.pid_file.read_text().strip())
@@ -47,10 +75,39 @@ def read_pid(paths: StatePaths) -> int | None:
 
 
 def write_pid(paths: StatePaths, pid: int) -> None:
+    """Record ``pid`` and its start time (read now, while the process certainly runs)."""
     paths.root.mkdir(parents=True, exist_ok=True)
-    tmp = paths.pid_file.with_suffix(".tmp")
-    tmp.write_text(f"{pid}\n")
-    tmp.replace(paths.pid_file)
+    start_time = process_start_time(pid)
+    if start_time is None:
+        with contextlib.suppress(FileNotFoundError):
+            paths.start_file.unlink()
+    else:
+        _write_atomically(paths.start_file, f"{pid} {start_time}\n")
+    _write_atomically(paths.pid_file, f"{pid}\n")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _proc_stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat from field 3 (state) on; None without /proc or process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 2 is "(comm)" and comm may contain spaces or parentheses: split after the last ")".
+    return stat.rsplit(")", 1)[1].split()
+
+
+def process_start_time(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/<pid>/stat)."""
+    fields = _proc_stat_fields(pid)
+    if fields is None or len(fields) < 20:
+        return None
+    return int(fields[19])  # fields[0] is field 3, so field 22 is fields[19]
 
 
 def read_info(paths: StatePaths) -> dict | None:
@@ -62,32 +119,53 @@ def read_info(paths: StatePaths) -> dict | None:
 
 def write_info(paths: StatePaths, info: dict) -> None:
     paths.root.mkdir(parents=True, exist_ok=True)
-    tmp = paths.info_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    tmp.replace(paths.info_file)
+    _write_atomically(paths.info_file, json.dumps(info, indent=2) + "\n")
 
 
 def clear(paths: StatePaths, pid: int | None = None) -> None:
     """Remove pid and info files (only if they still belong to ``pid``, when given)."""
     if pid is not None and read_pid(paths) not in (None, pid):
         return
-    for path in (paths.pid_file, paths.info_file):
+    for path in (paths.pid_file, paths.start_file, paths.info_file):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
 
 
-def is_daemon_alive(pid: int) -> bool:
-    """True if ``pid`` runs and is a headwater local daemon (a recycled pid is not ours)."""
+def is_daemon_alive(
+    pid: int, start_time: int | None = None, paths: StatePaths | None = None
+) -> bool:
+    """True if ``pid`` runs and is the daemon recorded in the pid file (a recycled pid is not).
+
+    With ``start_time`` (from the pid file) the process must have started at that instant.
+    Without it (a pid file from an older version) only a process running this module for this
+    state directory (``paths``) counts: a command line merely mentioning "headwater" (an editor,
+    a shell, pytest) is someone else's.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return False  # someone else's process: the pid was recycled
+    fields = _proc_stat_fields(pid)
+    if fields is None:
+        return True  # no /proc (macOS): nothing better than the pid to go on
+    if fields[0] in ("Z", "X"):
+        return False  # exited, waiting to be reaped
+    if start_time is not None:
+        return process_start_time(pid) == start_time
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return True  # no /proc (macOS): trust the pid
-    if b"<defunct>" in cmdline or not cmdline:
-        return False  # a zombie has an empty command line
-    return DAEMON_MODULE.encode() in cmdline or b"headwater" in cmdline
+        return False
+    if DAEMON_MODULE.encode() not in argv:
+        return False
+    return paths is None or str(paths.root).encode() in argv
+
+
+def is_recorded_daemon_alive(paths: StatePaths) -> PidRecord | None:
+    """The pid file's record if that very process still runs, else None."""
+    record = read_pid_record(paths)
+    if record is None or not is_daemon_alive(record.pid, record.start_time, paths):
+        return None
+    return record

@@ -49,6 +49,10 @@ class FunctionConfig:
     memory_size: int = 128
     runtime: str = "python3.12"
     environment: tuple[tuple[str, str], ...] = ()
+    # Part of the identity so that a redeploy (update_function_code) retires warm workers: new
+    # workers import the code afresh, as a new sandbox does on AWS.
+    code_sha256: str = ""
+    last_modified: str = ""
 
     @classmethod
     def from_api(cls, conf: dict[str, Any]) -> FunctionConfig:
@@ -61,6 +65,8 @@ class FunctionConfig:
             memory_size=int(conf.get("MemorySize") or 128),
             runtime=conf.get("Runtime") or "python3.12",
             environment=tuple(sorted(variables.items())),
+            code_sha256=conf.get("CodeSha256") or "",
+            last_modified=str(conf.get("LastModified") or ""),
         )
 
 
@@ -133,6 +139,10 @@ def _new_log_stream_name() -> str:
 
 def _error(request_id: str, error_type: str, message: str) -> dict:
     return {"errorMessage": message, "errorType": error_type, "requestId": request_id}
+
+
+class PoolClosed(RuntimeError):
+    """The function's pool was retired (configuration changed, runner stopping)."""
 
 
 class WorkerDied(Exception):
@@ -332,21 +342,27 @@ class FunctionPool:
         return result
 
     def _acquire(self) -> tuple[Worker, bool]:
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise RuntimeError(f"function {self.config.name} is no longer served")
-                while self._idle:
-                    worker = self._idle.pop()
-                    if worker.alive():
+        dead: list[Worker] = []
+        try:
+            with self._cond:
+                while True:
+                    if self._closed:
+                        raise PoolClosed(f"function {self.config.name} is no longer served")
+                    while self._idle:
+                        worker = self._idle.pop()
+                        if worker.alive():
+                            self._busy += 1
+                            return worker, False
+                        self._live.discard(worker)
+                        dead.append(worker)
+                    if self._busy < self.max_workers:
                         self._busy += 1
-                        return worker, False
-                    self._live.discard(worker)
-                    worker.stop()
-                if self._busy < self.max_workers:
-                    self._busy += 1
-                    break
-                self._cond.wait(timeout=1.0)
+                        break
+                    self._cond.wait(timeout=1.0)
+        finally:
+            # Cleaning up after dead workers waits on processes: never under the pool's lock.
+            for worker in dead:
+                worker.stop()
         # Start outside the lock: a cold start must not hold up warm invocations.
         try:
             worker = Worker(self.config, self.endpoint_url, self.region)
