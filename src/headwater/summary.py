@@ -50,6 +50,7 @@ class Places:
     curated_bucket: str
     quarantine_bucket: str
     dlq_url: str | None = None
+    delivery_dlq_url: str | None = None  # events that never reached the work queue
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, Any]) -> Places:
@@ -63,7 +64,11 @@ class Places:
         if missing:
             raise ValueError(f"outputs lack {', '.join(missing)}: is the environment deployed?")
         return cls(
-            get("raw_bucket"), get("curated_bucket"), get("quarantine_bucket"), get("dlq_url")
+            get("raw_bucket"),
+            get("curated_bucket"),
+            get("quarantine_bucket"),
+            get("dlq_url"),
+            get("delivery_dlq_url"),
         )
 
 
@@ -97,7 +102,9 @@ class Ledger:
         if not pending:
             return
         self._curated_index = _curated_index(s3, self.places.curated_bucket)
-        in_dlq = _dlq_keys(sqs, self.places.dlq_url) if self.places.dlq_url else set()
+        in_dlq: set[str] = set()
+        for url in filter(None, (self.places.dlq_url, self.places.delivery_dlq_url)):
+            in_dlq |= _dlq_keys(sqs, url)
         for item in pending:
             report = _quarantine_report(s3, self.places.quarantine_bucket, item.key)
             if report is not None and _same_version(item, report.get("source", {})):
@@ -227,6 +234,8 @@ def render(ledger: Ledger) -> str:
     ]
     if places.dlq_url:
         lines.append(f"dlq          {places.dlq_url}")
+    if places.delivery_dlq_url:
+        lines.append(f"delivery dlq {places.delivery_dlq_url}")
     surprises = [f for f in ledger.files if f.state != PENDING and not f.as_expected]
     if surprises:
         lines += ["", "not as the feed expected:"]

@@ -102,6 +102,19 @@ def test_run_accounts_for_every_file(platform):
     assert {f["outcome"] for f in manifest["files"]} == {"curated", "quarantined"}
 
 
+def test_a_second_plan_changes_nothing(platform):
+    """The modules converge: applying again (``./setup.sh deploy`` twice) changes nothing."""
+    state = platform["state"]
+    env = {**platform["env"], "TF_CLI_CONFIG_FILE": str(state / "terraformrc")}
+    plan = subprocess.run(
+        ["terraform", "-chdir=terraform/environments/local", "plan", "-input=false",
+         "-detailed-exitcode", "-lock=false", f"-var=endpoint={platform['endpoint']}",
+         f"-var=artifact_path={ROOT / 'build' / 'lambda-local.zip'}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-2000:]
+
+
 def test_parquet_rows_equal_the_input_rows(platform, tmp_path):
     outputs = _outputs(platform)
     s3 = _client(platform, "s3")

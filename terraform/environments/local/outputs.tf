@@ -33,6 +33,11 @@ output "dlq_url" {
   value       = module.ingest.dlq_url
 }
 
+output "delivery_dlq_url" {
+  description = "Events that never reached the work queue."
+  value       = module.ingest.delivery_dlq_url
+}
+
 output "function_name" {
   description = "Processor Lambda function."
   value       = module.ingest.function_name

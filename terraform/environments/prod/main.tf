@@ -18,6 +18,7 @@ module "ingest" {
   architecture     = var.architecture
   key_prefix       = var.key_prefix
   alerts_topic_arn = var.alerts_topic_arn
+  alert_emails     = var.alert_emails
   log_level        = var.log_level
 
   # Prod: data outlives mistakes. Buckets with objects refuse to be destroyed, the key waits

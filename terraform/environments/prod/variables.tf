@@ -33,6 +33,12 @@ variable "alerts_topic_arn" {
   default     = null
 }
 
+variable "alert_emails" {
+  description = "Email addresses that receive the alarms (when the module creates the alerts topic)."
+  type        = list(string)
+  default     = []
+}
+
 variable "log_level" {
   description = "Processor log level."
   type        = string

@@ -243,6 +243,16 @@ resource "aws_cloudwatch_event_target" "topic" {
   rule      = aws_cloudwatch_event_rule.object_created.name
   target_id = "ingest-topic"
   arn       = aws_sns_topic.ingest.arn
+
+  # An event EventBridge cannot hand to SNS (policy, KMS, throttling) is kept, not dropped.
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.delivery_dlq.arn
+  }
 }
 
 resource "aws_sns_topic" "ingest" {
@@ -337,6 +347,37 @@ resource "aws_sns_topic_subscription" "work" {
   raw_message_delivery = true
   # The queue carries its policy inline, so SNS may deliver as soon as the subscription exists.
 
+  # A message SNS cannot deliver to the work queue after its retries is kept, not dropped.
+  redrive_policy = jsonencode({ deadLetterTargetArn = aws_sqs_queue.delivery_dlq.arn })
+}
+
+# Events that never reached the work queue: failed EventBridge -> SNS or SNS -> SQS deliveries.
+resource "aws_sqs_queue" "delivery_dlq" {
+  name                              = "${var.name_prefix}-ingest-delivery-dlq"
+  message_retention_seconds         = var.dlq_message_retention_seconds
+  kms_master_key_id                 = local.kms_key_arn
+  kms_data_key_reuse_period_seconds = 300
+  policy                            = data.aws_iam_policy_document.delivery_dlq.json
+  tags                              = var.tags
+}
+
+data "aws_iam_policy_document" "delivery_dlq" {
+  statement {
+    sid       = "OnlyTheIngestRuleAndTopicDeadLetter"
+    actions   = ["sqs:SendMessage"]
+    resources = ["arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-ingest-delivery-dlq"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "sns.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.object_created.arn, aws_sns_topic.ingest.arn]
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -371,8 +412,8 @@ module "processor" {
 
   policy_statements = [
     {
-      # Read the landed file, then delete it once curated or quarantined (a delete marker:
-      # the version stays in the versioned bucket).
+      # Read the landed file; delete it once quarantined (a delete marker: the version stays
+      # in the versioned bucket). Curated inputs stay in raw.
       sid = "ReadAndRetireRawObjects"
       # Tagging reads: the copy into quarantine carries the object's tags along.
       actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:DeleteObject"]
@@ -444,6 +485,49 @@ resource "aws_sns_topic" "alerts" {
   name              = "${var.name_prefix}-alerts"
   kms_master_key_id = local.kms_key_arn
   tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "alert_emails" {
+  for_each = var.alerts_topic_arn == null ? toset(var.alert_emails) : toset([])
+
+  topic_arn = aws_sns_topic.alerts[0].arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+resource "aws_cloudwatch_metric_alarm" "delivery_dlq_depth" {
+  alarm_name          = "${aws_sqs_queue.delivery_dlq.name}-not-empty"
+  alarm_description   = "Raw-file events could not be delivered to the ingest queue; they wait in ${aws_sqs_queue.delivery_dlq.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.delivery_dlq.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alerts_topic_arn]
+  ok_actions          = [local.alerts_topic_arn]
+  tags                = var.tags
+}
+
+# Failed records are retried, so they do not show as Lambda errors; the processor counts them.
+resource "aws_cloudwatch_metric_alarm" "files_failed" {
+  alarm_name          = "${local.function_name}-files-failed"
+  alarm_description   = "The ingest processor failed on files (they are retried, then parked in the DLQ): see its log for \"record failed\"."
+  namespace           = var.metrics_namespace
+  metric_name         = "FilesFailed"
+  dimensions          = { service = "ingest" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alerts_topic_arn]
+  ok_actions          = [local.alerts_topic_arn]
+  tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {

@@ -92,3 +92,13 @@ output "kms_key_arn" {
   description = "KMS key encrypting the buckets, topics, queues and logs."
   value       = local.kms_key_arn
 }
+
+output "delivery_dlq_url" {
+  description = "Dead-letter queue of events that could not be delivered to the work queue."
+  value       = aws_sqs_queue.delivery_dlq.url
+}
+
+output "delivery_dlq_arn" {
+  description = "ARN of the delivery dead-letter queue."
+  value       = aws_sqs_queue.delivery_dlq.arn
+}

@@ -3,10 +3,10 @@ variable "name_prefix" {
   type        = string
 
   validation {
-    # Bucket names are the strictest consumer: lowercase, digits, hyphens; the longest suffix
-    # ("-ingest-processor", 17 chars) must still fit Lambda's 64-character function names.
-    condition     = can(regex("^[a-z][a-z0-9-]{1,38}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-40 characters of lowercase letters, digits and hyphens, starting with a letter."
+    # Bucket names are the strictest consumer: lowercase, digits, hyphens, at most 63 characters
+    # for "<prefix>-quarantine-<12-digit account>-<region>" (up to 39 characters after the prefix).
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of lowercase letters, digits and hyphens, starting with a letter."
   }
 }
 
@@ -218,6 +218,13 @@ variable "dlq_message_retention_seconds" {
     condition     = var.dlq_message_retention_seconds >= 60 && var.dlq_message_retention_seconds <= 1209600
     error_message = "dlq_message_retention_seconds must be between 60 and 1209600."
   }
+
+  validation {
+    # A message keeps its original enqueue time when it moves to the DLQ: a DLQ that keeps
+    # messages no longer than the work queue could expire them on arrival.
+    condition     = var.dlq_message_retention_seconds > var.message_retention_seconds
+    error_message = "dlq_message_retention_seconds must be longer than message_retention_seconds."
+  }
 }
 
 variable "alerts_topic_arn" {
@@ -245,5 +252,16 @@ variable "function_ephemeral_storage_mb" {
   validation {
     condition     = var.function_ephemeral_storage_mb >= 512 && var.function_ephemeral_storage_mb <= 10240
     error_message = "function_ephemeral_storage_mb must be between 512 and 10240."
+  }
+}
+
+variable "alert_emails" {
+  description = "Email addresses subscribed to the alerts topic the module creates (each confirms by email)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alert_emails must be email addresses."
   }
 }
