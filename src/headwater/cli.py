@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "headwater.local.cli",
     "headwater.feed.cli",
     "headwater.summary",
+    "headwater.keys_cli",
 )
 
 

@@ -87,29 +87,38 @@ def lambda_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _lambda_role(iam: Any, role_name: str) -> str:
+    """The ARN of an IAM role Lambda may assume, created on first use (moto checks it exists)."""
+    try:
+        return iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        return iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))[
+            "Role"
+        ]["Arn"]
+
+
+@pytest.fixture
+def lambda_role():
+    """``lambda_role(iam, name)``: the ARN of a role Lambda may assume, created on first use."""
+    return _lambda_role
+
+
 @pytest.fixture
 def make_function(aws, unique):
     """Create a Lambda function in the emulator (moto needs an existing IAM role)."""
 
     def make(name: str | None = None) -> str:
-        iam = aws("iam")
-        role_name = f"role-{unique}"
-        try:
-            role_arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
-        except iam.exceptions.NoSuchEntityException:
-            trust = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-            role_arn = iam.create_role(
-                RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust)
-            )["Role"]["Arn"]
+        role_arn = _lambda_role(aws("iam"), f"role-{unique}")
         created = aws("lambda").create_function(
             FunctionName=name or f"fn-{unique}",
             Runtime="python3.12",

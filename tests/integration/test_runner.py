@@ -91,25 +91,9 @@ def _zip() -> bytes:
 
 
 @pytest.fixture
-def create_function(aws) -> Callable[..., str]:
+def create_function(aws, lambda_role) -> Callable[..., str]:
     def create(name: str, handler: str, *, timeout: int = 3, env: dict | None = None) -> str:
-        iam = aws("iam")
-        try:
-            role = iam.get_role(RoleName="runner-test")["Role"]["Arn"]
-        except iam.exceptions.NoSuchEntityException:
-            trust = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-            role = iam.create_role(
-                RoleName="runner-test", AssumeRolePolicyDocument=json.dumps(trust)
-            )["Role"]["Arn"]
+        role = lambda_role(aws("iam"), "runner-test")
         return aws("lambda").create_function(
             FunctionName=name,
             Runtime="python3.12",

@@ -121,6 +121,11 @@ def _status(_args: argparse.Namespace) -> int:
     print(f"pid:      {current.pid}")
     print(f"endpoint: {current.endpoint or 'starting'}")
     print(f"log:      {current.log_file}")
+    from headwater.local.apigateway import read_apis
+
+    for name, api in sorted(read_apis(state.state_paths().root).items()):
+        stages = ", ".join(f"{api['url']}/{stage}/" for stage in api.get("stages", []))
+        print(f"api:      {name} ({api['id']}): {stages or api['url'] + ' (no stage yet)'}")
     return 0
 
 

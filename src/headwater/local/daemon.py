@@ -186,6 +186,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
     runner = _start_runner(emulator.endpoint_url, region)
     if runner is not None:
         patches.set_lambda_invoker(runner.invoke_async)
+    api_front = _start_api_front(emulator.endpoint_url, runner, region, paths)
     state.write_info(
         paths,
         {
@@ -202,6 +203,11 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
             pass
     finally:
         patches.set_lambda_invoker(None)
+        if api_front is not None:
+            try:
+                api_front.stop()
+            except Exception:
+                log.exception("API front did not stop cleanly")
         if runner is not None:
             try:
                 runner.stop()
@@ -223,6 +229,17 @@ def _start_runner(endpoint_url: str, region: str):
     runner = Runner(endpoint_url, region=region)
     runner.start()
     return runner
+
+
+def _start_api_front(endpoint_url: str, runner, region: str, paths: state.StatePaths):
+    """Serve the emulator's REST APIs on loopback ports (needs the runner for Lambda proxies)."""
+    if runner is None:
+        return None
+    from headwater.local.apigateway import ApiFront
+
+    front = ApiFront(endpoint_url, runner, region, state_dir=paths.root)
+    front.start()
+    return front
 
 
 def configure_logging(to_stderr: bool, log_file: str | None = None) -> None:

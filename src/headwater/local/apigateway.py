@@ -1,0 +1,499 @@
+"""The local API Gateway front (REST v1): serves each REST API of the emulator on a loopback port.
+
+moto stores API Gateway's configuration but does not serve it. This front reads it
+(``apigateway_model.discover``, every ``refresh_interval`` seconds, because Terraform creates the
+APIs after the daemon starts) and answers HTTP requests as API Gateway would: route matching with
+path parameters, ``x-api-key`` checks, usage-plan throttle and quota, request parameter
+validation, then a synchronous Lambda proxy invocation through the runner.
+
+Each API gets its own ``ThreadingHTTPServer`` on 127.0.0.1, ports from ``HEADWATER_API_PORT``
+(default 4580) upward in order of API name, busy ports skipped; a port stays with its API name
+while the daemon runs, so a re-created API keeps its URL. URLs have API Gateway's shape after the
+host: ``http://127.0.0.1:<port>/<stage>/<path>``. The mapping is written to ``apis.json`` in the
+state directory for ``headwater local status``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import boto3
+from botocore.config import Config
+
+from headwater.local.apigateway_events import (
+    Caller,
+    IncomingRequest,
+    MalformedProxyResponse,
+    ProxyResponse,
+    build_event,
+    map_response,
+    message,
+)
+from headwater.local.apigateway_model import Method, RestApi, Snapshot, discover, discover_keys
+from headwater.local.usage_plans import Decision, UsageMeter
+
+__all__ = ["API_PORT_ENV", "DEFAULT_API_PORT", "ApiFront", "read_apis"]
+
+log = logging.getLogger("headwater.local.apigateway")
+
+API_PORT_ENV = "HEADWATER_API_PORT"
+DEFAULT_API_PORT = 4580
+APIS_FILE = "apis.json"
+HOST = "127.0.0.1"
+# How far above the base port to look for free ports before giving up on an API.
+PORT_SEARCH_SPAN = 100
+# API Gateway answers an unknown resource or method with 403 "Missing Authentication Token"
+# (it cannot tell a missing route from a request that lacks SigV4 credentials).
+UNKNOWN_ROUTE_STATUS = 403
+EMULATOR_CREDENTIAL = "test"  # the emulator accepts any credentials
+
+
+class Invoker(Protocol):
+    """The runner's synchronous invocation (``headwater.local.runner.Runner``)."""
+
+    def invoke(self, function: str, event: dict, timeout: float | None = None) -> Any: ...
+
+    def functions(self) -> dict[str, Any]: ...
+
+
+def api_base_port() -> int:
+    raw = os.environ.get(API_PORT_ENV, "")
+    try:
+        return int(raw) if raw else DEFAULT_API_PORT
+    except ValueError:
+        log.warning("%s=%r is not a port number; using %d", API_PORT_ENV, raw, DEFAULT_API_PORT)
+        return DEFAULT_API_PORT
+
+
+def read_apis(state_dir: Path) -> dict[str, dict]:
+    """The front's published mapping ({api name: {"id", "url", "stages"}}), {} if none."""
+    try:
+        return json.loads((Path(state_dir) / APIS_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _error_type(status: int, text: str) -> str:
+    if text == "Missing Authentication Token":
+        return "MissingAuthenticationTokenException"
+    return {
+        400: "BadRequestException",
+        403: "ForbiddenException",
+        429: "LimitExceededException" if text == "Limit Exceeded" else "TooManyRequestsException",
+        502: "InternalServerErrorException",
+        504: "IntegrationTimeoutException",
+    }.get(status, "InternalServerErrorException")
+
+
+def _gateway_error(status: int, text: str) -> ProxyResponse:
+    return message(status, text, **{"x-amzn-ErrorType": _error_type(status, text)})
+
+
+class ApiFront:
+    """Discover REST APIs in the emulator and serve each on its own loopback port."""
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        invoker: Invoker,
+        region: str = "us-east-1",
+        *,
+        base_port: int | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+        refresh_interval: float = 2.0,
+        meter: UsageMeter | None = None,
+        client_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self.endpoint_url = endpoint_url
+        self.invoker = invoker
+        self.region = region
+        self.base_port = api_base_port() if base_port is None else base_port
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.refresh_interval = refresh_interval
+        self.meter = meter or UsageMeter()
+        self._client_factory = client_factory or self._default_client
+        self._client = self._client_factory()
+        self._lock = threading.RLock()
+        self._refresh_lock = threading.Lock()
+        self._snapshot = Snapshot()
+        self._apis: dict[str, RestApi] = {}  # server name -> API
+        self._servers: dict[str, ThreadingHTTPServer] = {}
+        self._published: dict[str, dict] | None = None
+        self._keys_read_at = 0.0  # monotonic start of the latest read of keys and plans
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _default_client(self) -> Any:
+        return boto3.session.Session(
+            aws_access_key_id=EMULATOR_CREDENTIAL,
+            aws_secret_access_key=EMULATOR_CREDENTIAL,
+            region_name=self.region,
+        ).client(
+            "apigateway",
+            endpoint_url=self.endpoint_url,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=30),
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            self.refresh()
+        except Exception as exc:  # the background refresh keeps trying
+            log.warning("initial API discovery at %s failed: %s", self.endpoint_url, exc)
+        thread = threading.Thread(target=self._refresh_loop, name="api-front-refresh", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            servers = list(self._servers.values())
+            self._servers.clear()
+            self._apis.clear()
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+        if self.state_dir is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (self.state_dir / APIS_FILE).unlink()
+
+    def __enter__(self) -> ApiFront:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _refresh_loop(self) -> None:
+        while not self._stopping.wait(self.refresh_interval):
+            try:
+                self.refresh()
+            except Exception as exc:  # emulator restarting: keep serving what we have
+                log.warning("API refresh from %s failed: %s", self.endpoint_url, exc)
+
+    # -- discovery -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read APIs, keys and plans; open servers for new APIs, close those of removed ones."""
+        with self._refresh_lock:
+            started = time.monotonic()
+            snapshot = discover(self._client)
+            self._keys_read_at = started
+            self._apply(snapshot)
+
+    def _refresh_keys_since(self, arrived: float) -> None:
+        """Make sure keys and plans were read after ``arrived`` (a request's arrival time).
+
+        An unknown key may have been created a moment ago (``headwater keys create``). Requests
+        waiting here share one read: whoever gets the lock after a read that started after their
+        arrival reads nothing more, so a burst of bad keys costs one read per read in flight.
+        """
+        with self._refresh_lock:
+            if self._keys_read_at >= arrived:
+                return
+            started = time.monotonic()
+            try:
+                keys, plans = discover_keys(self._client)
+            except Exception as exc:
+                log.warning("reading API keys failed: %s", exc)
+                return
+            self._keys_read_at = started
+            with self._lock:
+                self._snapshot = replace(self._snapshot, keys_by_value=keys, plans=plans)
+
+    def _apply(self, snapshot: Snapshot) -> None:
+        named: dict[str, RestApi] = {}
+        for api in sorted(snapshot.apis, key=lambda a: (a.name, a.id)):
+            # Two APIs may share a name; the later one (by id) is told apart by its id.
+            named[api.name if api.name not in named else f"{api.name}-{api.id}"] = api
+        closing = []
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._snapshot = snapshot
+            for name in list(self._servers):
+                if name not in named:
+                    log.info("API %s removed: closing its port", name)
+                    closing.append(self._servers.pop(name))
+                    self._apis.pop(name, None)
+            for name, api in named.items():  # sorted by name: ports in order of API name
+                self._apis[name] = api
+                if name not in self._servers:
+                    server = self._open_server(name)
+                    if server is not None:
+                        self._servers[name] = server
+            published = self._describe()
+        for server in closing:
+            server.shutdown()
+            server.server_close()
+        if published != self._published:
+            self._published = published
+            self._write_apis(published)
+
+    def _open_server(self, name: str) -> ThreadingHTTPServer | None:
+        taken = {server.server_address[1] for server in self._servers.values()}
+        for port in range(self.base_port, self.base_port + PORT_SEARCH_SPAN):
+            if port in taken:
+                continue
+            try:
+                server = _FrontServer((HOST, port), self, name)
+            except OSError:
+                continue  # busy: someone else's port
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.2},
+                name=f"api-front-{name}",
+                daemon=True,
+            )
+            thread.start()
+            log.info("API %s served at http://%s:%d", name, HOST, port)
+            return server
+        log.error(
+            "API %s: no free port in %d-%d", name, self.base_port, self.base_port + PORT_SEARCH_SPAN
+        )
+        return None
+
+    def _describe(self) -> dict[str, dict]:
+        return {
+            name: {
+                "id": self._apis[name].id,
+                "url": f"http://{HOST}:{server.server_address[1]}",
+                "stages": sorted(self._apis[name].stages),
+            }
+            for name, server in sorted(self._servers.items())
+        }
+
+    def _write_apis(self, published: dict[str, dict]) -> None:
+        if self.state_dir is None:
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.state_dir / APIS_FILE
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(published, indent=2) + "\n")
+        tmp.replace(path)
+
+    # -- introspection ---------------------------------------------------------------------
+
+    def urls(self) -> dict[str, dict]:
+        """{api name: {"id", "url", "stages"}} for the APIs being served."""
+        with self._lock:
+            return self._describe()
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def handle(self, server_name: str, request: IncomingRequest) -> ProxyResponse:
+        request_id = str(uuid.uuid4())
+        try:
+            response = self._handle(server_name, request, request_id)
+        except Exception:
+            log.exception("API front failed on %s %s", request.method, request.path)
+            response = _gateway_error(500, "Internal server error")
+        response.headers.append(("x-amzn-RequestId", request_id))
+        return response
+
+    def _handle(self, server_name: str, request: IncomingRequest, request_id: str):
+        with self._lock:
+            api = self._apis.get(server_name)
+            snapshot = self._snapshot
+        if api is None or request.stage not in api.stages:
+            return _gateway_error(403, "Forbidden")
+        matched = api.match(request.method, request.path)
+        if matched is None:
+            return _gateway_error(UNKNOWN_ROUTE_STATUS, "Missing Authentication Token")
+        method, path_parameters = matched
+        caller = Caller()
+        if method.api_key_required:
+            refused, caller = self._check_key(api, request, snapshot)
+            if refused is not None:
+                return refused
+        missing = _missing_parameters(method, request, path_parameters)
+        if missing:
+            return _gateway_error(
+                400, f"Missing required request parameters: [{', '.join(missing)}]"
+            )
+        return self._integrate(api, method, request, path_parameters, caller, request_id)
+
+    def _check_key(self, api: RestApi, request: IncomingRequest, snapshot: Snapshot):
+        arrived = time.monotonic()
+        value = request.header("x-api-key")
+        if not value:
+            return _gateway_error(403, "Forbidden"), Caller()
+        key = snapshot.keys_by_value.get(value)
+        if key is None:
+            self._refresh_keys_since(arrived)
+            with self._lock:
+                snapshot = self._snapshot
+            key = snapshot.keys_by_value.get(value)
+        if key is None or not key.enabled:
+            return _gateway_error(403, "Forbidden"), Caller()
+        plans = snapshot.plans_for(key.id, api.id, request.stage)
+        if not plans:  # a key only opens the API stages of its usage plans
+            return _gateway_error(403, "Forbidden"), Caller()
+        decision = self.meter.check(plans[0].limits, key.id)
+        if decision is Decision.THROTTLED:
+            return _gateway_error(429, "Too Many Requests"), Caller()
+        if decision is Decision.QUOTA_EXCEEDED:
+            return _gateway_error(429, "Limit Exceeded"), Caller()
+        return None, Caller(api_key=key.value, api_key_id=key.id)
+
+    def _integrate(self, api, method: Method, request, path_parameters, caller, request_id):
+        integration = method.integration
+        if integration is None:
+            return _gateway_error(500, "Internal server error")
+        if integration.type == "MOCK":
+            templates = dict(integration.response_templates)
+            body = templates.get("application/json") or next(iter(templates.values()), "") or "{}"
+            return ProxyResponse(
+                integration.response_status,
+                [("Content-Type", "application/json")],
+                body.encode(),
+            )
+        stage = api.stages[request.stage]
+        function = _substitute_stage_variables(integration.function_arn or "", stage.variables)
+        if integration.type != "AWS_PROXY" or not function:
+            log.error(
+                "%s %s: integration %s is not served locally (only AWS_PROXY to Lambda, MOCK)",
+                method.http_method,
+                method.resource_path,
+                integration.type,
+            )
+            return _gateway_error(500, "Internal server error")
+        event = build_event(
+            request,
+            api_id=api.id,
+            resource_id=method.resource_id,
+            resource_path=method.resource_path,
+            path_parameters=path_parameters,
+            stage_variables=stage.variables,
+            caller=caller,
+            request_id=request_id,
+        )
+        timeout = self._integration_timeout(function, integration.timeout)
+        try:
+            result = self.invoker.invoke(function, event, timeout=timeout)
+        except LookupError as exc:  # FunctionNotFound
+            log.error("%s %s: %s", method.http_method, method.resource_path, exc)
+            return _gateway_error(502, "Internal server error")
+        if result.function_error:
+            if timeout is not None and result.error_type == "Sandbox.Timedout":
+                return _gateway_error(504, "Endpoint request timed out")
+            log.warning(
+                "%s %s: function error %s",
+                method.http_method,
+                method.resource_path,
+                result.error_type,
+            )
+            return _gateway_error(502, "Internal server error")
+        try:
+            return map_response(result.payload)
+        except MalformedProxyResponse as exc:
+            log.warning(
+                "%s %s: malformed Lambda proxy response: %s",
+                method.http_method,
+                method.resource_path,
+                exc,
+            )
+            return _gateway_error(502, "Internal server error")
+
+    def _integration_timeout(self, function: str, integration_timeout: float) -> float | None:
+        """The integration's timeout when it is shorter than the function's own (else None:
+        the function times out first, which API Gateway reports as a 502, not a 504)."""
+        name = function.split(":")[6] if function.startswith("arn:") else function
+        config = self.invoker.functions().get(name)
+        configured = getattr(config, "timeout", None)
+        if configured is not None and configured <= integration_timeout:
+            return None
+        return integration_timeout
+
+
+def _missing_parameters(method: Method, request: IncomingRequest, path_parameters) -> list[str]:
+    if not method.validate_parameters:
+        return []
+    query = {name for name, _ in request.query}
+    missing = []
+    for where, name in method.required_parameters:
+        if where == "querystring":
+            present = name in query
+        elif where == "header":
+            present = request.header(name) is not None
+        elif where == "path":
+            present = bool(path_parameters.get(name))
+        else:
+            present = True
+        if not present:
+            missing.append(name)
+    return missing
+
+
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+
+
+def _substitute_stage_variables(text: str, variables: dict[str, str]) -> str:
+    return _STAGE_VARIABLE.sub(lambda m: variables.get(m.group(1), ""), text)
+
+
+class _FrontServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], front: ApiFront, api_name: str) -> None:
+        self.front = front
+        self.api_name = api_name
+        super().__init__(address, _FrontHandler)
+
+
+class _FrontHandler(BaseHTTPRequestHandler):
+    server: _FrontServer
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        split = urlsplit(self.path)
+        parts = split.path.split("/", 2)  # "", stage, rest
+        stage = unquote(parts[1]) if len(parts) > 1 else ""
+        path = "/" + "/".join(unquote(p) for p in (parts[2] if len(parts) > 2 else "").split("/"))
+        path = path if path == "/" else path.rstrip("/") or "/"
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        request = IncomingRequest(
+            method=self.command,
+            path=path,
+            stage=stage,
+            headers=list(self.headers.items()),
+            query=parse_qsl(split.query, keep_blank_values=True),
+            body=body,
+            source_ip=self.client_address[0],
+            protocol=self.request_version,
+        )
+        response = self.server.front.handle(self.server.api_name, request)
+        self.send_response(response.status)
+        names = {name.lower() for name, _ in response.headers}
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        if "content-type" not in names:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
