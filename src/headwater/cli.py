@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "headwater.feed.cli",
     "headwater.summary",
     "headwater.keys_cli",
+    "headwater.openapi_cli",
 )
 
 

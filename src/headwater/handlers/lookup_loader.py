@@ -1,0 +1,142 @@
+"""Lambda entrypoint of the lookup loader: S3 "Object Created" EventBridge event -> new version.
+
+Thin on purpose: parse the event, call ``headwater.lookup.loader.load_lookup``, count, and put one
+success or failure event on the bus for operators (one per load, never one per row). A bad file
+is not an error of the function: it is reported and the current version keeps serving. AWS
+errors propagate so the EventBridge target's retry policy, then its DLQ, handle them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from headwater import aws
+from headwater.ingest.events import ObjectCreated, parse_message
+
+EVENT_SOURCE = "headwater.lookup"
+SUCCEEDED_DETAIL_TYPE = "Lookup Load Succeeded"
+FAILED_DETAIL_TYPE = "Lookup Load Failed"
+
+
+@dataclass(frozen=True)
+class Settings:
+    table: str
+    lookup_prefix: str
+    event_bus: str
+    lookups_dir: str | None
+
+
+def settings() -> Settings:
+    """Read at call time (not import time) so tests and the local runner can set them."""
+    if not os.environ.get("LOOKUP_TABLE"):
+        raise RuntimeError("environment variable(s) not set: LOOKUP_TABLE")
+    return Settings(
+        table=os.environ["LOOKUP_TABLE"],
+        lookup_prefix=os.environ.get("LOOKUP_PREFIX", "lookup/"),
+        event_bus=os.environ.get("EVENT_BUS_NAME", "default"),
+        lookups_dir=os.environ.get("LOOKUPS_DIR") or None,
+    )
+
+
+@functools.cache
+def _lookups(directory: str | None) -> Any:
+    from headwater.lookup.contracts import load_lookups
+
+    return load_lookups(directory)
+
+
+@functools.cache
+def _observability(service: str | None, namespace: str | None) -> tuple[Logger, Metrics]:
+    return Logger(service=service), Metrics(namespace=namespace, service=service)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    logger, metrics = _observability(
+        os.environ.get("POWERTOOLS_SERVICE_NAME"), os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
+    )
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # The target receives the EventBridge event itself; parse_message accepts it as JSON.
+        created = parse_message(json.dumps(event))  # InvalidEvent -> retried -> DLQ
+        if created is None:
+            logger.info("ignoring an S3 event that is not Object Created")
+            return {"status": "ignored"}
+        return _load(created, settings(), logger, metrics)
+
+    return handle(event, context)
+
+
+def _load(created: ObjectCreated, config: Settings, logger: Logger, metrics: Metrics) -> dict:
+    from headwater.lookup.loader import SUCCEEDED, Source, load_lookup
+    from headwater.lookup.store import LookupStore
+
+    outcome = load_lookup(
+        s3=aws.client("s3"),
+        store=LookupStore(config.table, aws.client("dynamodb")),
+        source=Source(created.bucket, created.key, created.version_id),
+        lookups=_lookups(config.lookups_dir),
+        lookup_prefix=config.lookup_prefix,
+    )
+    manifest = outcome.manifest
+    fields = {
+        "dataset": manifest["dataset"],
+        "version": manifest["version"],
+        "bucket": created.bucket,
+        "key": created.key,
+        "duration_ms": manifest["duration_ms"],
+    }
+    if outcome.status == SUCCEEDED:
+        metrics.add_metric(name="LookupRowsLoaded", unit=MetricUnit.Count, value=manifest["rows"])
+        metrics.add_metric(
+            name="LookupKeysDeleted", unit=MetricUnit.Count, value=manifest["keys_deleted"]
+        )
+        logger.info(
+            "lookup loaded",
+            extra={**fields, "rows": manifest["rows"], "keys_written": manifest["keys_written"]},
+        )
+        detail_type = SUCCEEDED_DETAIL_TYPE
+    else:
+        metrics.add_metric(name="LookupLoadsFailed", unit=MetricUnit.Count, value=1)
+        # The report names rule, row and column; its message may quote a value, so only the
+        # rule and place are logged. The event carries the whole report for the data owner.
+        error = manifest.get("error", {})
+        logger.warning(
+            "lookup load failed",
+            extra={
+                **fields,
+                "rule": error.get("rule"),
+                "row": error.get("row"),
+                "column": error.get("column"),
+            },
+        )
+        detail_type = FAILED_DETAIL_TYPE
+    _publish(config.event_bus, detail_type, manifest)
+    return {"status": outcome.status, "manifest": manifest}
+
+
+def _publish(bus: str, detail_type: str, manifest: dict[str, Any]) -> None:
+    response = aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": detail_type,
+                "Detail": json.dumps(manifest, default=str),
+                "EventBusName": bus,
+            }
+        ]
+    )
+    if response.get("FailedEntryCount"):
+        entry = response["Entries"][0]
+        # Raise: the target's retry repeats the load, which is idempotent (a new version).
+        raise RuntimeError(
+            f"PutEvents failed: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
+        )
