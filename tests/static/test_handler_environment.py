@@ -1,33 +1,88 @@
-"""Every environment variable the ingest processor reads is set by the ingest module.
+"""Every environment variable a handler reads is set by the module that deploys it.
 
 ARCHITECTURE.md: every name a handler needs arrives as an environment variable set by the
 Terraform module. A variable read in code but missing from the module works in unit tests and
-breaks only once deployed, so this is checked statically.
+breaks only once deployed, so this is checked statically, for every function of every module.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
 from tfmirror import REPO_ROOT, TERRAFORM_DIR
 
 PACKAGE = REPO_ROOT / "src" / "headwater"
-HANDLER = PACKAGE / "handlers" / "ingest.py"
-DOMAIN = PACKAGE / "ingest"
-MODULE = TERRAFORM_DIR / "modules" / "ingest" / "main.tf"
+MODULES = TERRAFORM_DIR / "modules"
 
-# Agreed interface (shared_iface.md): exactly these are set by the module.
-INTERFACE = {
-    "CURATED_BUCKET",
-    "QUARANTINE_BUCKET",
-    "INGEST_PREFIX",
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "POWERTOOLS_LOG_LEVEL",
-}
-# Read by the code but deliberately not set: an override with a packaged default.
-OPTIONAL = {"CONTRACTS_DIR"}
+
+@dataclass(frozen=True)
+class Function:
+    """One deployed function: where the module declares it, what it runs, what it may read."""
+
+    module: str  # terraform/modules/<module>/main.tf
+    handler: str  # the `handler = "..."` of its module block
+    domain: str  # src/headwater/<domain>/: code the handler runs besides its own file
+    interface: frozenset[str]  # agreed interface: exactly these are set by the module
+    optional: frozenset[str] = frozenset()  # read, deliberately not set (packaged default)
+
+    @property
+    def handler_file(self) -> Path:
+        module_path = self.handler.rsplit(".", 1)[0]
+        return REPO_ROOT / "src" / (module_path.replace(".", "/") + ".py")
+
+    @property
+    def main_tf(self) -> Path:
+        return MODULES / self.module / "main.tf"
+
+
+FUNCTIONS = [
+    # shared_iface.md
+    Function(
+        module="ingest",
+        handler="headwater.handlers.ingest.handler",
+        domain="ingest",
+        interface=frozenset(
+            {
+                "CURATED_BUCKET",
+                "QUARANTINE_BUCKET",
+                "INGEST_PREFIX",
+                "POWERTOOLS_SERVICE_NAME",
+                "POWERTOOLS_METRICS_NAMESPACE",
+                "POWERTOOLS_LOG_LEVEL",
+            }
+        ),
+        optional=frozenset({"CONTRACTS_DIR"}),
+    ),
+    # lookup_iface.md (issue 3)
+    Function(
+        module="lookup",
+        handler="headwater.handlers.lookup_loader.handler",
+        domain="lookup",
+        interface=frozenset(
+            {
+                "LOOKUP_TABLE",
+                "LOOKUP_PREFIX",
+                "EVENT_BUS_NAME",
+                "POWERTOOLS_SERVICE_NAME",
+                "POWERTOOLS_METRICS_NAMESPACE",
+            }
+        ),
+        optional=frozenset({"LOOKUPS_DIR"}),
+    ),
+    Function(
+        module="lookup",
+        handler="headwater.handlers.lookup_api.handler",
+        domain="lookup",
+        interface=frozenset({"LOOKUP_TABLE", "POWERTOOLS_SERVICE_NAME"}),
+        optional=frozenset({"LOOKUPS_DIR"}),
+    ),
+]
+IDS = [f.handler.rsplit(".", 2)[-2] for f in FUNCTIONS]
+
 # Set by the Lambda runtime itself.
 RUNTIME_PREFIXES = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN")
 
@@ -93,33 +148,76 @@ def environment_reads(source: str, filename: str) -> tuple[set[str], list[str]]:
 
 
 def module_environment(hcl: str) -> set[str]:
-    """Keys of the processor's ``environment_variables = { ... }`` map in the module."""
+    """Keys of the first ``environment_variables = { ... }`` map in ``hcl``."""
     match = re.search(r"environment_variables\s*=\s*\{(?P<body>.*?)\n\s*\}", hcl, re.DOTALL)
-    assert match, "environment_variables map not found in modules/ingest/main.tf"
+    assert match, "environment_variables map not found"
     return set(re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=", match["body"], re.MULTILINE))
 
 
-def _code_reads() -> tuple[set[str], list[str]]:
-    assert HANDLER.is_file(), f"{HANDLER} is missing"
+def module_environments(hcl: str) -> dict[str, set[str]]:
+    """handler -> environment variable names, for every ``module "x" { ... }`` block of ``hcl``
+    that sets a handler (a file may deploy several functions)."""
+    found: dict[str, set[str]] = {}
+    # Blocks start at column 0 and end at the next top-level block.
+    for block in re.split(
+        r"^(?=(?:module|resource|data|locals|output|variable) )", hcl, flags=re.M
+    ):
+        if not block.startswith("module "):
+            continue
+        handler = re.search(r'^\s*handler\s*=\s*"(?P<h>[^"]+)"', block, re.MULTILINE)
+        if handler:
+            assert handler["h"] not in found, f"{handler['h']} is deployed twice"
+            found[handler["h"]] = (
+                module_environment(block) if "environment_variables" in block else set()
+            )
+    return found
+
+
+def _module_environment_of(function: Function) -> set[str]:
+    environments = module_environments(function.main_tf.read_text())
+    assert function.handler in environments, (
+        f"no module block with handler {function.handler} in modules/{function.module}/main.tf"
+    )
+    return environments[function.handler]
+
+
+def _code_reads(function: Function) -> tuple[set[str], list[str]]:
+    assert function.handler_file.is_file(), f"{function.handler_file} is missing"
     names: set[str] = set()
     problems: list[str] = []
-    for path in [HANDLER, *sorted(DOMAIN.rglob("*.py"))]:
+    domain = sorted((PACKAGE / function.domain).rglob("*.py"))
+    assert domain, f"no domain code under src/headwater/{function.domain}"
+    for path in [function.handler_file, *domain]:
         found, bad = environment_reads(path.read_text(), str(path.relative_to(REPO_ROOT)))
         names |= found
         problems += bad
     return names, problems
 
 
-def test_the_module_sets_exactly_the_agreed_variables():
-    assert module_environment(MODULE.read_text()) == INTERFACE
+@pytest.mark.parametrize("function", FUNCTIONS, ids=IDS)
+def test_the_module_sets_exactly_the_agreed_variables(function):
+    assert _module_environment_of(function) == function.interface
 
 
-def test_every_variable_the_processor_reads_is_set_by_the_module():
-    reads, problems = _code_reads()
+@pytest.mark.parametrize("function", FUNCTIONS, ids=IDS)
+def test_every_variable_the_handler_reads_is_set_by_the_module(function):
+    reads, problems = _code_reads(function)
     assert not problems, "\n".join(problems)
-    needed = {n for n in reads if not n.startswith(RUNTIME_PREFIXES)} - OPTIONAL
-    missing = needed - module_environment(MODULE.read_text())
-    assert not missing, f"read by the processor but not set by modules/ingest: {sorted(missing)}"
+    needed = {n for n in reads if not n.startswith(RUNTIME_PREFIXES)} - function.optional
+    missing = needed - _module_environment_of(function)
+    assert not missing, (
+        f"read by {function.handler} but not set by modules/{function.module}: {sorted(missing)}"
+    )
+
+
+def test_every_deployed_handler_is_checked():
+    # A function added to a module without an entry above would go unchecked.
+    deployed = {
+        handler
+        for main_tf in sorted(MODULES.glob("*/main.tf"))
+        for handler in module_environments(main_tf.read_text())
+    }
+    assert deployed == {f.handler for f in FUNCTIONS}
 
 
 def test_the_scanner_finds_every_kind_of_read():
@@ -138,3 +236,19 @@ def test_the_scanner_finds_every_kind_of_read():
 def test_the_module_parser_reads_the_map():
     hcl = 'x = 1\nenvironment_variables = {\n  ONE = "1"\n  TWO = var.two\n}\nTHREE = 3\n'
     assert module_environment(hcl) == {"ONE", "TWO"}
+
+
+def test_the_module_parser_separates_functions():
+    hcl = (
+        'module "a" {\n  handler = "p.a.handler"\n'
+        '  environment_variables = {\n    ONE = "1"\n  }\n}\n\n'
+        'resource "x" "y" {\n  environment_variables = {\n    NOPE = "1"\n  }\n}\n\n'
+        'module "b" {\n  handler = "p.b.handler"\n  environment_variables = {\n'
+        '    TWO   = "2"\n    THREE = local.three\n  }\n}\n'
+        'module "c" {\n  handler = "p.c.handler"\n}\n'
+    )
+    assert module_environments(hcl) == {
+        "p.a.handler": {"ONE"},
+        "p.b.handler": {"TWO", "THREE"},
+        "p.c.handler": set(),
+    }

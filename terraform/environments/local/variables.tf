@@ -32,3 +32,41 @@ variable "log_level" {
   type        = string
   default     = "INFO"
 }
+
+variable "lookup_key_prefix" {
+  description = "Lookup root in the raw bucket: CSVs land under <prefix><dataset>/."
+  type        = string
+  default     = "lookup/"
+}
+
+variable "subscribers" {
+  description = "API subscribers: name -> { throttle_rate_limit, throttle_burst_limit, quota_limit, quota_period } (one key and usage plan each)."
+  type = map(object({
+    throttle_rate_limit  = number
+    throttle_burst_limit = number
+    quota_limit          = number
+    quota_period         = string
+  }))
+  default = {
+    demo = {
+      throttle_rate_limit  = 5
+      throttle_burst_limit = 10
+      quota_limit          = 1000
+      quota_period         = "DAY"
+    }
+  }
+}
+
+variable "internal_keys" {
+  description = "Internal API keys (throttle, no quota): name -> { throttle_rate_limit, throttle_burst_limit }."
+  type = map(object({
+    throttle_rate_limit  = number
+    throttle_burst_limit = number
+  }))
+  default = {
+    ops = {
+      throttle_rate_limit  = 50
+      throttle_burst_limit = 100
+    }
+  }
+}

@@ -52,3 +52,48 @@ output "kms_key_arn" {
   description = "KMS key of the ingest resources."
   value       = module.ingest.kms_key_arn
 }
+
+output "api_url" {
+  description = "Base URL of the API (stage invoke URL): <api_url>/health, <api_url>/lookups/<dataset>/<key>."
+  value       = module.api_stage.invoke_url
+}
+
+output "api_name" {
+  description = "Name of the REST API (the local front serves it under this name, see apis.json)."
+  value       = module.api.rest_api_name
+}
+
+output "api_key_ids" {
+  description = "Key name -> API key id (never the value: `headwater keys list` or `aws apigateway get-api-key --include-value`)."
+  value       = module.api_stage.api_key_ids
+}
+
+output "usage_plan_ids" {
+  description = "Key name -> usage plan id."
+  value       = module.api_stage.usage_plan_ids
+}
+
+output "lookup_table" {
+  description = "DynamoDB table of the lookup datasets."
+  value       = module.lookup.table_name
+}
+
+output "lookup_key_prefix" {
+  description = "Lookup root in the raw bucket."
+  value       = module.lookup.key_prefix
+}
+
+output "lookup_loader_function_name" {
+  description = "Lookup loader Lambda function."
+  value       = module.lookup.loader_function_name
+}
+
+output "lookup_api_function_name" {
+  description = "Lookup API Lambda function."
+  value       = module.lookup.api_function_name
+}
+
+output "lookup_dlq_url" {
+  description = "Lookup loads that were not delivered or failed."
+  value       = module.lookup.dlq_url
+}
