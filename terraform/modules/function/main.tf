@@ -85,7 +85,7 @@ resource "aws_iam_role_policy" "this" {
 # The function
 # ---------------------------------------------------------------------------------------------
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:Functions of this kit are driven by SQS event source mappings (the queue's own DLQ catches failures); a function DLQ only applies to asynchronous invokes.
+  #checkov:skip=CKV_AWS_116:Failures are caught where the trigger lives: SQS-driven functions by their queue's DLQ, EventBridge-invoked ones by the rule target's DLQ and an on-failure destination, API functions answer synchronously; a function-level DLQ would duplicate these.
   #checkov:skip=CKV_AWS_117:The functions only reach S3, SQS and KMS through public AWS endpoints; a VPC would add NAT cost and cold-start latency without reducing exposure.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile the kit cannot assume exists; integrity comes from source_code_hash of the artifact built in CI.
   #checkov:skip=CKV_AWS_115:Reserved concurrency is optional (reserved_concurrent_executions); SQS-driven functions are capped by the event source mapping's maximum_concurrency instead, which does not take from the account pool.
