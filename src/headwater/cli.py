@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "headwater.summary",
     "headwater.keys_cli",
     "headwater.openapi_cli",
+    "headwater.lookup_cli",
 )
 
 

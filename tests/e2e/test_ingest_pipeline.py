@@ -8,68 +8,22 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import boto3
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 import pytest
+from e2e_support import DAY, FILES, ROOT, SEED
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-FILES = 24
-SEED = 11
-DAY = "2026-11-20"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    state = tmp_path_factory.mktemp("state")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ENV": "local",
-        "HEADWATER_STATE_DIR": str(state),
-        "HEADWATER_LOCAL_PORT": str(port),
-        "FEED_FILES": str(FILES),
-        "FEED_SEED": str(SEED),
-        "FEED_DATE": DAY,
-        "REPORT_WAIT": "240",
-    }
-    env.pop("AWS_PROFILE", None)
-    run = subprocess.run(
-        [str(ROOT / "setup.sh"), "run"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        yield {"run": run, "state": state, "env": env, "endpoint": endpoint, "port": port}
-    finally:
-        down = subprocess.run(
-            [str(ROOT / "setup.sh"), "destroy"], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-        assert down.returncode == 0, down.stderr
-        assert not (state / "local").exists()
-        with socket.socket() as sock:
-            assert sock.connect_ex(("127.0.0.1", port)) != 0, "emulator still listening"
+# The session's platform fixture (one ./setup.sh run for every e2e module) is in conftest.py.
 
 
 def _client(platform, service):

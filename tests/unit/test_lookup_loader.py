@@ -111,6 +111,8 @@ def test_replacement_drops_absent_keys_updates_others_and_removes_old_version(lo
         (HEADER + "Ops,O1,Ann,,,,\nOps,O2,Bob,,,yesterday,\n", "type_mismatch", 2, "start_date"),
         (HEADER + "Ops,O1,Ann,,,,3.5\n", "type_mismatch", 1, "salary_band"),
         (HEADER + ",O1,Ann,,,,\n", "null_value", 1, "department"),
+        (HEADER + "Ops,O1,Ann,,,,\nR/D,R1,Bo,,,,\n", "slash_in_key", 2, "department"),
+        (HEADER + "Ops,O1/2,Ann,,,,\n", "slash_in_key", 1, "employee_id"),
         (HEADER + 'Ops,"O1,Ann,,,,\n', "malformed", None, None),
         ("", "empty_file", None, None),
         (HEADER, "empty_file", None, None),

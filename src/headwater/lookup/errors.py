@@ -18,6 +18,8 @@ DUPLICATE_KEY = ingest_errors.DUPLICATE_KEY
 UNKNOWN_DATASET = ingest_errors.UNKNOWN_DATASET
 UNSUPPORTED_FORMAT = ingest_errors.UNSUPPORTED_FORMAT
 KEY_TOO_LONG = "key_too_long"  # DynamoDB caps sort keys at 1024 bytes
+# A "/" in a key cannot be requested: API Gateway decodes %2F before it matches the route.
+SLASH_IN_KEY = "slash_in_key"
 MEMBER_TOO_LARGE = "member_too_large"  # one member alone exceeds an item part
 CONCURRENT_LOAD = "concurrent_load"  # another load switched the pointer first
 

@@ -40,6 +40,7 @@ from headwater.lookup.errors import (
     MALFORMED,
     MEMBER_TOO_LARGE,
     MISSING_COLUMN,
+    SLASH_IN_KEY,
     TYPE_MISMATCH,
     UNEXPECTED_COLUMN,
     UNKNOWN_DATASET,
@@ -145,6 +146,14 @@ def _parse(reader: Iterator[list[str]], lookup: LookupContract, stream: CheckedS
                     row=row,
                     column=lookup.partition_key,
                 )
+            for column, value in ((lookup.partition_key, key), (lookup.member_key, member)):
+                if "/" in value:
+                    raise LoadFailed(
+                        SLASH_IN_KEY,
+                        f"{value!r} contains '/', which no API request can address",
+                        row=row,
+                        column=column,
+                    )
             members = parsed.partitions.setdefault(key, {})
             if member in members:
                 raise LoadFailed(

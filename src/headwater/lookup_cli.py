@@ -1,0 +1,327 @@
+"""``headwater lookup publish|curl``: publish a lookup CSV and call the API as a subscriber would.
+
+``publish`` uploads a CSV to ``s3://<raw bucket>/<prefix><dataset>/<file name>``, where the
+loader picks it up; with ``--wait`` it follows the load through the table (the dataset's pointer
+for a success, the load manifests for a failure) and reports rows, keys and duration, or the
+broken rule with its row and column.
+
+``curl`` prints a ready ``curl`` command against the local API front (``apis.json`` in the
+state directory) with a real key value read from the emulator. The value is a secret: it goes to
+stdout, for the user who asked, and nowhere else.
+
+Table, bucket and API name come from flags or from ``--outputs`` (``terraform output -json`` of
+the environment; ``setup.sh run`` writes ``$HEADWATER_STATE_DIR/<env>/outputs.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+DEFAULT_PREFIX = "lookup/"
+DEFAULT_DATASET = "employees"
+DEFAULT_KEY_NAME = "demo"
+POLL_SECONDS = 0.5
+_sleep = time.sleep  # module-level so tests can stand a loader in for the wait
+
+
+def register(subparsers: Any) -> None:
+    lookup = subparsers.add_parser(
+        "lookup",
+        help="publish lookup CSVs and print a ready curl command for the lookup API",
+        description=__doc__.splitlines()[0],
+    )
+    commands = lookup.add_subparsers(dest="lookup_command", metavar="ACTION")
+
+    publish = commands.add_parser("publish", help="upload a CSV as the dataset's next version")
+    publish.add_argument("file", type=Path, help="the CSV file")
+    publish.add_argument("--dataset", required=True, help="lookup dataset, e.g. employees")
+    publish.add_argument("--bucket", help="raw bucket (default: raw_bucket of --outputs)")
+    publish.add_argument(
+        "--prefix", help=f"lookup root in the bucket (default: outputs or {DEFAULT_PREFIX})"
+    )
+    publish.add_argument("--table", help="lookup table (default: lookup_table of --outputs)")
+    publish.add_argument("--outputs", type=Path, help="`terraform output -json` of the environment")
+    publish.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for the load and report it (exit 1 on failure or timeout)",
+    )
+    publish.set_defaults(func=_publish)
+
+    curl = commands.add_parser("curl", help="print a curl command for the local API with a key")
+    curl.add_argument("--dataset", default=DEFAULT_DATASET, help="dataset (default employees)")
+    curl.add_argument("--key", help="partition key (default: the dataset's first key)")
+    curl.add_argument("--key-name", default=DEFAULT_KEY_NAME, help="API key name (default demo)")
+    curl.add_argument("--api-name", help="REST API name (default: api_name of --outputs)")
+    curl.add_argument("--table", help="lookup table, to pick a key (default: --outputs)")
+    curl.add_argument("--stage", help="stage (default: the API's only stage)")
+    curl.add_argument("--state-dir", type=Path, help="local state directory (apis.json)")
+    curl.add_argument("--outputs", type=Path, help="`terraform output -json` of the environment")
+    curl.set_defaults(func=_curl)
+
+    lookup.set_defaults(func=lambda _args: _usage(lookup))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _error(text: str) -> Exception:
+    from headwater.cli import CommandError
+
+    return CommandError(text)
+
+
+def _client(service: str) -> Any:
+    from headwater import aws
+
+    return aws.client(service)
+
+
+# ---- settings ------------------------------------------------------------------------------
+
+
+def read_outputs(path: Path | None) -> dict[str, Any]:
+    """Terraform ``output -json`` as {name: value}; {} without a path."""
+    if path is None:
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _error(f"cannot read outputs {path}: {exc}") from exc
+    return {
+        k: v.get("value") if isinstance(v, dict) and "value" in v else v for k, v in raw.items()
+    }
+
+
+def _setting(flag: Any, outputs: dict[str, Any], name: str, option: str) -> Any:
+    value = flag if flag is not None else outputs.get(name)
+    if not value:
+        raise _error(f"give {option} or --outputs with a {name!r} output")
+    return value
+
+
+# ---- publish -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    bucket: str
+    key: str
+    version_id: str | None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    succeeded: bool
+    manifest: dict[str, Any]
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from headwater.lookup.store import LookupStore
+
+    outputs = read_outputs(args.outputs)
+    bucket = _setting(args.bucket, outputs, "raw_bucket", "--bucket")
+    prefix = args.prefix or outputs.get("lookup_key_prefix") or DEFAULT_PREFIX
+    prefix = prefix if prefix.endswith("/") else prefix + "/"
+    if not args.file.is_file():
+        raise _error(f"no such file: {args.file}")
+    store = None
+    seen: list[dict[str, Any]] = []
+    if args.wait > 0:
+        store = LookupStore(_setting(args.table, outputs, "lookup_table", "--table"))
+        # Manifests already recorded are not this load's: remember them to skip them.
+        seen = _call("reading load manifests", store.manifests, args.dataset, 20)
+    key = f"{prefix}{args.dataset}/{args.file.name}"
+    response = _call(
+        f"uploading to s3://{bucket}/{key}",
+        _client("s3").put_object,
+        Bucket=bucket,
+        Key=key,
+        Body=args.file.read_bytes(),
+    )
+    uploaded = Uploaded(bucket, key, response.get("VersionId"))
+    print(f"published {args.file} to {uploaded.uri}", file=sys.stderr)
+    if store is None:
+        return 0
+    report = wait_for_load(store, args.dataset, uploaded, seen, args.wait)
+    if report is None:
+        print(f"no load of {uploaded.uri} finished within {args.wait:g}s", file=sys.stderr)
+        return 1
+    print(describe(report))
+    return 0 if report.succeeded else 1
+
+
+def matches(manifest: dict[str, Any], uploaded: Uploaded) -> bool:
+    """Whether a load manifest is about this upload (same object, same version when versioned)."""
+    source = manifest.get("source") or {}
+    if source.get("bucket") != uploaded.bucket or source.get("key") != uploaded.key:
+        return False
+    return uploaded.version_id is None or source.get("version_id") == uploaded.version_id
+
+
+def wait_for_load(
+    store: Any,
+    dataset: str,
+    uploaded: Uploaded,
+    seen: list[dict[str, Any]],
+    timeout: float,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> LoadReport | None:
+    """Poll until the pointer names a version loaded from ``uploaded`` (success) or a new failed
+    manifest about it appears; None when ``timeout`` seconds pass first."""
+    sleep = sleep or _sleep
+    deadline = clock() + timeout
+    while True:
+        pointer = _call("reading the dataset pointer", store.pointer, dataset, True)
+        manifest = (pointer or {}).get("manifest") or {}
+        if matches(manifest, uploaded):
+            return LoadReport(True, manifest)
+        for recorded in _call("reading load manifests", store.manifests, dataset, 20):
+            if recorded in seen or not matches(recorded, uploaded):
+                continue
+            if recorded.get("status") == "failed":
+                return LoadReport(False, recorded)
+        if clock() >= deadline:
+            return None
+        sleep(POLL_SECONDS)
+
+
+def describe(report: LoadReport) -> str:
+    manifest = report.manifest
+    source = manifest.get("source") or {}
+    where = f"s3://{source.get('bucket')}/{source.get('key')}"
+    if report.succeeded:
+        return (
+            f"loaded {where} as {manifest.get('dataset')} version {manifest.get('version')}: "
+            f"{manifest.get('rows')} rows, {manifest.get('keys_written')} keys written, "
+            f"{manifest.get('keys_deleted')} deleted, in {manifest.get('duration_ms')} ms"
+        )
+    error = manifest.get("error") or {}
+    place = []
+    if error.get("row") is not None:
+        place.append(f"row {error['row']}")
+    if error.get("column") is not None:
+        place.append(f"column {error['column']!r}")
+    suffix = f" ({', '.join(place)})" if place else ""
+    return (
+        f"load of {where} FAILED: {error.get('rule')}: {error.get('message')}{suffix}; "
+        "the previous version is still served"
+    )
+
+
+# ---- curl ----------------------------------------------------------------------------------
+
+
+def _curl(args: argparse.Namespace) -> int:
+    from headwater.local import state
+    from headwater.local.apigateway import read_apis
+
+    outputs = read_outputs(args.outputs)
+    api_name = _setting(args.api_name, outputs, "api_name", "--api-name")
+    apis = read_apis(state.state_paths(args.state_dir).root)
+    api = apis.get(api_name)
+    if api is None:
+        raise _error(
+            f"no local API front serves {api_name!r} (is local mode running? "
+            "`headwater local status` lists the APIs it serves)"
+        )
+    stage = args.stage or _only_stage(api, api_name)
+    key = args.key or _first_key(args, outputs)
+    value = key_value(_client("apigateway"), args.key_name, outputs.get("api_key_ids") or {})
+    print(curl_command(api["url"], stage, args.dataset, key, value))
+    return 0
+
+
+def _only_stage(api: dict[str, Any], name: str) -> str:
+    stages = api.get("stages") or []
+    if len(stages) != 1:
+        found = ", ".join(stages) or "none"
+        raise _error(f"API {name!r} has stages {found}: choose one with --stage")
+    return stages[0]
+
+
+def _first_key(args: argparse.Namespace, outputs: dict[str, Any]) -> str:
+    from headwater.lookup.store import LookupStore
+
+    table = _setting(args.table, outputs, "lookup_table", "--table (or --key)")
+    keys, _ = _call("listing keys", LookupStore(table).list_keys, args.dataset, 1)
+    if not keys:
+        raise _error(f"dataset {args.dataset!r} has no current version: publish a file first")
+    return keys[0]
+
+
+def key_value(client: Any, name: str, key_ids: dict[str, str]) -> str:
+    """The value of the API key ``name`` (its id from the outputs when known, else by name)."""
+    key_id = key_ids.get(name)
+    if key_id:
+        return _call("reading the API key", client.get_api_key, apiKey=key_id, includeValue=True)[
+            "value"
+        ]
+    found = []
+    for page in client.get_paginator("get_api_keys").paginate(includeValues=True, nameQuery=name):
+        found.extend(k for k in page.get("items", []) if k.get("name") == name)
+    if len(found) != 1:
+        raise _error(
+            f"{'no' if not found else 'several'} API key(s) named {name!r} "
+            "(`headwater keys list` shows them)"
+        )
+    return found[0]["value"]
+
+
+def curl_command(base_url: str, stage: str, dataset: str, key: str, value: str) -> str:
+    path = "/".join(quote(part, safe="") for part in ("lookups", dataset, key))
+    url = f"{base_url.rstrip('/')}/{stage}/{path}"
+    return f"curl -sS -H {shlex.quote(f'x-api-key: {value}')} {shlex.quote(url)}"
+
+
+def _call(what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return operation(*args, **kwargs)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise _error(f"{what}: {error.get('Code', 'error')}: {error.get('Message', exc)}") from exc
+    except BotoCoreError as exc:
+        raise _error(f"{what}: {exc}") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m headwater.lookup_cli ACTION ...``: the same commands without the dispatcher
+    (``setup.sh`` uses this, so it works whether or not ``headwater lookup`` is registered)."""
+    from headwater.cli import CommandError
+
+    parser = argparse.ArgumentParser(prog="headwater")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    args = parser.parse_args(["lookup", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"headwater: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    # Under ``python -m`` this file is __main__: run the imported module's main, so the
+    # CommandError raised by its functions is the class caught there.
+    from headwater.lookup_cli import main as _main
+
+    sys.exit(_main())

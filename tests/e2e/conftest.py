@@ -1,0 +1,76 @@
+"""One ``./setup.sh run`` per session, shared by every e2e module, and ``./setup.sh destroy`` at
+the end (which must leave nothing listening)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+
+import pytest
+from e2e_support import DAY, FILES, ROOT, SEED
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory):
+    state = tmp_path_factory.mktemp("state")
+    port = _free_port()
+    api_port = _free_port()  # the front serves from here upward: away from a developer's 4580
+    env = {
+        **os.environ,
+        "ENV": "local",
+        "HEADWATER_STATE_DIR": str(state),
+        "HEADWATER_LOCAL_PORT": str(port),
+        "HEADWATER_API_PORT": str(api_port),
+        "FEED_FILES": str(FILES),
+        "FEED_SEED": str(SEED),
+        "FEED_DATE": DAY,
+        "REPORT_WAIT": "240",
+    }
+    env.pop("AWS_PROFILE", None)
+    run = subprocess.run(
+        [str(ROOT / "setup.sh"), "run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    # What the CLI needs to reach the emulator, as setup.sh sets it for its own commands.
+    local_env = {
+        **env,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    try:
+        yield {
+            "run": run,
+            "state": state,
+            "env": env,
+            "local_env": local_env,
+            "endpoint": endpoint,
+            "port": port,
+            "api_port": api_port,
+        }
+    finally:
+        down = subprocess.run(
+            [str(ROOT / "setup.sh"), "destroy"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert down.returncode == 0, down.stderr
+        assert not (state / "local").exists()
+        assert not _listening(port), "emulator still listening"
+        assert not _listening(api_port), "API front still listening"
