@@ -305,3 +305,28 @@ def test_handler_raises_on_aws_errors_so_the_target_retries(lookup_env):
         lookup_loader.handler(event, LambdaContext())
     assert store(lookup_env).current_version("employees") is None
     assert lookup_env.events() == []
+
+
+def test_an_interrupted_retirement_leaves_the_old_version_to_ttl(lookup_env, monkeypatch):
+    first = load(lookup_env, V1).manifest["version"]
+
+    def failing_delete(self, *args, **kwargs):
+        raise RuntimeError("throttled for good")
+
+    monkeypatch.setattr(LookupStore, "delete_version", failing_delete)
+    with pytest.raises(RuntimeError, match="throttled"):
+        load(lookup_env, V2, name="employees-2.csv")
+
+    leftovers = version_items(lookup_env, first)
+    assert leftovers, "the old version is still there"
+    assert all("expires_at" in item for item in leftovers)
+
+
+def test_a_successful_retirement_writes_no_ttl_stamps(lookup_env):
+    calls = []
+    lookup_env.dynamodb.meta.events.register(
+        "before-call.dynamodb.UpdateItem", lambda **kw: calls.append(kw)
+    )
+    load(lookup_env, V1)
+    assert load(lookup_env, V2, name="employees-2.csv").status == SUCCEEDED
+    assert calls == []

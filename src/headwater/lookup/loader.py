@@ -14,6 +14,7 @@ memory would need an external sort first; lookup files are meant to be reference
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -335,10 +336,17 @@ def _retire(
         keys = list(store.version_keys(dataset, version))
     if not keys:
         return
-    if ttl_backstop:
-        # Should this function die mid-delete, TTL removes the rest within about two days.
-        store.stamp_expiry(dataset, version, keys, int(time.time()) + TTL_BACKSTOP_SECONDS)
-    store.delete_version(dataset, version, keys, policy, stats)
+    try:
+        store.delete_version(dataset, version, keys, policy, stats)
+    except Exception:
+        # The next load retires leftovers too (the pointer keeps the previous version); TTL is
+        # the backstop should no load follow. Stamping only on failure: stamping every retiring
+        # item up front cost one UpdateItem per item, 5x the load itself (bench/lookup_bench.py).
+        if ttl_backstop:
+            with contextlib.suppress(Exception):
+                expires = int(time.time()) + TTL_BACKSTOP_SECONDS
+                store.stamp_expiry(dataset, version, keys, expires)
+        raise
 
 
 def _elapsed(started: float) -> int:

@@ -1,0 +1,473 @@
+"""Benchmark the lookup API through the local front, the runner alone, and the handler alone.
+
+    uv run python bench/api_bench.py --requests 2000 --concurrency 8
+
+Starts the patched emulator in this process, loads a small ``employees`` dataset with
+``load_lookup``, creates the lookup API function (handler headwater.handlers.lookup_api.handler,
+env LOOKUP_TABLE) and a REST API with ``GET /lookups/{dataset}/{key}`` (AWS_PROXY, API key
+required), a usage plan with a throttle high enough (rate and burst 10,000) that the front is
+measured, not throttling, and one key. A Runner and an ApiFront serve it on loopback. Then, in
+the same run, each case sends GET requests for the keys in turn and checks every answer is a 200
+with the key's members:
+
+- handler:          headwater.handlers.lookup_api.handler called in this process, one at a time,
+                    with the proxy event the front builds (the function's own time per request)
+- runner_seq:       the same events through Runner.invoke (Lambda emulation: worker process, IPC)
+- front_seq:        real HTTP to the front, one keep-alive connection (adds HTTP, key, plan checks)
+- runner_concurrent / front_concurrent: the same with ``--concurrency`` threads sharing
+                    ``--requests`` requests (bounded; the run stops by itself)
+
+Lambda and handler logs (Powertools, one JSON line per request) go to a file in the work
+directory, not to the terminal. Prints a Markdown table and writes JSON to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import io
+import itertools
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The shared helpers live next to this file (bench/ is not a package).
+from lookup_bench import (
+    DATASET,
+    REGION,
+    RESULTS_DIR,
+    create_lookup_table,
+    department,
+    generate_csv,
+    load_with_headwater,
+    machine,
+    make_client,
+    percentile,
+    running_emulator,
+    upload,
+    use_emulator_environment,
+    write_report,
+)
+
+TABLE = "hw-bench-lookup"
+FUNCTION = "hw-bench-lookup-api"
+STAGE = "local"
+RESOURCE = "/lookups/{dataset}/{key}"
+CASES = ("handler", "runner_seq", "front_seq", "runner_concurrent", "front_concurrent")
+BASE_CASE = "handler"
+HIGH_THROTTLE = {"rateLimit": 10_000.0, "burstLimit": 10_000}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _zip() -> bytes:
+    # What AWS would run is the package zip; the runner imports the installed package instead.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("placeholder.py", "")
+    return buffer.getvalue()
+
+
+# ---- deployment (what modules/api and modules/lookup create) -------------------------------------
+
+
+def create_function(endpoint: str) -> str:
+    iam = make_client("iam", endpoint)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="hw-bench-api", AssumeRolePolicyDocument=json.dumps(trust))
+    return make_client("lambda", endpoint).create_function(
+        FunctionName=FUNCTION,
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="headwater.handlers.lookup_api.handler",
+        Timeout=10,
+        MemorySize=512,
+        Code={"ZipFile": _zip()},
+        Environment={"Variables": {"LOOKUP_TABLE": TABLE, "POWERTOOLS_SERVICE_NAME": "lookup-api"}},
+    )["FunctionArn"]
+
+
+def create_api(endpoint: str, function_arn: str) -> dict[str, str]:
+    """REST API with GET /lookups/{dataset}/{key} (key required), a plan and a key."""
+    gw = make_client("apigateway", endpoint)
+    api_id = gw.create_rest_api(name="hw-bench-lookup-api")["id"]
+    root = next(r["id"] for r in gw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    parent = root
+    for part in ("lookups", "{dataset}", "{key}"):
+        parent = gw.create_resource(restApiId=api_id, parentId=parent, pathPart=part)["id"]
+    gw.put_method(
+        restApiId=api_id,
+        resourceId=parent,
+        httpMethod="GET",
+        authorizationType="NONE",
+        apiKeyRequired=True,
+    )
+    gw.put_integration(
+        restApiId=api_id,
+        resourceId=parent,
+        httpMethod="GET",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}"
+        "/invocations",
+    )
+    gw.create_deployment(restApiId=api_id, stageName=STAGE)
+    plan = gw.create_usage_plan(
+        name="hw-bench-plan",
+        apiStages=[{"apiId": api_id, "stage": STAGE}],
+        throttle=HIGH_THROTTLE,
+    )
+    key = gw.create_api_key(name="hw-bench-key", enabled=True)
+    gw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    return {"api_id": api_id, "resource_id": parent, "key_id": key["id"], "key": key["value"]}
+
+
+def proxy_event(api: dict[str, str], key: str, port: int) -> dict[str, Any]:
+    """The v1 proxy event the front builds for GET /lookups/employees/<key> with the API key."""
+    from headwater.local.apigateway_events import Caller, IncomingRequest, build_event
+
+    path = f"/lookups/{DATASET}/{key}"
+    request = IncomingRequest(
+        method="GET",
+        path=path,
+        stage=STAGE,
+        headers=[
+            ("Host", f"127.0.0.1:{port}"),
+            ("Accept-Encoding", "identity"),
+            ("x-api-key", api["key"]),
+        ],
+        query=[],
+        body=b"",
+        source_ip="127.0.0.1",
+    )
+    return build_event(
+        request,
+        api_id=api["api_id"],
+        resource_id=api["resource_id"],
+        resource_path=RESOURCE,
+        path_parameters={"dataset": DATASET, "key": key},
+        stage_variables={},
+        caller=Caller(api_key=api["key"], api_key_id=api["key_id"]),
+    )
+
+
+# ---- measuring ---------------------------------------------------------------------------------
+
+
+class Checker:
+    """Every answer must be a 200 holding the asked key with its members (counted, not timed)."""
+
+    def __init__(self, members_per_key: dict[str, int]) -> None:
+        self.members_per_key = members_per_key
+        self.ok = 0
+        self.failures: list[str] = []
+        self._lock = threading.Lock()
+
+    def check(self, key: str, status: int, body: bytes | str) -> None:
+        try:
+            partition = json.loads(body)
+            good = (
+                status == 200
+                and partition["key"] == key
+                and len(partition["members"]) == self.members_per_key[key]
+            )
+        except (ValueError, KeyError, TypeError):
+            good = False
+        with self._lock:
+            if good:
+                self.ok += 1
+            elif len(self.failures) < 5:
+                self.failures.append(f"{key}: {status} {str(body)[:200]}")
+
+
+def run_case(
+    name: str,
+    keys: list[str],
+    total: int,
+    concurrency: int,
+    make_worker: Callable[[Checker], Callable[[str], None]],
+    members_per_key: dict[str, int],
+) -> dict[str, Any]:
+    """Send ``total`` requests over ``concurrency`` threads, timing each ``send(key)``."""
+    checker = Checker(members_per_key)
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    shares = [
+        total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)
+    ]
+
+    def thread_main(index: int) -> None:
+        send = make_worker(checker)
+        mine = latencies[index]
+        for n in range(shares[index]):
+            key = keys[(index + n * concurrency) % len(keys)]
+            started = time.perf_counter()
+            send(key)
+            mine.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=thread_main, args=(i,)) for i in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    ordered = sorted(itertools.chain.from_iterable(latencies))
+    return {
+        "case": name,
+        "requests": len(ordered),
+        "ok": checker.ok,
+        "failures": checker.failures,
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "requests_per_s": len(ordered) / seconds,
+        "p50_ms": percentile(ordered, 0.50) * 1000,
+        "p90_ms": percentile(ordered, 0.90) * 1000,
+        "p99_ms": percentile(ordered, 0.99) * 1000,
+    }
+
+
+def handler_worker(events: dict[str, dict]) -> Callable[[Checker], Callable[[str], None]]:
+    from headwater.handlers import lookup_api
+    from headwater.local.lambda_context import LambdaContext
+
+    def make(checker: Checker) -> Callable[[str], None]:
+        def send(key: str) -> None:
+            context = LambdaContext(
+                function_name=FUNCTION,
+                function_version="$LATEST",
+                invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{FUNCTION}",
+                memory_limit_in_mb="512",
+                aws_request_id=str(uuid.uuid4()),
+                log_group_name=f"/aws/lambda/{FUNCTION}",
+                log_stream_name="bench",
+                deadline_epoch_ms=int(time.time() * 1000) + 10_000,
+            )
+            response = lookup_api.handler(events[key], context)
+            checker.check(key, response["statusCode"], response["body"])
+
+        return send
+
+    return make
+
+
+def runner_worker(
+    runner: Any, events: dict[str, dict]
+) -> Callable[[Checker], Callable[[str], None]]:
+    def make(checker: Checker) -> Callable[[str], None]:
+        def send(key: str) -> None:
+            result = runner.invoke(FUNCTION, events[key])
+            payload = result.payload if result.ok else {}
+            checker.check(key, payload.get("statusCode", 0), payload.get("body", ""))
+
+        return send
+
+    return make
+
+
+def front_worker(port: int, api_key: str) -> Callable[[Checker], Callable[[str], None]]:
+    def make(checker: Checker) -> Callable[[str], None]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # keep-alive
+
+        def send(key: str) -> None:
+            connection.request(
+                "GET", f"/{STAGE}/lookups/{DATASET}/{key}", headers={"x-api-key": api_key}
+            )
+            response = connection.getresponse()
+            checker.check(key, response.status, response.read())
+
+        return send
+
+    return make
+
+
+@contextlib.contextmanager
+def stdout_to(path: Path) -> Iterator[None]:
+    """Send file descriptor 1 (this process and the workers it starts) to ``path``."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(path, "ab") as sink:
+        os.dup2(sink.fileno(), 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def wait_for_front(front: Any, api_name: str, timeout: float = 20.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        served = front.urls().get(api_name)
+        if served and STAGE in served["stages"]:
+            return int(served["url"].rsplit(":", 1)[1])
+        time.sleep(0.1)
+    raise SystemExit(f"the API front did not serve {api_name} within {timeout:.0f}s")
+
+
+def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from headwater.local.apigateway import ApiFront
+    from headwater.local.runner import Runner
+
+    csv_path = work / "employees.csv"
+    rows = generate_csv(csv_path, args.rows, args.keys)
+    keys = [department(i) for i in range(args.keys)]
+    members_per_key = {
+        k: rows // args.keys + (1 if i < rows % args.keys else 0) for i, k in enumerate(keys)
+    }
+    results = []
+    with running_emulator() as emulator, stdout_to(work / "lambda-stdout.log"):
+        endpoint = emulator.endpoint_url
+        use_emulator_environment(endpoint)  # the in-process handler's clients
+        os.environ.update(LOOKUP_TABLE=TABLE, POWERTOOLS_SERVICE_NAME="lookup-api")
+        s3, dynamodb = make_client("s3", endpoint), make_client("dynamodb", endpoint)
+        create_lookup_table(dynamodb, TABLE)
+        upload(s3, csv_path, f"lookup/{DATASET}/{csv_path.name}")
+        manifest = load_with_headwater(s3, dynamodb, TABLE, f"lookup/{DATASET}/{csv_path.name}")
+        api = create_api(endpoint, create_function(endpoint))
+        runner = Runner(endpoint, REGION, refresh_interval=5.0)
+        front = ApiFront(
+            endpoint,
+            runner,
+            REGION,
+            base_port=free_port(),
+            state_dir=work / "state",
+            refresh_interval=5.0,
+        )
+        runner.start()
+        front.start()
+        try:
+            port = wait_for_front(front, "hw-bench-lookup-api")
+            events = {key: proxy_event(api, key, port) for key in keys}
+            # Warm-up (not measured): cold starts of both workers and the in-process imports.
+            warm = min(len(keys), 20)
+            for name, make in (
+                ("handler", handler_worker(events)),
+                ("runner", runner_worker(runner, events)),
+                ("front", front_worker(port, api["key"])),
+            ):
+                warmed = run_case(name, keys, warm, 2, make, members_per_key)
+                if warmed["ok"] != warm:
+                    raise SystemExit(f"warm-up of {name} failed: {warmed['failures']}")
+            plan = {
+                "handler": (args.sequential_requests, 1, handler_worker(events)),
+                "runner_seq": (args.sequential_requests, 1, runner_worker(runner, events)),
+                "front_seq": (args.sequential_requests, 1, front_worker(port, api["key"])),
+                "runner_concurrent": (
+                    args.requests,
+                    args.concurrency,
+                    runner_worker(runner, events),
+                ),
+                "front_concurrent": (
+                    args.requests,
+                    args.concurrency,
+                    front_worker(port, api["key"]),
+                ),
+            }
+            for case in args.cases:
+                total, concurrency, make = plan[case]
+                print(
+                    f"running {case} ({total} requests, {concurrency} threads) ...", file=sys.stderr
+                )
+                results.append(run_case(case, keys, total, concurrency, make, members_per_key))
+        finally:
+            front.stop()
+            runner.stop()
+    dataset = {"rows": rows, "keys": args.keys, "rows_loaded": manifest["rows"]}
+    return dataset, results
+
+
+def markdown_table(results: list[dict[str, Any]], base: dict[str, Any] | None) -> str:
+    lines = [
+        "| case | threads | requests | ok | requests/s | p50 ms | p90 ms | p99 ms "
+        "| p50 x handler |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ratio = f"{r['p50_ms'] / base['p50_ms']:.1f}" if base else "-"
+        lines.append(
+            f"| {r['case']} | {r['concurrency']} | {r['requests']:,} | {r['ok']:,} | "
+            f"{r['requests_per_s']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="per concurrent case")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--sequential-requests",
+        type=int,
+        default=None,
+        help="per one-thread case (default: a quarter of --requests)",
+    )
+    parser.add_argument("--rows", type=int, default=2000, help="dataset rows")
+    parser.add_argument("--keys", type=int, default=100, help="dataset partition keys")
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument("--work-dir", default=None)
+    parser.add_argument("--results-dir", default=str(RESULTS_DIR))
+    args = parser.parse_args(argv)
+    if args.sequential_requests is None:
+        args.sequential_requests = max(1, args.requests // 4)
+    if not (1 <= args.keys <= args.rows and args.requests >= 1 and 1 <= args.concurrency <= 64):
+        parser.error("need 1 <= keys <= rows, requests >= 1 and 1 <= concurrency <= 64")
+
+    with tempfile.TemporaryDirectory(prefix="hw-api-bench-", dir=args.work_dir) as work:
+        dataset, results = run(args, Path(work))
+
+    base = next((r for r in results if r["case"] == BASE_CASE), None)
+    for r in results:
+        r["p50_vs_handler"] = r["p50_ms"] / base["p50_ms"] if base else None
+    print(
+        f"\nDataset: {dataset['rows']:,} rows in {dataset['keys']:,} keys; "
+        f"GET /lookups/{DATASET}/{{key}} with an API key, keys in turn\n"
+    )
+    print(markdown_table(results, base))
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "dataset": dataset,
+        "base_case": BASE_CASE,
+        "results": results,
+    }
+    out = write_report(report, args.results_dir, f"api-{args.requests}req-{args.concurrency}c")
+    print(f"\nresults: {out}", file=sys.stderr)
+    failed = [r["case"] for r in results if r["ok"] != r["requests"]]
+    if failed or dataset["rows_loaded"] != dataset["rows"]:
+        for r in results:
+            for failure in r["failures"]:
+                print(f"{r['case']}: {failure}", file=sys.stderr)
+        print(f"requests that did not get the right answer in: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
