@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from headwater import aws
 from headwater.handlers import ingest as handler_module
+from headwater.handlers import observability
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 RAW, CURATED, QUARANTINE = "hw-raw", "hw-curated", "hw-quarantine"
@@ -214,7 +215,7 @@ def stdout_lines(s3, capsys):
     metric lines printed since, as the Lambda runtime would ship them."""
     # The cached Logger's handler holds the stdout of whichever test created it; point it at the
     # stdout capsys installs for the test call (not yet installed while fixtures are set up).
-    logger, _ = handler_module._observability("ingest", "headwater-test")
+    logger, _ = observability._create("ingest", "headwater-test")
     original = logger.registered_handler.stream
 
     def start():

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.batch import (
 from botocore.exceptions import ClientError
 
 from headwater import aws
+from headwater.handlers.observability import observability
 from headwater.ingest.events import ObjectCreated, parse_message
 
 # Time kept in reserve when deciding whether to start another record of the batch: a record not
@@ -93,16 +94,8 @@ def _contracts(directory: str | None) -> tuple[Any, ...]:
     return tuple(load_contracts(directory))
 
 
-@functools.cache
-def _observability(service: str | None, namespace: str | None) -> tuple[Logger, Metrics]:
-    # Created on first use, keyed by the env values, so changed env (tests) takes effect.
-    return Logger(service=service), Metrics(namespace=namespace, service=service)
-
-
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    logger, metrics = _observability(
-        os.environ.get("POWERTOOLS_SERVICE_NAME"), os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
-    )
+    logger, metrics = observability()
 
     @metrics.log_metrics
     @logger.inject_lambda_context

@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from headwater import aws
+from headwater.handlers.observability import observability
 from headwater.ingest.events import ObjectCreated, parse_message
 
 EVENT_SOURCE = "headwater.lookup"
@@ -52,15 +53,8 @@ def _lookups(directory: str | None) -> Any:
     return load_lookups(directory)
 
 
-@functools.cache
-def _observability(service: str | None, namespace: str | None) -> tuple[Logger, Metrics]:
-    return Logger(service=service), Metrics(namespace=namespace, service=service)
-
-
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    logger, metrics = _observability(
-        os.environ.get("POWERTOOLS_SERVICE_NAME"), os.environ.get("POWERTOOLS_METRICS_NAMESPACE")
-    )
+    logger, metrics = observability()
 
     @metrics.log_metrics
     @logger.inject_lambda_context
