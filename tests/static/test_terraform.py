@@ -25,7 +25,7 @@ def _terraform(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Co
 def test_every_expected_root_is_checked():
     # Guards the parametrisation below against silently checking nothing.
     assert {"modules/function", "modules/ingest"} <= set(ROOTS)
-    assert {"modules/api", "modules/api_stage", "modules/lookup"} <= set(ROOTS)
+    assert {"modules/api", "modules/api_stage", "modules/lookup", "modules/kms_key"} <= set(ROOTS)
     assert {"environments/local", "environments/dev", "environments/prod"} <= set(ROOTS)
 
 

@@ -15,7 +15,7 @@ locals {
     quarantine = "${var.name_prefix}-quarantine${local.bucket_suffix}"
   }
 
-  kms_key_arn      = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.this[0].arn
+  kms_key_arn      = var.kms_key_arn != null ? var.kms_key_arn : module.kms_key[0].key_arn
   alerts_topic_arn = var.alerts_topic_arn != null ? var.alerts_topic_arn : aws_sns_topic.alerts[0].arn
   function_name    = "${var.name_prefix}-ingest-processor"
 
@@ -31,72 +31,28 @@ locals {
 # ---------------------------------------------------------------------------------------------
 # Encryption key (one per deployment of the module, unless the caller brings one)
 # ---------------------------------------------------------------------------------------------
-data "aws_iam_policy_document" "kms" {
-  count = var.kms_key_arn == null ? 1 : 0
+# EventBridge publishes to the encrypted topic; SNS delivers to the encrypted queue;
+# CloudWatch alarms publish to the encrypted alerts topic.
+module "kms_key" {
+  source = "../kms_key"
+  count  = var.kms_key_arn == null ? 1 : 0
 
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  # EventBridge publishes to the encrypted topic; SNS delivers to the encrypted queue;
-  # CloudWatch alarms publish to the encrypted alerts topic.
-  statement {
-    sid       = "ServicesUseForMessaging"
-    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-
-  statement {
-    sid       = "LogsEncryptOwnGroups"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
-    }
-  }
+  description          = "${var.name_prefix} ingest: buckets, topics, queues and logs"
+  service_principals   = ["events.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"]
+  deletion_window_days = var.kms_deletion_window_days
+  alias_name           = "alias/${var.name_prefix}-ingest"
+  tags                 = var.tags
 }
 
-resource "aws_kms_key" "this" {
-  count = var.kms_key_arn == null ? 1 : 0
-
-  description             = "${var.name_prefix} ingest: buckets, topics, queues and logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = var.kms_deletion_window_days
-  policy                  = data.aws_iam_policy_document.kms[0].json
-  tags                    = var.tags
+# The key and alias were resources of this module before ../kms_key existed.
+moved {
+  from = aws_kms_key.this[0]
+  to   = module.kms_key[0].aws_kms_key.this
 }
 
-resource "aws_kms_alias" "this" {
-  count = var.kms_key_arn == null ? 1 : 0
-
-  name          = "alias/${var.name_prefix}-ingest"
-  target_key_id = aws_kms_key.this[0].key_id
+moved {
+  from = aws_kms_alias.this[0]
+  to   = module.kms_key[0].aws_kms_alias.this[0]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  kms_key_arn   = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+  kms_key_arn   = var.create_kms_key ? module.kms_key[0].key_arn : var.kms_key_arn
   table_name    = "${var.name_prefix}-lookups"
   loader_name   = "${var.name_prefix}-lookup-loader"
   api_name      = "${var.name_prefix}-lookup-api"
@@ -54,64 +54,21 @@ locals {
 # ---------------------------------------------------------------------------------------------
 # Encryption key, unless the caller brings one (the environments pass the ingest key)
 # ---------------------------------------------------------------------------------------------
-data "aws_iam_policy_document" "kms" {
-  count = var.create_kms_key ? 1 : 0
+# EventBridge dead-letters into the encrypted queue; CloudWatch alarms read its metrics.
+module "kms_key" {
+  source = "../kms_key"
+  count  = var.create_kms_key ? 1 : 0
 
-  statement {
-    sid       = "AccountAdministers"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  # EventBridge dead-letters into the encrypted queue; CloudWatch alarms read its metrics.
-  statement {
-    sid       = "ServicesUseForMessaging"
-    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-
-  statement {
-    sid       = "LogsEncryptOwnGroups"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
-    }
-  }
+  description          = "${var.name_prefix} lookup: table, queue and logs"
+  service_principals   = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+  deletion_window_days = var.kms_deletion_window_days
+  tags                 = var.tags
 }
 
-resource "aws_kms_key" "this" {
-  count = var.create_kms_key ? 1 : 0
-
-  description             = "${var.name_prefix} lookup: table, queue and logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = var.kms_deletion_window_days
-  policy                  = data.aws_iam_policy_document.kms[0].json
-  tags                    = var.tags
+# The key was a resource of this module before ../kms_key existed.
+moved {
+  from = aws_kms_key.this[0]
+  to   = module.kms_key[0].aws_kms_key.this
 }
 
 # ---------------------------------------------------------------------------------------------
