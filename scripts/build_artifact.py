@@ -6,7 +6,8 @@ Usage::
                                             [--local] [--max-unzipped-mb MB]
 
 What goes in (full build, the default):
-  * ``src/headwater`` (every subpackage plus the packaged dataset contracts ``*.toml``);
+  * ``src/headwater`` (every subpackage plus the dataset declarations
+    ``datasets/<capability>/*.toml``: every file of the package goes in, not only ``*.py``);
   * the ``[project]`` dependencies at the versions pinned in ``uv.lock`` (``uv export --frozen``,
     so neither the ``local`` extra nor the ``dev`` group is bundled), minus the packages the
     Lambda Python runtime already provides (``RUNTIME_PROVIDED``), installed as manylinux wheels

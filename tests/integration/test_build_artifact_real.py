@@ -83,7 +83,7 @@ def test_arm64_build_has_aarch64_pyarrow_and_powertools(arm64_build: tuple[Path,
         unzipped = sum(info.file_size for info in archive.infolist())
 
     assert {"headwater", "pyarrow", "aws_lambda_powertools"} <= tops
-    assert "headwater/contracts/sales.toml" in names
+    assert "headwater/datasets/ingest/sales.toml" in names
     for excluded in ("boto3", "botocore", "s3transfer", "moto", "pytest", "_pytest", "pandas"):
         assert excluded not in tops, f"{excluded} must not be bundled"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]

@@ -43,7 +43,7 @@ FUNCTIONS = [
     # shared_iface.md
     Function(
         module="ingest",
-        handler="headwater.handlers.ingest.handler",
+        handler="headwater.handlers.ingest_processor.handler",
         domain="ingest",
         interface=frozenset(
             {
@@ -114,8 +114,15 @@ def _literal_loop_variables(tree: ast.AST) -> dict[str, set[str]]:
     return found
 
 
+def _is_env_var(node: ast.AST) -> bool:
+    """``env_var(...)``: a settings field read from the environment (handlers.support.settings)."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "env_var"
+    return isinstance(node, ast.Name) and node.id == "env_var"
+
+
 def environment_reads(source: str, filename: str) -> tuple[set[str], list[str]]:
-    """Names read through os.environ[...] / os.environ.get(...) / os.getenv(...).
+    """Names read through os.environ[...] / os.environ.get(...) / os.getenv(...) / env_var(...).
 
     Returns (names, problems): a read whose name is not a string literal is a problem, because
     it cannot be checked against the module.
@@ -138,10 +145,14 @@ def environment_reads(source: str, filename: str) -> tuple[set[str], list[str]]:
             record(node.slice, node)
         elif isinstance(node, ast.Call):
             func = node.func
-            if _is_getenv(func) or (
-                isinstance(func, ast.Attribute)
-                and func.attr in {"get", "setdefault", "pop"}
-                and _is_environ(func.value)
+            if (
+                _is_getenv(func)
+                or _is_env_var(func)
+                or (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in {"get", "setdefault", "pop"}
+                    and _is_environ(func.value)
+                )
             ):
                 record(node.args[0] if node.args else None, node)
     return names, problems
@@ -181,13 +192,32 @@ def _module_environment_of(function: Function) -> set[str]:
     return environments[function.handler]
 
 
+# The settings helper reads whatever name it is given; the names are the literals of the
+# env_var(...) calls in the handlers, which the scan reads instead.
+SETTINGS_HELPER = "headwater.handlers.support.settings"
+
+
+def support_modules(handler_source: str) -> list[Path]:
+    """The ``headwater.handlers.support`` modules a handler imports (their reads are its reads)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(handler_source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "headwater.handlers.support":
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif node.module.startswith("headwater.handlers.support."):
+                found.add(node.module)
+    found.discard(SETTINGS_HELPER)
+    return [REPO_ROOT / "src" / (name.replace(".", "/") + ".py") for name in sorted(found)]
+
+
 def _code_reads(function: Function) -> tuple[set[str], list[str]]:
     assert function.handler_file.is_file(), f"{function.handler_file} is missing"
     names: set[str] = set()
     problems: list[str] = []
     domain = sorted((PACKAGE / function.domain).rglob("*.py"))
     assert domain, f"no domain code under src/headwater/{function.domain}"
-    for path in [function.handler_file, *domain]:
+    support = support_modules(function.handler_file.read_text())
+    for path in [function.handler_file, *support, *domain]:
         found, bad = environment_reads(path.read_text(), str(path.relative_to(REPO_ROOT)))
         names |= found
         problems += bad
@@ -227,9 +257,10 @@ def test_the_scanner_finds_every_kind_of_read():
         "d = environ['D']\ne = getenv('E')\nf = os.environ.setdefault('F', '1')\n"
         "g = os.environ[name]\n"
         "h = [os.environ.get(n) for n in ('H1', 'H2')]\n"
+        "i: str = env_var('I')\nj: str = settings.env_var('J', 'x')\n"
     )
     names, problems = environment_reads(source, "sample.py")
-    assert names == {"A", "B", "C", "D", "E", "F", "H1", "H2"}
+    assert names == {"A", "B", "C", "D", "E", "F", "H1", "H2", "I", "J"}
     assert len(problems) == 1 and "sample.py:9" in problems[0]
 
 
@@ -252,3 +283,17 @@ def test_the_module_parser_separates_functions():
         "p.b.handler": {"TWO", "THREE"},
         "p.c.handler": set(),
     }
+
+
+def test_support_modules_a_handler_imports_are_scanned_but_not_the_settings_helper():
+    source = (
+        "from headwater.handlers.support.observability import observability\n"
+        "from headwater.handlers.support.settings import env_var\n"
+        "from headwater.handlers.support import time_budget\n"
+    )
+    assert [p.name for p in support_modules(source)] == ["observability.py", "time_budget.py"]
+    # The real handlers: the observability helper's POWERTOOLS_* reads count as theirs.
+    processor = next(f for f in FUNCTIONS if f.module == "ingest")
+    assert "observability.py" in [
+        p.name for p in support_modules(processor.handler_file.read_text())
+    ]

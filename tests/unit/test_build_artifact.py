@@ -76,10 +76,13 @@ def test_local_build_contains_package_and_contracts_only(tmp_path: Path, scratch
         names = set(archive.namelist())
         assert archive.testzip() is None
 
-    contracts = sorted(p.name for p in (PACKAGE_DIR / "contracts").glob("*.toml"))
-    assert "sales.toml" in contracts  # the packaged contracts exist to be bundled at all
-    for contract in contracts:
-        assert f"headwater/contracts/{contract}" in names
+    declarations = sorted(
+        p.relative_to(PACKAGE_DIR).as_posix() for p in (PACKAGE_DIR / "datasets").rglob("*.toml")
+    )
+    # The packaged declarations of both capabilities exist to be bundled at all.
+    assert {"datasets/ingest/sales.toml", "datasets/lookup/employees.toml"} <= set(declarations)
+    for declaration in declarations:
+        assert f"headwater/{declaration}" in names
     assert "headwater/__init__.py" in names
     assert "headwater/handlers/__init__.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]

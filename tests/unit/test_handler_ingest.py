@@ -15,8 +15,9 @@ import pytest
 from moto import mock_aws
 
 from headwater import aws
-from headwater.handlers import ingest as handler_module
-from headwater.handlers import observability
+from headwater.handlers import ingest_processor as handler_module
+from headwater.handlers.support import observability
+from headwater.handlers.support.time_budget import safety_margin_ms
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 RAW, CURATED, QUARANTINE = "hw-raw", "hw-curated", "hw-quarantine"
@@ -315,5 +316,5 @@ def test_first_record_runs_even_when_the_timeout_is_shorter_than_the_margin(s3):
 
 
 def test_safety_margin_is_at_least_ten_seconds_or_a_fifth_of_the_budget():
-    assert handler_module.safety_margin_ms(30_000) == 10_000
-    assert handler_module.safety_margin_ms(900_000) == 180_000
+    assert safety_margin_ms(30_000) == 10_000
+    assert safety_margin_ms(900_000) == 180_000

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from headwater.ingest.contracts import load_contracts, parse_documents, select_contract
-from headwater.ingest.errors import (
+from headwater.contracts.rules import (
     UNKNOWN_DATASET,
     UNSUPPORTED_FORMAT,
     ContractError,
     ContractViolation,
 )
+from headwater.ingest.contracts import load_contracts, parse_documents, select_contract
 
 MINIMAL = """
 dataset = "{dataset}"

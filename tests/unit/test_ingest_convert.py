@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from headwater.contracts.rules import ContractViolation
 from headwater.ingest import convert as convert_module
 from headwater.ingest import keys
 from headwater.ingest.contracts import load_contracts
 from headwater.ingest.convert import Tuning, convert_to_parquet
-from headwater.ingest.errors import ContractViolation
 
 CONTRACTS = {c.dataset: c for c in load_contracts()}
 SALES_HEADER = "order_id,order_date,customer_id,sku,quantity,unit_price,currency,coupon\n"

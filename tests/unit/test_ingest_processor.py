@@ -135,7 +135,7 @@ def test_quarantine_on_unversioned_bucket_keeps_content_replaced_after_the_copy(
 
 
 def test_quarantine_copy_of_replaced_unversioned_object_is_superseded(s3):
-    from headwater.ingest.errors import EMPTY_FILE, ContractViolation
+    from headwater.contracts.rules import EMPTY_FILE, ContractViolation
     from headwater.ingest.processor import quarantine
 
     key = "ingest/sales/replaced-before-copy.csv"

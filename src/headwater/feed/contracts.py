@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from headwater.ingest.contracts import Column, Contract
+from headwater.contracts.schema import Column, Contract
 from headwater.ingest.contracts import load_contracts as _load_contracts
 
 __all__ = ["Column", "Contract", "load_contracts"]

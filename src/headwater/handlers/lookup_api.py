@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,6 +21,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 
+from headwater.handlers.support.settings import env_var, read_settings
 from headwater.lookup.store import InvalidCursor, LookupStore, StoreBusy
 
 MAX_LIMIT = 1000
@@ -47,11 +49,13 @@ def _store(table: str) -> LookupStore:
     return LookupStore(table)
 
 
+@dataclass(frozen=True)
+class Settings:
+    table: str = env_var("LOOKUP_TABLE")
+
+
 def store() -> LookupStore:
-    table = os.environ.get("LOOKUP_TABLE")
-    if not table:
-        raise RuntimeError("environment variable(s) not set: LOOKUP_TABLE")
-    return _store(table)
+    return _store(read_settings(Settings).table)
 
 
 def _param(name: str, matched: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +17,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from headwater import aws
-from headwater.handlers.observability import observability
-from headwater.ingest.events import ObjectCreated, parse_message
+from headwater.events import ObjectCreated, parse_event
+from headwater.handlers.support.observability import observability
+from headwater.handlers.support.settings import env_var, read_settings
 
 EVENT_SOURCE = "headwater.lookup"
 SUCCEEDED_DETAIL_TYPE = "Lookup Load Succeeded"
@@ -28,22 +28,10 @@ FAILED_DETAIL_TYPE = "Lookup Load Failed"
 
 @dataclass(frozen=True)
 class Settings:
-    table: str
-    lookup_prefix: str
-    event_bus: str
-    lookups_dir: str | None
-
-
-def settings() -> Settings:
-    """Read at call time (not import time) so tests and the local runner can set them."""
-    if not os.environ.get("LOOKUP_TABLE"):
-        raise RuntimeError("environment variable(s) not set: LOOKUP_TABLE")
-    return Settings(
-        table=os.environ["LOOKUP_TABLE"],
-        lookup_prefix=os.environ.get("LOOKUP_PREFIX", "lookup/"),
-        event_bus=os.environ.get("EVENT_BUS_NAME", "default"),
-        lookups_dir=os.environ.get("LOOKUPS_DIR") or None,
-    )
+    table: str = env_var("LOOKUP_TABLE")
+    lookup_prefix: str = env_var("LOOKUP_PREFIX", "lookup/")
+    event_bus: str = env_var("EVENT_BUS_NAME", "default")
+    lookups_dir: str | None = env_var("LOOKUPS_DIR", None, empty_is_unset=True)
 
 
 @functools.cache
@@ -59,12 +47,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     @metrics.log_metrics
     @logger.inject_lambda_context
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        # The target receives the EventBridge event itself; parse_message accepts it as JSON.
-        created = parse_message(json.dumps(event))  # InvalidEvent -> retried -> DLQ
+        # The target receives the EventBridge event itself, already decoded.
+        created = parse_event(event)  # InvalidEvent -> retried -> DLQ
         if created is None:
             logger.info("ignoring an S3 event that is not Object Created")
             return {"status": "ignored"}
-        return _load(created, settings(), logger, metrics)
+        return _load(created, read_settings(Settings), logger, metrics)
 
     return handle(event, context)
 

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from headwater.ingest.contracts import Contract
-from headwater.ingest.errors import (
+from headwater.contracts.rows import CSV_FALSE, CSV_TRUE, RowValidator
+from headwater.contracts.rules import (
     DUPLICATE_KEY,
     EMPTY_FILE,
     MALFORMED,
@@ -30,10 +30,10 @@ from headwater.ingest.errors import (
     NULL_VALUE,
     ContractViolation,
 )
+from headwater.contracts.schema import Contract
+from headwater.contracts.stream import CheckedStream
 from headwater.ingest.json_array import JsonArrayReader
 from headwater.ingest.keys import DuplicateKeyDetector, fingerprints
-from headwater.ingest.rows import CSV_FALSE, CSV_TRUE, RowValidator
-from headwater.ingest.stream import CheckedStream
 
 OpenSource = Callable[[], BinaryIO]
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import TextIO
 
-from headwater.ingest.errors import MALFORMED, ContractViolation
+from headwater.contracts.rules import MALFORMED, ContractViolation
 
 _WHITESPACE = " \t\n\r"
 

@@ -21,9 +21,10 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from headwater.ingest.contracts import Contract, select_contract
+from headwater.contracts.rules import ContractViolation
+from headwater.contracts.schema import Contract
+from headwater.ingest.contracts import select_contract
 from headwater.ingest.convert import Tuning, convert_to_parquet
-from headwater.ingest.errors import ContractViolation
 
 CURATED = "curated"
 QUARANTINED = "quarantined"

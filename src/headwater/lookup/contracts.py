@@ -1,7 +1,7 @@
 """Lookup dataset contracts: TOML files naming a partition key, a member key and typed columns.
 
-Packaged in ``headwater/lookups``; ``LOOKUPS_DIR`` points at another directory. Column parsing is
-the ingest contract's (same types, same errors): a lookup contract is an ingest CSV contract whose
+Packaged in ``headwater/datasets/lookup``; ``LOOKUPS_DIR`` points at another directory. Column
+parsing is the shared core's (same types, same errors): a lookup contract is a CSV contract whose
 primary key is (partition key, member key), plus the two key roles.
 """
 
@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from headwater.ingest.contracts import Contract, parse_contract
-from headwater.ingest.errors import ContractError
+from headwater.contracts import declarations
+from headwater.contracts.rules import ContractError
+from headwater.contracts.schema import Contract, parse_contract
 
 # Dataset names appear inside DynamoDB keys ("<dataset>#<version>#...") and URLs.
 DATASET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\Z")
@@ -28,7 +26,7 @@ class LookupContract:
     dataset: str
     partition_key: str
     member_key: str
-    contract: Contract  # the ingest view: columns, types, CSV format, key columns not nullable
+    contract: Contract  # the core's view: columns, types, CSV format, key columns not nullable
 
     @property
     def names(self) -> list[str]:
@@ -78,30 +76,16 @@ def parse_lookup(data: Mapping[str, Any], source: str) -> LookupContract:
 def load_lookups(directory: str | os.PathLike[str] | None = None) -> dict[str, LookupContract]:
     """Every ``*.toml`` lookup contract from ``directory``, ``$LOOKUPS_DIR`` or the package."""
     directory = directory or os.environ.get("LOOKUPS_DIR") or None
-    root: Any
-    if directory is not None:
-        root = Path(directory)
-        if not root.is_dir():
-            raise ContractError(f"lookups directory {str(root)!r} does not exist")
-    else:
-        root = resources.files("headwater") / "lookups"
-    documents = sorted(
-        (entry.name, entry.read_text(encoding="utf-8"))
-        for entry in root.iterdir()
-        if entry.name.endswith(".toml")
-    )
-    return parse_lookup_documents(documents)
+    return parse_lookup_documents(declarations.read_documents("lookup", directory))
 
 
 def parse_lookup_documents(documents: Iterable[tuple[str, str]]) -> dict[str, LookupContract]:
     lookups: dict[str, LookupContract] = {}
-    for source, text in documents:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ContractError(f"{source}: invalid TOML: {exc}") from exc
-        lookup = parse_lookup(data, source)
+    for declaration in declarations.parse_documents(documents):
+        lookup = parse_lookup(declaration.data, declaration.source)
         if lookup.dataset in lookups:
-            raise ContractError(f"{source}: field 'dataset': {lookup.dataset!r} declared twice")
+            raise ContractError(
+                f"{declaration.source}: field 'dataset': {lookup.dataset!r} declared twice"
+            )
         lookups[lookup.dataset] = lookup
     return lookups

@@ -27,27 +27,22 @@ from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
 
-from headwater.ingest.errors import ContractViolation
-from headwater.ingest.rows import RowValidator
-from headwater.ingest.stream import CheckedStream
-from headwater.lookup.batch import RetryPolicy, WriteStats
-from headwater.lookup.contracts import LookupContract
-from headwater.lookup.errors import (
-    CONCURRENT_LOAD,
+from headwater.contracts.rows import RowValidator
+from headwater.contracts.rules import (
     DUPLICATE_KEY,
     EMPTY_FILE,
     ENCODING,
-    KEY_TOO_LONG,
     MALFORMED,
-    MEMBER_TOO_LARGE,
     MISSING_COLUMN,
-    SLASH_IN_KEY,
     TYPE_MISMATCH,
-    UNEXPECTED_COLUMN,
     UNKNOWN_DATASET,
     UNSUPPORTED_FORMAT,
-    LoadFailed,
+    ContractViolation,
 )
+from headwater.contracts.stream import CheckedStream
+from headwater.lookup.batch import RetryPolicy, WriteStats
+from headwater.lookup.contracts import LookupContract
+from headwater.lookup.rules import CONCURRENT_LOAD, KEY_TOO_LONG, MEMBER_TOO_LARGE, SLASH_IN_KEY
 from headwater.lookup.store import (
     MAX_SORT_KEY_BYTES,
     PART_BUDGET_BYTES,
@@ -78,14 +73,14 @@ class Parsed:
 class LoadOutcome:
     status: str  # SUCCEEDED or FAILED
     manifest: dict[str, Any]
-    failure: LoadFailed | None = None
+    failure: ContractViolation | None = None
 
 
 def dataset_of(key: str, lookup_prefix: str) -> str:
-    """``lookup/<dataset>/<anything>.csv`` -> dataset; LoadFailed for keys outside the layout."""
+    """``lookup/<dataset>/<anything>.csv`` -> dataset; a violation for keys outside the layout."""
     relative = key[len(lookup_prefix) :] if key.startswith(lookup_prefix) else None
     if not relative or "/" not in relative:
-        raise LoadFailed(
+        raise ContractViolation(
             UNKNOWN_DATASET, f"key {key!r} is not under {lookup_prefix}<dataset>/ (the layout)"
         )
     return relative.split("/", 1)[0]
@@ -109,10 +104,8 @@ def parse_csv(body: Any, lookup: LookupContract) -> Parsed:
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")
     try:
         return _parse(csv.reader(text, strict=True), lookup, stream)
-    except ContractViolation as exc:
-        raise LoadFailed.from_violation(exc) from None
     except UnicodeDecodeError as exc:
-        raise LoadFailed(ENCODING, f"not valid UTF-8: {exc.reason}") from None
+        raise ContractViolation(ENCODING, f"not valid UTF-8: {exc.reason}") from None
     finally:
         stream.close()
 
@@ -123,7 +116,7 @@ def _parse(reader: Iterator[list[str]], lookup: LookupContract, stream: CheckedS
     try:
         header = next(reader, None)
         if header is None:
-            raise LoadFailed(
+            raise ContractViolation(
                 EMPTY_FILE,
                 "the file is zero bytes" if not stream.bytes_read else "the file has no header",
             )
@@ -135,13 +128,13 @@ def _parse(reader: Iterator[list[str]], lookup: LookupContract, stream: CheckedS
             if not fields:
                 continue  # blank line (e.g. a trailing newline written twice)
             if len(fields) != len(header):
-                raise LoadFailed(
+                raise ContractViolation(
                     MALFORMED, f"expected {len(header)} fields, found {len(fields)}", row=row
                 )
             record = validator.convert(dict(zip(header, fields, strict=True)), row)
             key, member = record[lookup.partition_key], record[lookup.member_key]
             if len(key.encode()) > MAX_SORT_KEY_BYTES:
-                raise LoadFailed(
+                raise ContractViolation(
                     KEY_TOO_LONG,
                     f"partition key longer than {MAX_SORT_KEY_BYTES} bytes",
                     row=row,
@@ -149,7 +142,7 @@ def _parse(reader: Iterator[list[str]], lookup: LookupContract, stream: CheckedS
                 )
             for column, value in ((lookup.partition_key, key), (lookup.member_key, member)):
                 if "/" in value:
-                    raise LoadFailed(
+                    raise ContractViolation(
                         SLASH_IN_KEY,
                         f"{value!r} contains '/', which no API request can address",
                         row=row,
@@ -157,7 +150,7 @@ def _parse(reader: Iterator[list[str]], lookup: LookupContract, stream: CheckedS
                     )
             members = parsed.partitions.setdefault(key, {})
             if member in members:
-                raise LoadFailed(
+                raise ContractViolation(
                     DUPLICATE_KEY,
                     f"member {member!r} appears twice in partition {key!r}",
                     row=row,
@@ -166,30 +159,29 @@ def _parse(reader: Iterator[list[str]], lookup: LookupContract, stream: CheckedS
             members[member] = {name: _stored(record[name], row, name) for name in facts_columns}
             parsed.rows += 1
     except csv.Error as exc:
-        raise LoadFailed(MALFORMED, f"CSV syntax: {exc}", row=row + 1) from None
+        raise ContractViolation(MALFORMED, f"CSV syntax: {exc}", row=row + 1) from None
     if parsed.rows == 0:
-        raise LoadFailed(EMPTY_FILE, "the file has no data rows")
+        raise ContractViolation(EMPTY_FILE, "the file has no data rows")
     return parsed
 
 
 def _check_header(header: list[str], lookup: LookupContract, validator: RowValidator) -> None:
     for key_column in (lookup.partition_key, lookup.member_key):
         if key_column not in header:
-            raise LoadFailed(
+            raise ContractViolation(
                 MISSING_COLUMN, f"key column {key_column!r} is missing", column=key_column
             )
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise LoadFailed(MALFORMED, f"column {name!r} appears twice in the header", column=name)
+            raise ContractViolation(
+                MALFORMED, f"column {name!r} appears twice in the header", column=name
+            )
         seen.add(name)
-    try:
-        validator.check_names(header, row=None)
-    except ContractViolation as exc:
-        raise LoadFailed(UNEXPECTED_COLUMN, exc.message, column=exc.column) from None
+    validator.check_names(header, row=None)
     missing = [c.name for c in lookup.contract.required() if c.name not in header]
     if missing:
-        raise LoadFailed(
+        raise ContractViolation(
             MISSING_COLUMN, f"required column {missing[0]!r} is missing", column=missing[0]
         )
 
@@ -198,7 +190,7 @@ def _stored(value: Any, row: int, column: str) -> Any:
     """A typed CSV value as DynamoDB stores it (JSON-friendly on the way out)."""
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise LoadFailed(TYPE_MISMATCH, f"{value} is not a finite number", row, column)
+            raise ContractViolation(TYPE_MISMATCH, f"{value} is not a finite number", row, column)
         return Decimal(repr(value))
     if isinstance(value, dt.datetime):
         return value.isoformat().replace("+00:00", "Z")
@@ -240,9 +232,11 @@ def load_lookup(
         manifest["dataset"] = dataset
         lookup = lookups.get(dataset)
         if lookup is None:
-            raise LoadFailed(UNKNOWN_DATASET, f"no lookup contract declares dataset {dataset!r}")
+            raise ContractViolation(
+                UNKNOWN_DATASET, f"no lookup contract declares dataset {dataset!r}"
+            )
         if PurePosixPath(source.key).suffix.lower() != ".csv":
-            raise LoadFailed(UNSUPPORTED_FORMAT, "lookup files must be CSV (.csv)")
+            raise ContractViolation(UNSUPPORTED_FORMAT, "lookup files must be CSV (.csv)")
         parsed = parse_csv(_open(s3, source), lookup)
         manifest["rows"] = parsed.rows
         pointer = store.pointer(dataset, consistent=True)
@@ -259,7 +253,7 @@ def load_lookup(
             store.switch_pointer(dataset, version, previous, iso(now), manifest)
         except PointerMoved:
             _discard(store, dataset, version, policy)
-            raise LoadFailed(
+            raise ContractViolation(
                 CONCURRENT_LOAD, "another load switched the dataset first; this one is discarded"
             ) from None
         stale = (pointer or {}).get("manifest", {}).get("previous_version")
@@ -269,7 +263,7 @@ def load_lookup(
         manifest.update(duration_ms=_elapsed(started), batch_write_calls=stats.calls)
         store.put_manifest(dataset, iso(dt.datetime.now(dt.UTC)), manifest)
         return LoadOutcome(SUCCEEDED, manifest)
-    except LoadFailed as failure:
+    except ContractViolation as failure:
         manifest.update(
             status=FAILED,
             duration_ms=_elapsed(started),
@@ -303,7 +297,7 @@ def _write_version(
             try:
                 yield key, split_members(members, part_budget)
             except ValueError as exc:
-                raise LoadFailed(
+                raise ContractViolation(
                     MEMBER_TOO_LARGE,
                     f"member {exc} of partition {key!r} alone exceeds one item "
                     f"({part_budget} bytes)",

@@ -2,7 +2,8 @@
 
 Used where Arrow cannot help: the JSON-array reader (records arrive one by one from an incremental
 parser) and the diagnostic pass that re-reads a file Arrow rejected to name the exact row and
-column. The rules mirror the Arrow readers' options in ``convert.py``.
+column. The rules mirror the Arrow readers' options in ``headwater.ingest.convert``; lookup
+validates every row with it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from headwater.ingest.contracts import Column, Contract
-from headwater.ingest.errors import (
+from headwater.contracts.rules import (
     MISSING_COLUMN,
     NULL_VALUE,
     TYPE_MISMATCH,
     UNEXPECTED_COLUMN,
     ContractViolation,
 )
+from headwater.contracts.schema import Column, Contract
 
 # The same spellings pyarrow.csv accepts by default.
 CSV_TRUE = frozenset({"1", "True", "TRUE", "true"})

@@ -12,7 +12,7 @@ import io
 import threading
 from typing import Any, BinaryIO
 
-from headwater.ingest.errors import ENCODING, ContractViolation
+from headwater.contracts.rules import ENCODING, ContractViolation
 
 
 class CheckedStream(io.RawIOBase):

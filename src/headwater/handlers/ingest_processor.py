@@ -7,7 +7,6 @@ failures so only failed records return to the queue (and, after maxReceiveCount,
 from __future__ import annotations
 
 import functools
-import os
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -22,69 +21,18 @@ from aws_lambda_powertools.utilities.batch import (
 from botocore.exceptions import ClientError
 
 from headwater import aws
-from headwater.handlers.observability import observability
-from headwater.ingest.events import ObjectCreated, parse_message
-
-# Time kept in reserve when deciding whether to start another record of the batch: a record not
-# started is reported as a batch item failure and retried, but a batch cut off by the function
-# timeout is retried whole, records already curated included. The reserve must cover one more
-# record's upload, so it is at least MIN_SAFETY_MARGIN_MS and grows with the budget for the
-# larger files that longer timeouts are configured for.
-MIN_SAFETY_MARGIN_MS = 10_000
-SAFETY_MARGIN_SHARE = 0.2
-
-
-def safety_margin_ms(budget_ms: int) -> int:
-    """Reserve for an invocation with ``budget_ms`` left at its start: max(10 s, 20 %)."""
-    return max(MIN_SAFETY_MARGIN_MS, int(budget_ms * SAFETY_MARGIN_SHARE))
-
-
-class OutOfTime(Exception):
-    """Not started: too little time left in this invocation; the queue delivers it again."""
-
-
-class TimeBudget:
-    """Decides per record whether there is still time to start it.
-
-    The runtime does not expose the configured timeout, so the time remaining when the batch
-    starts stands for it. The first record always runs: with a timeout below the margin,
-    refusing it would fail every batch until it reached the DLQ.
-    """
-
-    def __init__(self, context: Any) -> None:
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        self._remaining = remaining if callable(remaining) else None
-        budget = self._remaining() if self._remaining else 0
-        self._margin = safety_margin_ms(budget)
-        self._started = 0
-
-    def start_next(self) -> None:
-        if self._remaining is not None and self._started > 0:
-            left = self._remaining()
-            if left < self._margin:
-                raise OutOfTime(f"{left} ms left, below the {self._margin} ms safety margin")
-        self._started += 1
+from headwater.events import ObjectCreated, parse_message
+from headwater.handlers.support.observability import observability
+from headwater.handlers.support.settings import env_var, read_settings
+from headwater.handlers.support.time_budget import OutOfTime, TimeBudget
 
 
 @dataclass(frozen=True)
 class Settings:
-    curated_bucket: str
-    quarantine_bucket: str
-    ingest_prefix: str
-    contracts_dir: str | None
-
-
-def settings() -> Settings:
-    """Read at call time (not import time) so tests and the local runner can set them."""
-    missing = [n for n in ("CURATED_BUCKET", "QUARANTINE_BUCKET") if not os.environ.get(n)]
-    if missing:
-        raise RuntimeError(f"environment variable(s) not set: {', '.join(missing)}")
-    return Settings(
-        curated_bucket=os.environ["CURATED_BUCKET"],
-        quarantine_bucket=os.environ["QUARANTINE_BUCKET"],
-        ingest_prefix=os.environ.get("INGEST_PREFIX", "ingest/"),
-        contracts_dir=os.environ.get("CONTRACTS_DIR") or None,
-    )
+    curated_bucket: str = env_var("CURATED_BUCKET")
+    quarantine_bucket: str = env_var("QUARANTINE_BUCKET")
+    ingest_prefix: str = env_var("INGEST_PREFIX", "ingest/")
+    contracts_dir: str | None = env_var("CONTRACTS_DIR", None, empty_is_unset=True)
 
 
 @functools.cache
@@ -100,7 +48,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     @metrics.log_metrics
     @logger.inject_lambda_context
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        config = settings()
+        config = read_settings(Settings)
         contracts = _contracts(config.contracts_dir)
         budget = TimeBudget(context)
         # Whole-batch failures are reported like partial ones: the same contract either way, and

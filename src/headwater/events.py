@@ -1,4 +1,9 @@
-"""Parse the S3 "Object Created" EventBridge event that arrives as an SQS message body."""
+"""Parse the S3 "Object Created" EventBridge event, bare or inside SQS and SNS envelopes.
+
+Shared by every capability's handler: the ingest processor reads it from SQS message bodies
+(SNS raw delivery, or an SNS envelope around it), the lookup loader receives the EventBridge
+event itself as its target.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +27,17 @@ class ObjectCreated:
 
 
 def parse_message(body: str) -> ObjectCreated | None:
-    """The ObjectCreated in ``body``; None for a valid S3 event of another kind (e.g. deleted).
+    """The ObjectCreated in an SQS message ``body``; None for a valid S3 event of another kind
+    (e.g. deleted).
 
     Accepts the raw EventBridge event (SNS raw message delivery) and, for robustness, an SNS
     envelope around it (a subscription without raw delivery).
     """
-    document = _loads(body, "message body")
+    return parse_event(_loads(body, "message body"))
+
+
+def parse_event(document: Any) -> ObjectCreated | None:
+    """Like ``parse_message`` for an event already decoded from JSON (a Lambda target's event)."""
     if isinstance(document, dict) and document.get("Type") == "Notification":
         message = document.get("Message")
         if not isinstance(message, str):
