@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from headwater import openapi_cli
+from headwater.cli import openapi as openapi_cli
+from headwater.cli.openapi import render
 from headwater.handlers import lookup_api
-from headwater.openapi_cli import render
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from headwater.cli.errors import CommandError
+
 DEFAULT_OUT = Path("docs/openapi.json")
 
 
@@ -36,8 +38,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from headwater.cli import CommandError
-
     text = render()
     if args.out == "-":
         sys.stdout.write(text)
