@@ -145,7 +145,7 @@ cmd_deploy() {
     log "building the local artifact"
     py scripts/build_artifact.py --local >/dev/null
   else
-    log "building the Lambda artifact ($ARCH)"
+    log "building the Lambda artifacts, one per function group ($ARCH)"
     py scripts/build_artifact.py --arch "$ARCH"
   fi
   log "terraform apply $dir"
