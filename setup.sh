@@ -32,6 +32,10 @@ Environment:
   HEADWATER_LOCAL_PORT   emulator port for ENV=local (default 4566)
   FEED_FILES             files the run command feeds (default 40)
   FEED_SOURCE            synthetic (default) or spotify
+  FEED_SEED              seed of the synthetic source (default 42)
+  FEED_DATE              day the fed files carry, YYYY-MM-DD (default today, UTC)
+  REPORT_WAIT            seconds run waits until every fed file is accounted for (default 180)
+  LOOKUP_WAIT            seconds run waits for the example lookup load (default 120)
   AUTO_APPROVE=1         skip Terraform's confirmation for dev/prod apply and destroy
 EOF
 }
@@ -141,7 +145,7 @@ cmd_deploy() {
     log "building the local artifact"
     py scripts/build_artifact.py --local >/dev/null
   else
-    log "building the Lambda artifact ($ARCH)"
+    log "building the Lambda artifacts, one per function group ($ARCH)"
     py scripts/build_artifact.py --arch "$ARCH"
   fi
   log "terraform apply $dir"
@@ -152,25 +156,14 @@ cmd_deploy() {
 
 local_tfstate() { printf '%s' "$HEADWATER_STATE_DIR/local/terraform.tfstate"; }
 
-bucket_exists() {
-  py -c 'import sys; from headwater.aws import client; client("s3").head_bucket(Bucket=sys.argv[1])' \
-    "$1" >/dev/null 2>&1
-}
-
 # True when the raw bucket recorded in the local state exists in the running emulator.
-state_matches_emulator() {
-  local raw
-  raw="$(py -c 'import json, sys; print(json.load(open(sys.argv[1]))["outputs"]["raw_bucket"]["value"])' \
-    "$(local_tfstate)" 2>/dev/null)" || return 1
-  [ -n "$raw" ] && bucket_exists "$raw"
-}
+state_matches_emulator() { hw outputs check --quiet --outputs "$(local_tfstate)"; }
 
 deployed() {
-  local dir raw; dir="$(env_dir)"
+  local dir; dir="$(env_dir)"
   [ "$ENV" != local ] || hw local status >/dev/null 2>&1 || return 1
   tf_init  # the working directory may still point at another state file
-  raw="$(terraform -chdir="$dir" output -raw raw_bucket 2>/dev/null)" || return 1
-  [ -n "$raw" ] && bucket_exists "$raw"
+  hw outputs check --quiet --terraform-dir "$dir"
 }
 
 cmd_run() {
@@ -183,45 +176,15 @@ cmd_run() {
   mkdir -p "$(dirname "$outputs")"
   terraform -chdir="$dir" output -json >"$outputs"
   local manifest="$HEADWATER_STATE_DIR/$ENV/manifest-$(date +%Y%m%dT%H%M%S).json"
-  log "feeding ${FEED_FILES:-40} files from the ${FEED_SOURCE:-synthetic} source"
-  hw feed --source "${FEED_SOURCE:-synthetic}" --files "${FEED_FILES:-40}" --seed "${FEED_SEED:-42}" \
-    --date "${FEED_DATE:-$(date -u +%F)}" \
-    --bucket "$(terraform -chdir="$dir" output -raw raw_bucket)" --manifest "$manifest"
-  log "waiting until every file is accounted for"
-  # The lookup example runs even when the ingest summary reports a problem; the exit status
-  # still says whether everything went as expected.
-  local status=0
-  hw summary --manifest "$manifest" --outputs "$outputs" --wait "${REPORT_WAIT:-180}" || status=$?
-  run_lookup_example "$outputs" || status=1
-  return "$status"
-}
-
-# Publish the example lookup dataset, wait for its load, and print a ready curl command.
-run_lookup_example() {
-  local outputs="$1" example="examples/lookup/employees.csv" command=""
-  if ! py -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1])).get("lookup_table") else 1)' \
-    "$outputs"; then
-    log "no lookup table in this environment: skipping the lookup example"
-    return 0
-  fi
-  log "publishing $example as the employees lookup dataset"
-  py -m headwater.lookup_cli publish "$example" --dataset employees --outputs "$outputs" \
-    --wait "${LOOKUP_WAIT:-120}" || return 1
-  if [ "$ENV" = local ]; then
-    # The front discovers APIs and stages every few seconds: give it a moment after an apply.
-    local tries=0
-    until command="$(py -m headwater.lookup_cli curl --dataset employees --outputs "$outputs")"; do
-      tries=$((tries + 1))
-      [ "$tries" -lt 15 ] || return 1
-      sleep 2
-    done
-  else
-    command="$(py -m headwater.lookup_cli curl --dataset employees --outputs "$outputs" 2>/dev/null)" || {
-      log "no local API front for ENV=$ENV: call \$(terraform output -raw api_url) with a key from \`headwater keys list --show-value\`"
-      return 0
-    }
-  fi
-  printf '\nLookup API, with the demo subscriber key:\n  %s\n' "$command"
+  # Each capability's demo step comes from the CLI (ingest: feed + summary table; lookup: publish
+  # the example, print a ready curl). Every step runs; the exit status says whether all passed.
+  # The local API front discovers new APIs every few seconds: give it time after an apply.
+  local api_wait=0
+  [ "$ENV" != local ] || api_wait=30
+  hw demo --outputs "$outputs" --manifest "$manifest" \
+    --source "${FEED_SOURCE:-synthetic}" --files "${FEED_FILES:-40}" --seed "${FEED_SEED:-42}" \
+    --date "${FEED_DATE:-$(date -u +%F)}" --report-wait "${REPORT_WAIT:-180}" \
+    --lookup-wait "${LOOKUP_WAIT:-120}" --api-wait "$api_wait"
 }
 
 cmd_destroy() {

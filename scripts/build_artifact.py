@@ -1,17 +1,27 @@
-"""Build the Lambda deployment artifact: one zip with the headwater package and its runtime deps.
+"""Build the Lambda deployment artifacts: one zip per function group, runtime code only.
 
 Usage::
 
-    uv run python scripts/build_artifact.py [--arch arm64|x86_64] [--python 3.12] [--out DIR]
-                                            [--local] [--max-unzipped-mb MB]
+    uv run python scripts/build_artifact.py [--group api|data] [--arch arm64|x86_64]
+                                            [--python 3.12] [--out DIR] [--max-unzipped-mb MB]
+    uv run python scripts/build_artifact.py --local [--out DIR]
 
-What goes in (full build, the default):
-  * ``src/headwater`` (every subpackage plus the dataset declarations
-    ``datasets/<capability>/*.toml``: every file of the package goes in, not only ``*.py``);
-  * the ``[project]`` dependencies at the versions pinned in ``uv.lock`` (``uv export --frozen``,
-    so neither the ``local`` extra nor the ``dev`` group is bundled), minus the packages the
-    Lambda Python runtime already provides (``RUNTIME_PROVIDED``), installed as manylinux wheels
-    for the target architecture and Python version (never built from source).
+Groups are data: each ``lambda-<group>`` dependency group in pyproject.toml is one artifact,
+``build/lambda-<group>-<arch>.zip`` (without ``--group`` every group is built). Terraform gives
+each function the zip of its group, so a dependency only some functions need (database drivers,
+pyarrow) never lands in every function:
+
+  * ``api``:  aws-lambda-powertools (the REST API functions);
+  * ``data``: aws-lambda-powertools + pyarrow (ingest processor, lookup loader).
+
+What goes in each zip:
+  * ``src/headwater`` minus what never runs on Lambda (``EXCLUDED_PACKAGE_DIRS``: the CLI, the
+    feeder, the embedded local mode; ``__main__.py`` and ``*_cli.py`` modules), plus the packaged
+    dataset declarations ``datasets/<capability>/*.toml``;
+  * the group's dependencies at the versions pinned in ``uv.lock`` (``uv export --frozen
+    --only-group lambda-<group>``), minus the packages the Lambda Python runtime already provides
+    (``RUNTIME_PROVIDED``), installed as manylinux wheels for the target architecture and Python
+    version (never built from source).
 
 What stays out: ``__pycache__`` / ``*.pyc`` (Lambda compiles on import; bytecode from the build
 machine's Python would be ignored anyway), the ``tests`` directories of dependencies and the C++
@@ -42,6 +52,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -72,6 +83,14 @@ PRUNED_DEPENDENCY_DIRS = frozenset({"tests", "__pycache__"})
 PRUNED_DEPENDENCY_PATHS = ("pyarrow/include", "pyarrow/src", ".lock")
 # File suffixes never bundled: bytecode is recompiled by the Lambda runtime's own interpreter.
 PRUNED_SUFFIXES = (".pyc", ".pyo")
+
+# Subpackages of headwater that never run on Lambda: the command line, the feeder (a CLI tool)
+# and the embedded local mode (needs moto). Keeping them out keeps the zip small and makes an
+# accidental runtime import of them fail in tests instead of working by luck.
+EXCLUDED_PACKAGE_DIRS = frozenset({"cli", "feed", "local"})
+
+# pyproject.toml dependency groups named "lambda-<group>" declare the artifact groups.
+GROUP_PREFIX = "lambda-"
 
 # Lambda architecture -> uv's target platform. Lambda python3.12 runs on Amazon Linux 2023
 # (glibc 2.34), so any manylinux wheel up to manylinux_2_34 runs there; pyarrow publishes
@@ -120,17 +139,26 @@ def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def locked_runtime_requirements(project_root: Path = PROJECT_ROOT) -> list[str]:
-    """The locked runtime requirement lines (``name==version[ ; marker]``) to bundle.
+def artifact_groups(project_root: Path = PROJECT_ROOT) -> list[str]:
+    """The artifact groups declared in pyproject.toml (``lambda-<group>`` dependency groups)."""
+    pyproject = tomllib.loads((project_root / "pyproject.toml").read_text(encoding="utf-8"))
+    groups = pyproject.get("dependency-groups", {})
+    return sorted(n.removeprefix(GROUP_PREFIX) for n in groups if n.startswith(GROUP_PREFIX))
 
-    ``uv export --no-dev`` without ``--extra`` yields the ``[project]`` dependency closure only;
-    ``--frozen`` reads uv.lock as is (no resolution, no network).
+
+def locked_runtime_requirements(group: str, project_root: Path = PROJECT_ROOT) -> list[str]:
+    """The locked requirement lines (``name==version[ ; marker]``) of one artifact group.
+
+    ``--only-group lambda-<group>`` yields that group's closure only (no ``[project]``
+    dependencies, no extras, no dev group); ``--frozen`` reads uv.lock as is (no resolution,
+    no network).
     """
     output = _run(
         [
             _uv(),
             "export",
-            "--no-dev",
+            "--only-group",
+            GROUP_PREFIX + group,
             "--no-hashes",
             "--no-emit-project",
             "--no-header",
@@ -153,6 +181,7 @@ def locked_runtime_requirements(project_root: Path = PROJECT_ROOT) -> list[str]:
 
 def build_artifact(
     *,
+    group: str = "data",
     arch: str = "arm64",
     python_version: str = "3.12",
     out_dir: Path = DEFAULT_OUT_DIR,
@@ -169,11 +198,14 @@ def build_artifact(
     """
     if not local and arch not in PLATFORMS:
         raise BuildError(f"unknown architecture {arch!r}; choose one of {sorted(PLATFORMS)}")
+    if not local and group not in artifact_groups(project_root):
+        known = artifact_groups(project_root)
+        raise BuildError(f"unknown artifact group {group!r}; choose one of {known}")
     if not (package_dir / "__init__.py").is_file():
         raise BuildError(f"package not found: {package_dir}/__init__.py is missing")
 
     out_dir = Path(out_dir)
-    out_path = out_dir / ("lambda-local.zip" if local else f"lambda-{arch}.zip")
+    out_path = out_dir / ("lambda-local.zip" if local else f"lambda-{group}-{arch}.zip")
     out_dir.mkdir(parents=True, exist_ok=True)
 
     try:
@@ -183,9 +215,9 @@ def build_artifact(
             entries = dict(_package_entries(package_dir))
             if not local:
                 deps_dir = work_dir / "deps"
-                log(f"installing runtime dependencies for {arch} / python{python_version} ...")
+                log(f"[{group}] installing dependencies for {arch} / python{python_version} ...")
                 _install_dependencies(
-                    deps_dir, arch, python_version, project_root=project_root, log=log
+                    deps_dir, group, arch, python_version, project_root=project_root, log=log
                 )
                 for name, source in _dependency_entries(deps_dir):
                     if name.split("/", 1)[0] == package_dir.name:
@@ -221,7 +253,10 @@ def build_artifact(
 
 
 def _package_entries(package_dir: Path) -> Iterator[tuple[str, Path]]:
-    for path in _walk_files(package_dir, pruned_dirs=frozenset({"__pycache__"})):
+    top_level = {package_dir / d for d in EXCLUDED_PACKAGE_DIRS}
+    for path in _walk_files(package_dir, frozenset({"__pycache__"}), top_level):
+        if path.name == "__main__.py" or path.name.endswith("_cli.py"):
+            continue  # command-line entry points: never a Lambda's
         yield f"{package_dir.name}/{path.relative_to(package_dir).as_posix()}", path
 
 
@@ -273,12 +308,12 @@ def _sha256(path: Path) -> bytes:
 
 
 def _install_dependencies(
-    target: Path, arch: str, python_version: str, *, project_root: Path, log
+    target: Path, group: str, arch: str, python_version: str, *, project_root: Path, log
 ) -> None:
-    requirements = locked_runtime_requirements(project_root)
+    requirements = locked_runtime_requirements(group, project_root)
     requirements_file = target.parent / "requirements.txt"
     requirements_file.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-    log("bundling: " + ", ".join(r.split(";")[0].strip() for r in requirements))
+    log(f"[{group}] bundling: " + ", ".join(r.split(";")[0].strip() for r in requirements))
     _run(
         [
             _uv(),
@@ -327,14 +362,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="build_artifact.py",
         description=(
-            "Build the Lambda zip: the headwater package plus its locked runtime dependencies "
-            "as manylinux wheels (the AWS SDK comes with the Lambda runtime and is left out)."
+            "Build the Lambda zips, one per function group (build/lambda-<group>-<arch>.zip): "
+            "the headwater runtime code plus the group's locked dependencies as manylinux wheels "
+            "(the AWS SDK comes with the Lambda runtime and is left out)."
         ),
         epilog=(
             "--local builds build/lambda-local.zip with the package only: the local mode's "
             "runner imports handlers from the project environment, so the emulator only needs "
             "a small placeholder artifact for Terraform."
         ),
+    )
+    parser.add_argument(
+        "--group",
+        choices=artifact_groups(),
+        help="build this function group only (default: every group in pyproject.toml)",
     )
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default="arm64")
     parser.add_argument(
@@ -357,20 +398,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        result = build_artifact(
-            arch=args.arch,
-            python_version=args.python_version,
-            out_dir=args.out,
-            local=args.local,
-            max_unzipped_bytes=int(args.max_unzipped_mb * MIB),
+    if args.local and args.group:
+        print(
+            "build_artifact: error: --local builds one package-only zip; drop --group",
+            file=sys.stderr,
         )
-    except BuildError as exc:
-        print(f"build_artifact: error: {exc}", file=sys.stderr)
-        return 1
-    print(f"artifact: {result.path} ({result.file_count} files)")
-    print(f"sha256: {result.sha256_hex}")
-    print(f"source_code_hash (base64 sha256): {result.sha256_base64}")
+        return 2
+    groups = [None] if args.local else [args.group] if args.group else artifact_groups()
+    for group in groups:
+        try:
+            result = build_artifact(
+                group=group or "",
+                arch=args.arch,
+                python_version=args.python_version,
+                out_dir=args.out,
+                local=args.local,
+                max_unzipped_bytes=int(args.max_unzipped_mb * MIB),
+            )
+        except BuildError as exc:
+            print(f"build_artifact: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"artifact: {result.path} ({result.file_count} files)")
+        print(f"sha256: {result.sha256_hex}")
+        print(f"source_code_hash (base64 sha256): {result.sha256_base64}")
     return 0
 
 

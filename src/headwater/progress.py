@@ -127,3 +127,10 @@ class ProgressBar:
         elif self.total:
             parts.append("in " + format_duration(self.clock() - self._started))
         return "  ".join(parts)
+
+
+def step(text: str, stream: TextIO | None = None) -> None:
+    """One line announcing the next step of a long command (``==> ...``, as setup.sh logs)."""
+    stream = stream if stream is not None else sys.stderr
+    stream.write(f"==> {text}\n")
+    stream.flush()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 from e2e_support import DAY, FILES, ROOT, SEED
@@ -74,3 +75,10 @@ def platform(tmp_path_factory):
         assert not (state / "local").exists()
         assert not _listening(port), "emulator still listening"
         assert not _listening(api_port), "API front still listening"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every test of this tier carries its marker, whether or not its module sets pytestmark.
+    for item in items:
+        if Path(item.fspath).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.e2e)

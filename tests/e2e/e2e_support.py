@@ -77,7 +77,7 @@ def get(url: str, key: str | None = None, retry_throttle: bool = True) -> tuple[
 def publish(platform: dict, path: Path, wait: float = 120) -> subprocess.CompletedProcess:
     """``headwater lookup publish`` as a user runs it, against the session's environment."""
     return subprocess.run(
-        [sys.executable, "-m", "headwater.lookup_cli", "publish", str(path),
+        [sys.executable, "-m", "headwater", "lookup", "publish", str(path),
          "--dataset", "employees", "--outputs", str(platform["state"] / "local" / "outputs.json"),
          "--wait", str(wait)],
         cwd=ROOT, env=platform["local_env"], capture_output=True, text=True, timeout=wait + 60,

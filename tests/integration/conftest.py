@@ -8,6 +8,7 @@ import threading
 import uuid
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +130,10 @@ def make_function(aws, unique):
         return created["FunctionArn"]
 
     return make
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every test of this tier carries its marker, whether or not its module sets pytestmark.
+    for item in items:
+        if Path(item.fspath).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.integration)

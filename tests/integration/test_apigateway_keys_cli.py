@@ -18,9 +18,6 @@ def keys_cli(emulator, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    # Until the dispatcher lists the module, add it here; harmless once it does.
-    if "headwater.keys_cli" not in cli._COMMAND_MODULES:
-        monkeypatch.setattr(cli, "_COMMAND_MODULES", (*cli._COMMAND_MODULES, "headwater.keys_cli"))
     aws_clients.reset()
     yield lambda *argv: cli.main(["keys", *argv])
     aws_clients.reset()

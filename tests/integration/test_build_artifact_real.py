@@ -25,10 +25,11 @@ ELF_MACHINE = {"arm64": 0xB7, "x86_64": 0x3E}  # EM_AARCH64, EM_X86_64
 ELF_TRIPLET = {"arm64": "aarch64-linux-gnu", "x86_64": "x86_64-linux-gnu"}
 
 
-def _build(arch: str, out: Path, scratch: Path) -> tuple[Path, str]:
+def _build(arch: str, out: Path, scratch: Path, *group: str) -> tuple[Path, str]:
+    """Build ``group`` (every group without one); return the data group's zip and stdout."""
     scratch.mkdir(parents=True)
     completed = subprocess.run(
-        [sys.executable, str(SCRIPT), "--arch", arch, "--out", str(out)],
+        [sys.executable, str(SCRIPT), "--arch", arch, "--out", str(out), *group],
         capture_output=True,
         text=True,
         env={**os.environ, "TMPDIR": str(scratch)},
@@ -39,11 +40,12 @@ def _build(arch: str, out: Path, scratch: Path) -> tuple[Path, str]:
     assert completed.returncode == 0, completed.stderr
     assert list(scratch.iterdir()) == [], "temporary build directory left behind"
     print(completed.stdout)  # sizes, visible with -s
-    return out / f"lambda-{arch}.zip", completed.stdout
+    return out / f"lambda-data-{arch}.zip", completed.stdout
 
 
 @pytest.fixture(scope="module")
 def arm64_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    # No --group: every group, as setup.sh deploy builds them.
     base = tmp_path_factory.mktemp("arm64")
     return _build("arm64", base / "out", base / "tmp")
 
@@ -51,7 +53,27 @@ def arm64_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.fixture(scope="module")
 def x86_64_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     base = tmp_path_factory.mktemp("x86_64")
-    return _build("x86_64", base / "out", base / "tmp")
+    return _build("x86_64", base / "out", base / "tmp", "--group", "data")
+
+
+def test_every_group_is_built_and_only_data_bundles_pyarrow(
+    arm64_build: tuple[Path, str],
+) -> None:
+    artifact, _stdout = arm64_build
+    assert sorted(p.name for p in artifact.parent.iterdir()) == [
+        "lambda-api-arm64.zip",
+        "lambda-data-arm64.zip",
+    ]
+    with zipfile.ZipFile(artifact.parent / "lambda-api-arm64.zip") as archive:
+        api = {n.split("/", 1)[0] for n in archive.namelist()}
+        api_unzipped = sum(info.file_size for info in archive.infolist())
+    assert {"headwater", "aws_lambda_powertools"} <= api
+    assert "pyarrow" not in api
+    assert api_unzipped < 20 * 1024 * 1024  # powertools and the package: a few MB
+    for name in (artifact.parent / "lambda-api-arm64.zip", artifact):
+        with zipfile.ZipFile(name) as archive:
+            for excluded in ("headwater/cli/", "headwater/feed/", "headwater/local/"):
+                assert not [n for n in archive.namelist() if n.startswith(excluded)]
 
 
 def _elf_machine(archive: zipfile.ZipFile, name: str) -> int:

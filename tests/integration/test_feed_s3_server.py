@@ -11,6 +11,7 @@ from moto.server import ThreadedMotoServer
 
 import headwater.cli
 from headwater import aws
+from headwater.cli import feed
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +23,6 @@ def endpoint(monkeypatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setattr(headwater.cli, "_COMMAND_MODULES", ("headwater.feed.cli",))
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -52,7 +52,7 @@ def test_feed_uploads_over_http_and_the_manifest_lists_every_object(endpoint, tm
         "--manifest",
         str(manifest),
     ]
-    assert headwater.cli.main(args) == 0, capsys.readouterr().err
+    assert headwater.cli.main(commands=(feed,), argv=args) == 0, capsys.readouterr().err
     files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
     objects = s3.list_objects_v2(Bucket="raw")["Contents"]
     assert sorted((o["Key"], o["Size"]) for o in objects) == sorted(
@@ -66,13 +66,12 @@ def test_feed_uploads_over_http_and_the_manifest_lists_every_object(endpoint, tm
 
 
 def test_unreachable_endpoint_is_a_one_line_error(monkeypatch, capsys):
-    monkeypatch.setattr(headwater.cli, "_COMMAND_MODULES", ("headwater.feed.cli",))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     # Port 9 (discard) on loopback: nothing listens there, so the connection is refused at once.
     args = ["feed", "--endpoint-url", "http://127.0.0.1:9", "--bucket", "raw", "--quiet"]
-    assert headwater.cli.main(args) == 1
+    assert headwater.cli.main(commands=(feed,), argv=args) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["headwater: error: cannot reach S3 at http://127.0.0.1:9/raw"]

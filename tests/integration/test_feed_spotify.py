@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import headwater.cli
+from headwater.cli import feed
 from headwater.feed.spotify import RetryPolicy, SpotifyClient, SpotifyError, SpotifySource
 
 pytestmark = pytest.mark.integration
@@ -266,12 +267,12 @@ def test_next_links_to_other_hosts_are_refused(fake):
 
 
 def test_cli_feeds_spotify_tracks_without_leaking_the_secret(fake, monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(headwater.cli, "_COMMAND_MODULES", ("headwater.feed.cli",))
     monkeypatch.setenv("SPOTIFY_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", CLIENT_SECRET)
     out = tmp_path / "out"
     code = headwater.cli.main(
-        [
+        commands=(feed,),
+        argv=[
             "feed",
             "--source",
             "spotify",
@@ -286,7 +287,7 @@ def test_cli_feeds_spotify_tracks_without_leaking_the_secret(fake, monkeypatch, 
             fake.url,
             "--spotify-api-url",
             fake.url,
-        ]
+        ],
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -298,12 +299,12 @@ def test_cli_feeds_spotify_tracks_without_leaking_the_secret(fake, monkeypatch, 
 
 
 def test_cli_api_refusal_is_a_one_line_error(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(headwater.cli, "_COMMAND_MODULES", ("headwater.feed.cli",))
     monkeypatch.setenv("SPOTIFY_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", CLIENT_SECRET)
     with FakeSpotify(forbid=True) as server:
         code = headwater.cli.main(
-            [
+            commands=(feed,),
+            argv=[
                 "feed",
                 "--source",
                 "spotify",
@@ -317,7 +318,7 @@ def test_cli_api_refusal_is_a_one_line_error(monkeypatch, tmp_path, capsys):
                 server.url,
                 "--spotify-api-url",
                 server.url,
-            ]
+            ],
         )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1

@@ -42,7 +42,7 @@ HANDLER_MODULE = textwrap.dedent(
 )
 
 
-# The console script users run (``python -m headwater.cli`` would load the dispatcher twice).
+# The console script users run.
 HEADWATER = str(Path(sys.executable).with_name("headwater"))
 
 

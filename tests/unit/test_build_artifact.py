@@ -151,22 +151,90 @@ def test_default_limit_is_lambdas_250_mb() -> None:
     assert build_artifact.LAMBDA_MAX_UNZIPPED_BYTES == 262_144_000
     args = build_artifact.parse_args([])
     assert int(args.max_unzipped_mb * build_artifact.MIB) == 262_144_000
-    assert (args.arch, args.python_version, args.local) == ("arm64", "3.12", False)
+    assert (args.arch, args.python_version, args.local, args.group) == (
+        "arm64",
+        "3.12",
+        False,
+        None,
+    )
 
 
-def test_locked_requirements_are_runtime_deps_without_the_aws_sdk() -> None:
+def test_groups_are_declared_in_pyproject() -> None:
+    # The contract with Terraform: build/lambda-<group>-<arch>.zip for exactly these groups.
+    assert build_artifact.artifact_groups() == ["api", "data"]
+
+
+def _pins(group: str) -> dict[str, str]:
+    requirements = build_artifact.locked_runtime_requirements(group)
+    return dict(r.split(";")[0].strip().split("==") for r in requirements)
+
+
+@pytest.mark.parametrize("group", ["api", "data"])
+def test_locked_requirements_are_the_groups_deps_without_the_aws_sdk(group: str) -> None:
     lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
     locked = {p["name"]: p["version"] for p in lock["package"]}
+    pins = _pins(group)
 
-    requirements = build_artifact.locked_runtime_requirements()
-    pins = dict(r.split(";")[0].strip().split("==") for r in requirements)
-
-    assert pins["pyarrow"] == locked["pyarrow"]
     assert pins["aws-lambda-powertools"] == locked["aws-lambda-powertools"]
     assert not set(pins) & build_artifact.RUNTIME_PROVIDED
     # Neither the "local" extra nor the dev group is bundled.
     for name in ("moto", "localstack-client", "pytest", "ruff", "duckdb", "pandas", "flask"):
         assert name not in pins
+
+
+def test_only_the_data_group_bundles_pyarrow() -> None:
+    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked = {p["name"]: p["version"] for p in lock["package"]}
+    assert _pins("data")["pyarrow"] == locked["pyarrow"]
+    assert "pyarrow" not in _pins("api")
+
+
+def test_unknown_group_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(build_artifact.BuildError, match="unknown artifact group 'gpu'"):
+        build_artifact.build_artifact(group="gpu", out_dir=tmp_path, log=lambda _msg: None)
+
+
+# Imports every module of the unpacked package, with only the zip's copy of headwater importable.
+IMPORT_ALL = """
+import importlib, pkgutil, sys
+root, src = sys.argv[1], sys.argv[2]
+sys.path[:] = [root] + [p for p in sys.path if p and not p.startswith(src)]
+import headwater
+assert headwater.__file__.startswith(root), headwater.__file__
+names = [m.name for m in pkgutil.walk_packages(headwater.__path__, "headwater.")]
+for name in names:
+    importlib.import_module(name)
+print(len(names))
+"""
+
+
+def test_zip_holds_runtime_code_only_and_it_imports_without_the_rest(
+    tmp_path: Path, scratch: Path
+) -> None:
+    out = tmp_path / "out"
+    assert _run_script("--local", "--out", str(out), tmpdir=scratch).returncode == 0
+    task_root = tmp_path / "task"
+    with zipfile.ZipFile(out / "lambda-local.zip") as archive:
+        names = archive.namelist()
+        archive.extractall(task_root)
+    for excluded in ("headwater/cli/", "headwater/feed/", "headwater/local/"):
+        assert not [n for n in names if n.startswith(excluded)], excluded
+    assert not [n for n in names if n.endswith(("_cli.py", "__main__.py"))]
+    assert "headwater/handlers/lookup_api.py" in names
+
+    # The editable install puts src/ on sys.path through a .pth file: -S skips .pth files, the
+    # dependencies come from site-packages on PYTHONPATH, and the script drops src/ regardless.
+    site_packages = [p for p in sys.path if p.endswith("site-packages")]
+    completed = subprocess.run(
+        [sys.executable, "-S", "-c", IMPORT_ALL, str(task_root), str(PACKAGE_DIR.parent)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(site_packages)},
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert int(completed.stdout.strip()) > 10  # handlers, ingest, lookup, ...
 
 
 def test_unknown_architecture_is_a_clear_error(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from moto import mock_aws
 
 import headwater.cli
 from headwater import aws
+from headwater.cli import feed
 
 BUCKET = "raw-cli"
 
@@ -17,14 +18,13 @@ BUCKET = "raw-cli"
 @pytest.fixture
 def main(monkeypatch):
     # Only the feed's subcommands: the test must not depend on other capabilities' modules.
-    monkeypatch.setattr(headwater.cli, "_COMMAND_MODULES", ("headwater.feed.cli",))
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "HEADWATER_RAW_BUCKET"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     aws.reset()
-    yield headwater.cli.main
+    yield lambda argv: headwater.cli.main(argv, commands=(feed,))
     aws.reset()
 
 

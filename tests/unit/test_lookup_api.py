@@ -154,9 +154,10 @@ def test_list_unknown_dataset_is_404(loaded):
     assert status == 404 and body == {"message": "unknown dataset 'staff'"}
 
 
-def test_health_and_unknown_route(loaded):
+def test_health_is_api_gateways_and_unknown_routes_are_404(loaded):
+    # GET /health is a MOCK integration: API Gateway answers it, the function never sees it.
     event = api_event(None, "/health")
     event["requestContext"]["identity"].update(apiKey=None, apiKeyId=None)
-    assert call(event) == (200, {"status": "ok"})
+    assert call(event) == (404, {"message": "Not found"})
     status, body = call(api_event(None, "/nothing/here"))
     assert status == 404 and body == {"message": "Not found"}

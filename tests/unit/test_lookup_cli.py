@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "looku
 
 from hw_lookup_support import RAW, REGION, TABLE, lookup_environment
 
-from headwater import lookup_cli
+from headwater import cli
+from headwater.cli import lookup as lookup_cli
 from headwater.lookup.contracts import load_lookups
 from headwater.lookup.loader import Source, load_lookup
 from headwater.lookup.store import LookupStore
@@ -72,7 +73,7 @@ def run_loader_on_sleep(monkeypatch, env, calls: list[int]) -> None:
 
 
 def publish(*args: str) -> int:
-    return lookup_cli.main(["publish", *args])
+    return cli.main(["lookup", "publish", *args], commands=(lookup_cli,))
 
 
 def test_publish_uploads_under_the_dataset_prefix(lookup_env, outputs, capsys):
@@ -215,7 +216,7 @@ def api(lookup_env, tmp_path, monkeypatch):
 
 
 def curl(*args: str) -> int:
-    return lookup_cli.main(["curl", *args])
+    return cli.main(["lookup", "curl", *args], commands=(lookup_cli,))
 
 
 def test_curl_prints_a_ready_command_with_the_key_value(api, outputs, capsys):

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from headwater.summary import CURATED, DLQ, PENDING, QUARANTINED, Ledger, Places, render
+from headwater.ingest.summary import CURATED, DLQ, PENDING, QUARANTINED, Ledger, Places, render
 
 
 @pytest.fixture

@@ -1,10 +1,15 @@
 """Lambda entrypoint of the lookup API (API Gateway REST v1, Lambda proxy) over LookupStore.
 
-Routes: GET /health (no key), GET /lookups/{dataset}, GET /lookups/{dataset}/{key},
-GET /lookups/{dataset}/{key}/{member}. API keys are checked by API Gateway (or the local front)
-before the function runs; the function never logs them (the event is not logged, and only the
-key's id is). ``OPERATIONS`` documents each route; ``headwater openapi`` builds the OpenAPI
-document from the resolver's routes and these entries, and a test keeps them in step.
+Routes: GET /lookups/{dataset}, GET /lookups/{dataset}/{key}, GET /lookups/{dataset}/{key}/{member}
+(GET /health is answered by API Gateway itself, a MOCK integration: see ``headwater.openapi``).
+API keys are checked by API Gateway (or the local front) before the function runs; the function
+never logs them (the event is not logged, and only the key's id is).
+
+Routes are typed (``Annotated`` path and query parameters with their constraints) and the
+resolver validates requests against them (``enable_validation``); the same declarations generate
+the OpenAPI document (``headwater openapi``). Every error is JSON ``{"message": ...}``: a request
+that fails validation is a 400, as API Gateway's own request validator answers, not Powertools'
+default 422.
 """
 
 from __future__ import annotations
@@ -12,23 +17,28 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, Field
 
 from headwater.handlers.support.settings import env_var, read_settings
 from headwater.lookup.store import InvalidCursor, LookupStore, StoreBusy
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
-_LIMIT = re.compile(r"[0-9]{1,4}\Z")
 
-app = APIGatewayRestResolver()
+# The security scheme every key-protected route names; the merged document defines it.
+API_KEY_SCHEME = "api_key"
+_SECURED: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
+
+app = APIGatewayRestResolver(enable_validation=True)
 
 
 class ApiError(Exception):
@@ -42,6 +52,65 @@ def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
     )
+
+
+# ---- response shapes (documentation: handlers return plain dicts) ---------------------------
+
+
+class Error(BaseModel):
+    message: str
+
+
+class KeyPage(BaseModel):
+    dataset: str
+    version: str
+    keys: list[str]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null at the end")
+
+
+class Partition(BaseModel):
+    dataset: str
+    key: str
+    version: str
+    members: dict[str, dict[str, Any]]
+
+
+class Member(BaseModel):
+    dataset: str
+    key: str
+    member: str
+    version: str
+    facts: dict[str, Any]
+
+
+_ERROR_TEXT = {
+    400: "Bad parameters",
+    403: "Missing or unknown API key",
+    404: "Unknown dataset, key or member",
+    429: "Throttled or over quota",
+    503: "The dataset is being replaced; retry",
+}
+
+
+def _responses(ok: type[BaseModel], *errors: int) -> dict[int, Any]:
+    """200 with ``ok``; the listed errors plus 403/429 (API Gateway's, on every keyed route) and
+    503 (StoreBusy), each a JSON ``{"message": ...}``."""
+    responses: dict[int, Any] = {
+        200: {"description": "OK", "content": {"application/json": {"model": ok}}}
+    }
+    for code in sorted({*errors, 403, 429, 503}):
+        responses[code] = {
+            "description": _ERROR_TEXT[code],
+            "content": {"application/json": {"model": Error}},
+        }
+    return responses
+
+
+Dataset = Annotated[str, Path(min_length=1, description="Lookup dataset name, e.g. employees")]
+Key = Annotated[str, Path(min_length=1, description="Partition key value, e.g. a department")]
+MemberKey = Annotated[str, Path(min_length=1, description="Member key value, e.g. an employee id")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
+Cursor = Annotated[str | None, Query(min_length=1, description="next_cursor of the previous page")]
 
 
 @functools.cache
@@ -64,31 +133,19 @@ def _param(name: str, matched: str) -> str:
     return decoded if decoded is not None else unquote(matched)
 
 
-def _limit() -> int:
-    raw = app.current_event.get_query_string_value("limit")
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not _LIMIT.match(raw) or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
-    return int(raw)
-
-
 def _unknown_dataset(dataset: str) -> ApiError:
     return ApiError(404, f"unknown dataset {dataset!r}")
 
 
-@app.get("/health")
-def health() -> dict[str, Any]:
-    return {"status": "ok"}
-
-
-@app.get("/lookups/<dataset>")
-def list_keys(dataset: str) -> dict[str, Any]:
+@app.get(
+    "/lookups/<dataset>",
+    summary="List the dataset's partition keys, a page at a time",
+    operation_id="listKeys",
+    responses=_responses(KeyPage, 400, 404),
+    security=_SECURED,
+)
+def list_keys(dataset: Dataset, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
     dataset = _param("dataset", dataset)
-    limit = _limit()
-    cursor = app.current_event.get_query_string_value("cursor")
-    if cursor is not None and not cursor:
-        raise ApiError(400, "cursor must not be empty")
     lookups = store()
     version = lookups.current_version(dataset)
     if version is None:
@@ -100,8 +157,14 @@ def list_keys(dataset: str) -> dict[str, Any]:
     return {"dataset": dataset, "version": version, "keys": keys, "next_cursor": next_cursor}
 
 
-@app.get("/lookups/<dataset>/<key>")
-def get_partition(dataset: str, key: str) -> dict[str, Any]:
+@app.get(
+    "/lookups/<dataset>/<key>",
+    summary="One partition key with its members nested",
+    operation_id="getPartition",
+    responses=_responses(Partition, 400, 404),
+    security=_SECURED,
+)
+def get_partition(dataset: Dataset, key: Key) -> dict:
     dataset, key = _param("dataset", dataset), _param("key", key)
     partition = store().get_partition(dataset, key)
     if partition is None:
@@ -109,8 +172,14 @@ def get_partition(dataset: str, key: str) -> dict[str, Any]:
     return partition
 
 
-@app.get("/lookups/<dataset>/<key>/<member>")
-def get_member(dataset: str, key: str, member: str) -> dict[str, Any]:
+@app.get(
+    "/lookups/<dataset>/<key>/<member>",
+    summary="One member of a partition key",
+    operation_id="getMember",
+    responses=_responses(Member, 400, 404),
+    security=_SECURED,
+)
+def get_member(dataset: Dataset, key: Key, member: MemberKey) -> dict:
     dataset, key, member = _param("dataset", dataset), _param("key", key), _param("member", member)
     partition = store().get_partition(dataset, key)
     if partition is None:
@@ -131,6 +200,16 @@ def _missing(dataset: str, message: str) -> ApiError:
     if store().current_version(dataset) is None:
         return _unknown_dataset(dataset)
     return ApiError(404, message)
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid(exc: RequestValidationError) -> Response:
+    # The API's contract is 400 with one readable line, e.g. "limit: Input should be ...".
+    problems = [
+        f"{error['loc'][-1]}: {error['msg']}" if error.get("loc") else str(error.get("msg"))
+        for error in exc.errors()
+    ]
+    return _json(400, {"message": "; ".join(problems) or "invalid request"})
 
 
 @app.exception_handler(ApiError)
@@ -181,163 +260,4 @@ def _request_fields(event: dict[str, Any]) -> dict[str, Any]:
         "method": event.get("httpMethod"),
         "resource": event.get("resource"),
         "api_key_id": identity.get("apiKeyId"),  # the id only, never identity["apiKey"]
-    }
-
-
-# ---- OpenAPI ------------------------------------------------------------------------------
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _responses(ok: str, *extra: int, secured: bool = True) -> dict[str, Any]:
-    text = {
-        400: "Bad parameters",
-        403: "Missing or unknown API key",
-        404: "Unknown dataset, key or member",
-        429: "Throttled or over quota",
-        503: "The dataset is being replaced; retry",
-    }
-    codes = sorted({*extra, 503, *((403, 429) if secured else ())})
-    responses: dict[str, Any] = {
-        "200": {
-            "description": "OK",
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ok}"}}},
-        }
-    }
-    for code in codes:
-        responses[str(code)] = {
-            "description": text[code],
-            "content": {"application/json": {"schema": _ERROR}},
-        }
-    return responses
-
-
-def _path_param(name: str, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": {"type": "string", "minLength": 1},
-    }
-
-
-_DATASET = _path_param("dataset", "Lookup dataset name, e.g. employees")
-_KEY = _path_param("key", "Partition key value, e.g. a department")
-_MEMBER = _path_param("member", "Member key value, e.g. an employee id")
-
-# (method, OpenAPI path) -> operation; the test checks these against the resolver's routes.
-OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
-    ("GET", "/health"): {
-        "operationId": "health",
-        "summary": "Liveness check (no API key)",
-        "security": [],
-        "responses": _responses("Health", secured=False),
-    },
-    ("GET", "/lookups/{dataset}"): {
-        "operationId": "listKeys",
-        "summary": "List the dataset's partition keys, a page at a time",
-        "parameters": [
-            _DATASET,
-            {
-                "name": "limit",
-                "in": "query",
-                "required": False,
-                "schema": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": MAX_LIMIT,
-                    "default": DEFAULT_LIMIT,
-                },
-            },
-            {
-                "name": "cursor",
-                "in": "query",
-                "required": False,
-                "description": "next_cursor from the previous page",
-                "schema": {"type": "string", "minLength": 1},
-            },
-        ],
-        "responses": _responses("KeyPage", 400, 404),
-    },
-    ("GET", "/lookups/{dataset}/{key}"): {
-        "operationId": "getPartition",
-        "summary": "One partition key with its members nested",
-        "parameters": [_DATASET, _KEY],
-        "responses": _responses("Partition", 404),
-    },
-    ("GET", "/lookups/{dataset}/{key}/{member}"): {
-        "operationId": "getMember",
-        "summary": "One member of a partition key",
-        "parameters": [_DATASET, _KEY, _MEMBER],
-        "responses": _responses("Member", 404),
-    },
-}
-
-_FACTS = {"type": "object", "additionalProperties": True}
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["message"],
-        "properties": {"message": {"type": "string"}},
-    },
-    "Health": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {"status": {"type": "string", "enum": ["ok"]}},
-    },
-    "KeyPage": {
-        "type": "object",
-        "required": ["dataset", "version", "keys", "next_cursor"],
-        "properties": {
-            "dataset": {"type": "string"},
-            "version": {"type": "string"},
-            "keys": {"type": "array", "items": {"type": "string"}},
-            "next_cursor": {"type": ["string", "null"]},
-        },
-    },
-    "Partition": {
-        "type": "object",
-        "required": ["dataset", "key", "version", "members"],
-        "properties": {
-            "dataset": {"type": "string"},
-            "key": {"type": "string"},
-            "version": {"type": "string"},
-            "members": {"type": "object", "additionalProperties": _FACTS},
-        },
-    },
-    "Member": {
-        "type": "object",
-        "required": ["dataset", "key", "member", "version", "facts"],
-        "properties": {
-            "dataset": {"type": "string"},
-            "key": {"type": "string"},
-            "member": {"type": "string"},
-            "version": {"type": "string"},
-            "facts": _FACTS,
-        },
-    },
-}
-
-
-def routes() -> list[tuple[str, str]]:
-    """(method, OpenAPI path) of every route registered on the resolver."""
-    registered = app._static_routes + app._dynamic_routes  # no public listing
-    return sorted((route.method, route.openapi_path) for route in registered)
-
-
-def openapi_document(title: str = "headwater lookup API", version: str = "1") -> dict[str, Any]:
-    paths: dict[str, dict[str, Any]] = {}
-    for method, path in routes():
-        operation = OPERATIONS[(method, path)]  # KeyError: a route without documentation
-        # Every operation states its security: the API key unless it opts out (health).
-        paths.setdefault(path, {})[method.lower()] = {"security": [{"api_key": []}], **operation}
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"api_key": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
-            "schemas": SCHEMAS,
-        },
     }

@@ -16,7 +16,6 @@ the environment; ``setup.sh run`` writes ``$HEADWATER_STATE_DIR/<env>/outputs.js
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 import time
@@ -28,9 +27,16 @@ from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from headwater.cli.errors import CommandError
+from headwater.cli.outputs import read_outputs, setting
+from headwater.progress import step
+
 DEFAULT_PREFIX = "lookup/"
 DEFAULT_DATASET = "employees"
 DEFAULT_KEY_NAME = "demo"
+# The demo's dataset, relative to the project root (where setup.sh runs).
+EXAMPLE = Path("examples/lookup/employees.csv")
+EXAMPLE_DATASET = "employees"
 POLL_SECONDS = 0.5
 _sleep = time.sleep  # module-level so tests can stand a loader in for the wait
 
@@ -72,47 +78,90 @@ def register(subparsers: Any) -> None:
     curl.add_argument("--outputs", type=Path, help="`terraform output -json` of the environment")
     curl.set_defaults(func=_curl)
 
+    demo = commands.add_parser(
+        "demo",
+        help="publish the example dataset, wait for its load, print a ready curl command",
+        description="The lookup step of `headwater demo` (and `setup.sh run`).",
+    )
+    demo.add_argument(
+        "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"
+    )
+    add_demo_arguments(demo)
+    demo.set_defaults(func=lambda args: run_demo(args.outputs, args.lookup_wait, args.api_wait))
+
     lookup.set_defaults(func=lambda _args: _usage(lookup))
 
 
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lookup-wait",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for the example's load (default 120)",
+    )
+    parser.add_argument(
+        "--api-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="retry building the curl command this long: the local API front discovers new APIs "
+        "every few seconds (0, the default: print a hint instead when there is no local front)",
+    )
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """This module's own parser: the demo runs the same actions a user would type."""
+    parser = argparse.ArgumentParser(prog="headwater")
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["lookup", *argv])
+
+
+def run_demo(
+    outputs_path: Path, lookup_wait: float, api_wait: float, example: Path = EXAMPLE
+) -> int:
+    """Publish the example dataset, wait for its load and print a ready curl command."""
+    if not read_outputs(outputs_path).get("lookup_table"):
+        step("no lookup table in this environment: skipping the lookup example")
+        return 0
+    step(f"publishing {example} as the {EXAMPLE_DATASET} lookup dataset")
+    publish = _parse(
+        [
+            *("publish", str(example), "--dataset", EXAMPLE_DATASET),
+            *("--outputs", str(outputs_path), "--wait", str(lookup_wait)),
+        ]
+    )
+    if _publish(publish) != 0:
+        return 1
+    curl = _parse(["curl", "--dataset", EXAMPLE_DATASET, "--outputs", str(outputs_path)])
+    deadline = time.monotonic() + api_wait
+    while True:
+        try:
+            command = curl_for(curl)
+            break
+        except CommandError as exc:
+            if api_wait <= 0:
+                step(
+                    f"no local API front ({exc}): call $(terraform output -raw api_url) with a "
+                    "key from `headwater keys list --show-value`"
+                )
+                return 0
+            if time.monotonic() >= deadline:
+                raise
+            _sleep(2)
+    print(f"\nLookup API, with the demo subscriber key:\n  {command}")
+    return 0
+
+
 def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
+    parser.print_help(sys.stderr)
     return 2
-
-
-def _error(text: str) -> Exception:
-    from headwater.cli import CommandError
-
-    return CommandError(text)
 
 
 def _client(service: str) -> Any:
     from headwater import aws
 
     return aws.client(service)
-
-
-# ---- settings ------------------------------------------------------------------------------
-
-
-def read_outputs(path: Path | None) -> dict[str, Any]:
-    """Terraform ``output -json`` as {name: value}; {} without a path."""
-    if path is None:
-        return {}
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise _error(f"cannot read outputs {path}: {exc}") from exc
-    return {
-        k: v.get("value") if isinstance(v, dict) and "value" in v else v for k, v in raw.items()
-    }
-
-
-def _setting(flag: Any, outputs: dict[str, Any], name: str, option: str) -> Any:
-    value = flag if flag is not None else outputs.get(name)
-    if not value:
-        raise _error(f"give {option} or --outputs with a {name!r} output")
-    return value
 
 
 # ---- publish -------------------------------------------------------------------------------
@@ -139,15 +188,15 @@ def _publish(args: argparse.Namespace) -> int:
     from headwater.lookup.store import LookupStore
 
     outputs = read_outputs(args.outputs)
-    bucket = _setting(args.bucket, outputs, "raw_bucket", "--bucket")
+    bucket = setting(args.bucket, outputs, "raw_bucket", "--bucket")
     prefix = args.prefix or outputs.get("lookup_key_prefix") or DEFAULT_PREFIX
     prefix = prefix if prefix.endswith("/") else prefix + "/"
     if not args.file.is_file():
-        raise _error(f"no such file: {args.file}")
+        raise CommandError(f"no such file: {args.file}")
     store = None
     seen: list[dict[str, Any]] = []
     if args.wait > 0:
-        store = LookupStore(_setting(args.table, outputs, "lookup_table", "--table"))
+        store = LookupStore(setting(args.table, outputs, "lookup_table", "--table"))
         # Manifests already recorded are not this load's: remember them to skip them.
         seen = _call("reading load manifests", store.manifests, args.dataset, 20)
     key = f"{prefix}{args.dataset}/{args.file.name}"
@@ -233,40 +282,45 @@ def describe(report: LoadReport) -> str:
 
 
 def _curl(args: argparse.Namespace) -> int:
+    print(curl_for(args))
+    return 0
+
+
+def curl_for(args: argparse.Namespace) -> str:
+    """The curl command ``lookup curl`` prints (CommandError when it cannot be built yet)."""
     from headwater.local import state
     from headwater.local.apigateway import read_apis
 
     outputs = read_outputs(args.outputs)
-    api_name = _setting(args.api_name, outputs, "api_name", "--api-name")
+    api_name = setting(args.api_name, outputs, "api_name", "--api-name")
     apis = read_apis(state.state_paths(args.state_dir).root)
     api = apis.get(api_name)
     if api is None:
-        raise _error(
+        raise CommandError(
             f"no local API front serves {api_name!r} (is local mode running? "
             "`headwater local status` lists the APIs it serves)"
         )
     stage = args.stage or _only_stage(api, api_name)
     key = args.key or _first_key(args, outputs)
     value = key_value(_client("apigateway"), args.key_name, outputs.get("api_key_ids") or {})
-    print(curl_command(api["url"], stage, args.dataset, key, value))
-    return 0
+    return curl_command(api["url"], stage, args.dataset, key, value)
 
 
 def _only_stage(api: dict[str, Any], name: str) -> str:
     stages = api.get("stages") or []
     if len(stages) != 1:
         found = ", ".join(stages) or "none"
-        raise _error(f"API {name!r} has stages {found}: choose one with --stage")
+        raise CommandError(f"API {name!r} has stages {found}: choose one with --stage")
     return stages[0]
 
 
 def _first_key(args: argparse.Namespace, outputs: dict[str, Any]) -> str:
     from headwater.lookup.store import LookupStore
 
-    table = _setting(args.table, outputs, "lookup_table", "--table (or --key)")
+    table = setting(args.table, outputs, "lookup_table", "--table (or --key)")
     keys, _ = _call("listing keys", LookupStore(table).list_keys, args.dataset, 1)
     if not keys:
-        raise _error(f"dataset {args.dataset!r} has no current version: publish a file first")
+        raise CommandError(f"dataset {args.dataset!r} has no current version: publish a file first")
     return keys[0]
 
 
@@ -281,7 +335,7 @@ def key_value(client: Any, name: str, key_ids: dict[str, str]) -> str:
     for page in client.get_paginator("get_api_keys").paginate(includeValues=True, nameQuery=name):
         found.extend(k for k in page.get("items", []) if k.get("name") == name)
     if len(found) != 1:
-        raise _error(
+        raise CommandError(
             f"{'no' if not found else 'several'} API key(s) named {name!r} "
             "(`headwater keys list` shows them)"
         )
@@ -299,29 +353,8 @@ def _call(what: str, operation: Any, *args: Any, **kwargs: Any) -> Any:
         return operation(*args, **kwargs)
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        raise _error(f"{what}: {error.get('Code', 'error')}: {error.get('Message', exc)}") from exc
+        raise CommandError(
+            f"{what}: {error.get('Code', 'error')}: {error.get('Message', exc)}"
+        ) from exc
     except BotoCoreError as exc:
-        raise _error(f"{what}: {exc}") from exc
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m headwater.lookup_cli ACTION ...``: the same commands without the dispatcher
-    (``setup.sh`` uses this, so it works whether or not ``headwater lookup`` is registered)."""
-    from headwater.cli import CommandError
-
-    parser = argparse.ArgumentParser(prog="headwater")
-    register(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    args = parser.parse_args(["lookup", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args) or 0)
-    except CommandError as exc:
-        print(f"headwater: error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    # Under ``python -m`` this file is __main__: run the imported module's main, so the
-    # CommandError raised by its functions is the class caught there.
-    from headwater.lookup_cli import main as _main
-
-    sys.exit(_main())
+        raise CommandError(f"{what}: {exc}") from exc

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from headwater.cli.errors import CommandError
 from headwater.feed import registry
 from headwater.feed.model import FeedFile
 from headwater.feed.upload import (
@@ -44,16 +45,19 @@ def _positive(text: str) -> int:
     return value
 
 
+HELP = "send generated or fetched files into the raw bucket"
+DESCRIPTION = (
+    "Generate (synthetic) or fetch (spotify) dataset files, upload them under the ingest root of "
+    "the raw bucket, and write a manifest of what the processor should do with each file."
+)
+
+
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "feed",
-        help="send generated or fetched files into the raw bucket",
-        description=(
-            "Generate (synthetic) or fetch (spotify) dataset files, upload them under the ingest "
-            "root of the raw bucket, and write a manifest of what the processor should do with "
-            "each file."
-        ),
-    )
+    """``headwater feed`` (also ``headwater ingest feed``, registered by cli/ingest.py)."""
+    add_arguments(subparsers.add_parser("feed", help=HELP, description=DESCRIPTION))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source", default="synthetic", choices=registry.source_names(), help="default synthetic"
     )
@@ -101,8 +105,6 @@ def _s3_client(endpoint_url: str | None) -> Any:
 
 
 def _sink(args: argparse.Namespace) -> tuple[Sink, Path | None]:
-    from headwater.cli import CommandError
-
     if args.dry_run:
         out = args.out or _state_dir() / "feed-out"
         return DirectorySink(out), args.manifest or out / "manifest.json"
@@ -141,8 +143,6 @@ def _configure_logging(quiet: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from headwater.cli import CommandError
-
     _configure_logging(args.quiet)
     try:
         source = registry.get_source(args.source).build(args)

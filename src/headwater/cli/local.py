@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from headwater.cli.errors import CommandError
 from headwater.local import state
 from headwater.local.emulator import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION, EmulatorError
 
@@ -56,14 +57,8 @@ def register(subparsers: Any) -> None:
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
+    parser.print_help(sys.stderr)
     return 2
-
-
-def _error(message: str):
-    from headwater.cli import CommandError
-
-    return CommandError(message)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -75,7 +70,7 @@ def _up(args: argparse.Namespace) -> int:
     try:
         current, already = daemon.start(paths, port=args.port)
     except (EmulatorError, daemon.DaemonError) as exc:
-        raise _error(str(exc)) from exc
+        raise CommandError(str(exc)) from exc
     if already:
         print(f"local mode already running (pid {current.pid}) at {current.endpoint}")
     else:
@@ -94,7 +89,7 @@ def _up_foreground(paths: state.StatePaths, port: int) -> int:
         print(f"local mode already running (pid {current.pid}) at {current.endpoint}")
         return 0
     if not port_is_free(DEFAULT_HOST, port):
-        raise _error(str(PortInUseError(DEFAULT_HOST, port)))
+        raise CommandError(str(PortInUseError(DEFAULT_HOST, port)))
     paths.root.mkdir(parents=True, exist_ok=True)
     daemon.configure_logging(to_stderr=True, log_file=str(paths.log_file))
     print(f"local mode on http://{DEFAULT_HOST}:{port} (Ctrl-C to stop)", flush=True)
@@ -133,13 +128,13 @@ def _read_event(source: str) -> dict:
     try:
         text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()  # noqa: SIM115
     except OSError as exc:
-        raise _error(f"cannot read event file {source}: {exc.strerror}") from exc
+        raise CommandError(f"cannot read event file {source}: {exc.strerror}") from exc
     try:
         event = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _error(f"event {source} is not valid JSON: {exc}") from exc
+        raise CommandError(f"event {source} is not valid JSON: {exc}") from exc
     if not isinstance(event, dict):
-        raise _error(f"event {source} must be a JSON object")
+        raise CommandError(f"event {source} must be a JSON object")
     return event
 
 
@@ -151,7 +146,7 @@ def _invoke(args: argparse.Namespace) -> int:
     endpoint = args.endpoint or daemon.status(state.state_paths()).endpoint
     endpoint = endpoint or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
     if not is_ready(endpoint):
-        raise _error(f"no emulator at {endpoint}; start it with `headwater local up`")
+        raise CommandError(f"no emulator at {endpoint}; start it with `headwater local up`")
     from headwater.local.runner import FunctionNotFound, Runner
 
     # A runner of our own in this process: the invocation runs here, its output on this terminal.
@@ -159,7 +154,7 @@ def _invoke(args: argparse.Namespace) -> int:
     try:
         result = runner.invoke(args.function, event, timeout=args.timeout)
     except FunctionNotFound as exc:
-        raise _error(f"{exc} (at {endpoint})") from exc
+        raise CommandError(f"{exc} (at {endpoint})") from exc
     finally:
         runner.stop()
     print(json.dumps(result.payload, indent=2, default=str))

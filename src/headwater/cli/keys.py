@@ -13,6 +13,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from headwater.cli.errors import CommandError
+
 
 def register(subparsers: Any) -> None:
     keys = subparsers.add_parser(
@@ -43,14 +45,8 @@ def register(subparsers: Any) -> None:
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
+    parser.print_help(sys.stderr)
     return 2
-
-
-def _error(text: str) -> Exception:
-    from headwater.cli import CommandError
-
-    return CommandError(text)
 
 
 def _client() -> Any:
@@ -65,9 +61,11 @@ def _call(what: str, operation: Any, **kwargs: Any) -> Any:
         return operation(**kwargs)
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        raise _error(f"{what}: {error.get('Code', 'error')}: {error.get('Message', exc)}") from exc
+        raise CommandError(
+            f"{what}: {error.get('Code', 'error')}: {error.get('Message', exc)}"
+        ) from exc
     except BotoCoreError as exc:
-        raise _error(f"{what}: {exc}") from exc
+        raise CommandError(f"{what}: {exc}") from exc
 
 
 def _pages(client: Any, operation: str, what: str, **kwargs: Any) -> list[dict]:
@@ -97,10 +95,10 @@ def _find_key(keys: list[dict], name_or_id: str) -> dict:
         return by_id[0]
     by_name = [k for k in keys if k.get("name") == name_or_id]
     if not by_name:
-        raise _error(f"no API key named or with id {name_or_id!r}")
+        raise CommandError(f"no API key named or with id {name_or_id!r}")
     if len(by_name) > 1:
         ids = ", ".join(k["id"] for k in by_name)
-        raise _error(f"several API keys are named {name_or_id!r} ({ids}); give the id")
+        raise CommandError(f"several API keys are named {name_or_id!r} ({ids}); give the id")
     return by_name[0]
 
 
@@ -135,13 +133,13 @@ def _create(args: argparse.Namespace) -> int:
     ]
     if not matches:
         known = ", ".join(sorted(p.get("name") or p["id"] for p in plans)) or "none"
-        raise _error(f"no usage plan named or with id {args.plan!r} (plans: {known})")
+        raise CommandError(f"no usage plan named or with id {args.plan!r} (plans: {known})")
     if len(matches) > 1:
-        raise _error(f"several usage plans are named {args.plan!r}; give the id")
+        raise CommandError(f"several usage plans are named {args.plan!r}; give the id")
     plan = matches[0]
     keys = _pages(client, "get_api_keys", "listing API keys")
     if any(k.get("name") == args.name for k in keys):
-        raise _error(f"an API key named {args.name!r} already exists")
+        raise CommandError(f"an API key named {args.name!r} already exists")
     key = _call("creating the API key", client.create_api_key, name=args.name, enabled=True)
     try:
         _call(

@@ -1,7 +1,8 @@
-"""``headwater openapi``: write the lookup API's OpenAPI document (docs/openapi.json by default).
+"""``headwater openapi``: write the REST API's OpenAPI document (docs/openapi.json by default).
 
-The document is built from the API handler's registered routes, so it cannot list a route the
-API does not have; tests/unit/test_lookup_openapi.py fails when the committed file is stale.
+The document is generated from every capability's API routes (``headwater.openapi``), so it
+cannot list a route the API does not have; tests/unit/test_lookup_openapi.py fails when the
+committed file is stale.
 """
 
 from __future__ import annotations
@@ -12,20 +13,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from headwater.cli.errors import CommandError
+
 DEFAULT_OUT = Path("docs/openapi.json")
 
 
 def render() -> str:
-    from headwater.handlers.lookup_api import openapi_document
+    from headwater.openapi import document
 
-    return json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    return json.dumps(document(), indent=2, sort_keys=True) + "\n"
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "openapi",
-        help="write the lookup API's OpenAPI document",
-        description="Write the OpenAPI 3 document of the lookup API, generated from its routes.",
+        help="write the REST API's OpenAPI document (every capability, merged)",
+        description="Write the OpenAPI 3 document of the REST API, generated from every "
+        "capability's routes.",
     )
     parser.add_argument(
         "--out",
@@ -36,8 +40,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from headwater.cli import CommandError
-
     text = render()
     if args.out == "-":
         sys.stdout.write(text)

@@ -1,19 +1,18 @@
 """Account for every file a feed sent: curated, quarantined, in the DLQ, or still pending.
 
-``headwater summary --manifest M --outputs O`` reads the feeder's manifest and the deployed
-environment's Terraform outputs, polls until every file is accounted for (or ``--wait`` runs out),
-then prints a table and where the outputs are. ``setup.sh run`` and the end-to-end tests use it.
+Domain logic only (no argument parsing, no printing): ``headwater ingest summary`` in
+``headwater.cli.ingest`` reads the feeder's manifest and the environment's Terraform outputs,
+waits with ``wait_for`` and prints ``render``.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -246,47 +245,21 @@ def render(ledger: Ledger) -> str:
     return "\n".join(lines)
 
 
-def wait_for(ledger: Ledger, s3: Any, sqs: Any, timeout: float, interval: float = 2.0) -> None:
-    from headwater.progress import ProgressBar
-
-    total = len(ledger.files)
+def wait_for(
+    ledger: Ledger,
+    s3: Any,
+    sqs: Any,
+    timeout: float,
+    interval: float = 2.0,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Refresh until every file is accounted for or ``timeout`` seconds pass; ``on_progress``
+    gets the number of files accounted for after each refresh (the CLI draws a bar with it)."""
     deadline = time.monotonic() + timeout
-    with ProgressBar(total, label="accounted", stream=sys.stderr) as bar:
-        while True:
-            ledger.refresh(s3, sqs)
-            bar.advance(total - len(ledger.pending) - bar.count)
-            if not ledger.pending or time.monotonic() >= deadline:
-                return
-            time.sleep(interval)
-
-
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "summary",
-        help="account for every file a feed sent",
-        description=__doc__.splitlines()[0],
-    )
-    parser.add_argument("--manifest", type=Path, required=True, help="the feeder's manifest JSON")
-    parser.add_argument(
-        "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"
-    )
-    parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait (default 120)")
-    parser.set_defaults(func=_run)
-
-
-def _run(args: Any) -> int:
-    from headwater.aws import client
-    from headwater.cli import CommandError
-
-    try:
-        manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
-        places = Places.from_outputs(json.loads(args.outputs.read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise CommandError(str(exc)) from exc
-    ledger = Ledger.from_manifest(manifest, places)
-    wait_for(ledger, client("s3"), client("sqs"), args.wait)
-    print(render(ledger))
-    if ledger.pending:
-        print(f"\n{len(ledger.pending)} file(s) not accounted for after {args.wait:.0f}s")
-        return 1
-    return 0 if all(f.as_expected for f in ledger.files) else 1
+    while True:
+        ledger.refresh(s3, sqs)
+        if on_progress is not None:
+            on_progress(len(ledger.files) - len(ledger.pending))
+        if not ledger.pending or time.monotonic() >= deadline:
+            return
+        time.sleep(interval)

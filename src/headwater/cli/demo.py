@@ -1,0 +1,51 @@
+"""``headwater demo``: each capability's demo step in turn, against a deployed environment.
+
+``setup.sh run`` calls this after deploying: ingest (feed files, then the summary table), then
+lookup (publish the example dataset, print a ready curl command). Every step runs even when an
+earlier one failed; the exit status is 1 when any did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from headwater.cli import ingest, lookup
+from headwater.cli.errors import CommandError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run every capability's demo against the deployed environment (setup.sh run)",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument(
+        "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"
+    )
+    ingest.add_demo_arguments(parser.add_argument_group("ingest"))
+    lookup.add_demo_arguments(parser.add_argument_group("lookup"))
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    steps = (
+        ("ingest", lambda: ingest.run_demo(args)),
+        ("lookup", lambda: lookup.run_demo(args.outputs, args.lookup_wait, args.api_wait)),
+    )
+    failed = []
+    for name, demo in steps:
+        try:
+            code = demo()
+        except CommandError as exc:
+            # One capability's failure must not hide the next one's demo.
+            print(f"headwater: error: {name} demo: {exc}", file=sys.stderr)
+            code = 1
+        if code != 0:
+            failed.append(name)
+    if failed:
+        print(f"headwater: demo failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

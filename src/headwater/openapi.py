@@ -1,0 +1,95 @@
+"""The REST API's one OpenAPI document, merged from every capability's API resolver.
+
+One REST API per environment serves every capability, so users get one document. Each
+capability's API function declares its routes on a Powertools resolver (typed parameters,
+responses, security); Powertools' ``OpenAPIMerge`` joins their schemas (a route declared twice
+is an error, not a silent overwrite). ``PLATFORM_PATHS`` adds what API Gateway answers itself:
+``GET /health`` is a MOCK integration in terraform/modules/api/main.tf, so no resolver has it.
+
+``headwater openapi`` writes the result to docs/openapi.json; a unit test keeps that file equal
+to this document.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+from headwater.handlers import lookup_api
+
+TITLE = "headwater API"
+VERSION = "1"
+
+# Every capability's API resolver: add a capability's here when it gets an API function.
+RESOLVERS = (lookup_api.app,)
+
+# Routes API Gateway answers without a function (terraform/modules/api/main.tf), as a fragment.
+PLATFORM_PATHS: dict[str, Any] = {
+    "paths": {
+        "/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Liveness check, answered by API Gateway (no API key, no function)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}
+                        },
+                    }
+                },
+            }
+        }
+    },
+    "components": {
+        "schemas": {
+            "Health": {
+                "type": "object",
+                "required": ["status"],
+                "properties": {"status": {"type": "string", "enum": ["ok"]}},
+            }
+        }
+    },
+}
+
+
+# API keys travel in the x-api-key header (API Gateway checks them; usage plans meter them).
+SECURITY_SCHEMES = {lookup_api.API_KEY_SCHEME: APIKey(name="x-api-key", in_=APIKeyIn.header)}
+
+
+def document() -> dict[str, Any]:
+    merge = OpenAPIMerge(
+        title=TITLE, version=VERSION, security_schemes=SECURITY_SCHEMES, on_conflict="error"
+    )
+    for resolver in RESOLVERS:
+        merge.add_schema(
+            resolver.get_openapi_schema(
+                title=TITLE, version=VERSION, security_schemes=SECURITY_SCHEMES
+            )
+        )
+    merge.add_schema(PLATFORM_PATHS)
+    # The JSON form: Powertools validates the merged document against its OpenAPI model and
+    # serializes the scheme objects; parsed back, it is plain data to compare and write.
+    return _without_422(json.loads(merge.get_openapi_json_schema()))
+
+
+def _without_422(doc: dict[str, Any]) -> dict[str, Any]:
+    """Drop the 422 response Powertools adds to every validated route (it has no switch for it):
+    our resolvers answer a failed validation with 400 ``{"message": ...}`` (their
+    RequestValidationError handler), which each route documents itself. Schemas nothing refers
+    to any more (Powertools' validation error shapes) go too."""
+    for path_item in doc.get("paths", {}).values():
+        for operation in path_item.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = doc.get("components", {}).get("schemas", {})
+    while True:
+        text = json.dumps(doc)
+        unused = [n for n in schemas if f'"#/components/schemas/{n}"' not in text]
+        if not unused:
+            return doc
+        for name in unused:
+            del schemas[name]
