@@ -14,10 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures" / "looku
 
 from hw_lookup_support import LambdaContext, api_event
 
-from headwater import openapi
 from headwater.cli import openapi as openapi_cli
 from headwater.cli.openapi import render
-from headwater.handlers import lookup_api
+from headwater.handlers import lookup_api, openapi
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 LOOKUP_PATHS = [

@@ -1,6 +1,6 @@
 """``headwater openapi``: write the REST API's OpenAPI document (docs/openapi.json by default).
 
-The document is generated from every capability's API routes (``headwater.openapi``), so it
+The document is generated from every capability's API routes (``headwater.handlers.openapi``), so it
 cannot list a route the API does not have; tests/unit/test_lookup_openapi.py fails when the
 committed file is stale.
 """
@@ -19,7 +19,7 @@ DEFAULT_OUT = Path("docs/openapi.json")
 
 
 def render() -> str:
-    from headwater.openapi import document
+    from headwater.handlers.openapi import document
 
     return json.dumps(document(), indent=2, sort_keys=True) + "\n"
 

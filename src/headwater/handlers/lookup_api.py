@@ -1,7 +1,8 @@
 """Lambda entrypoint of the lookup API (API Gateway REST v1, Lambda proxy) over LookupStore.
 
 Routes: GET /lookups/{dataset}, GET /lookups/{dataset}/{key}, GET /lookups/{dataset}/{key}/{member}
-(GET /health is answered by API Gateway itself, a MOCK integration: see ``headwater.openapi``).
+(GET /health is answered by API Gateway itself, a MOCK integration: see
+``headwater.handlers.openapi``).
 API keys are checked by API Gateway (or the local front) before the function runs; the function
 never logs them (the event is not logged, and only the key's id is).
 
