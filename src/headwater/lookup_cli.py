@@ -234,7 +234,7 @@ def describe(report: LoadReport) -> str:
 
 def _curl(args: argparse.Namespace) -> int:
     from headwater.local import state
-    from headwater.local.apigateway import read_apis
+    from headwater.local.apigateway.front import read_apis
 
     outputs = read_outputs(args.outputs)
     api_name = _setting(args.api_name, outputs, "api_name", "--api-name")

@@ -26,7 +26,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from headwater.local import patches
-from headwater.local.runner import FunctionNotFound, Runner
+from headwater.local.lambda_service.runner import FunctionNotFound, Runner
 
 pytestmark = pytest.mark.integration
 

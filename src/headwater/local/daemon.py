@@ -221,7 +221,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
 
 def _start_runner(endpoint_url: str, region: str):
     try:
-        from headwater.local.runner import Runner
+        from headwater.local.lambda_service.runner import Runner
     except ImportError as exc:
         # The emulator alone is still useful (Terraform, awslocal); say what is missing.
         log.error("runner unavailable (%s): functions will not run", exc)
@@ -235,7 +235,7 @@ def _start_api_front(endpoint_url: str, runner, region: str, paths: state.StateP
     """Serve the emulator's REST APIs on loopback ports (needs the runner for Lambda proxies)."""
     if runner is None:
         return None
-    from headwater.local.apigateway import ApiFront
+    from headwater.local.apigateway.front import ApiFront
 
     front = ApiFront(endpoint_url, runner, region, state_dir=paths.root)
     front.start()

@@ -3,9 +3,9 @@
 It reads what exists in the emulator (functions with handler, environment, timeout and memory;
 event source mappings) and keeps reading every ``refresh_interval`` seconds, because Terraform
 creates them after the daemon has started. Each function runs in its own worker processes
-(``workers``); each enabled SQS mapping gets a poller (``sqs_poller``). Functions are imported
-from this interpreter's import path, not from the uploaded zip: the zip is what AWS runs, the
-package installed here is the same code.
+(``workers``); each enabled SQS mapping gets a poller (``event_sources.sqs``). Functions are
+imported from this interpreter's import path, not from the uploaded zip: the zip is what AWS runs,
+the package installed here is the same code.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from headwater.local.sqs_poller import SqsMapping, SqsPoller
-from headwater.local.workers import (
+from headwater.local.event_sources.sqs import SqsMapping, SqsPoller
+from headwater.local.lambda_service.workers import (
     EMULATOR_CREDENTIAL,
     FunctionConfig,
     FunctionPool,
@@ -30,7 +30,7 @@ from headwater.local.workers import (
 
 __all__ = ["FunctionNotFound", "InvokeResult", "Runner"]
 
-log = logging.getLogger("headwater.local.runner")
+log = logging.getLogger("headwater.local.lambda_service.runner")
 
 # A 2-core machine: more than two warm workers per function only adds memory pressure.
 DEFAULT_MAX_WORKERS_PER_FUNCTION = 2

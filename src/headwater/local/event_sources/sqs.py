@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.local.workers import InvokeResult
+from headwater.local.lambda_service.workers import InvokeResult
 
-log = logging.getLogger("headwater.local.sqs_poller")
+log = logging.getLogger("headwater.local.event_sources.sqs")
 
 # Lambda's SQS event carries these system attributes (the last three only for FIFO queues).
 _RECORD_ATTRIBUTES = (
