@@ -1,4 +1,4 @@
-"""Contract tests for headwater.local.patches against a real moto server.
+"""Contract tests for headwater.local.moto_patches against a real moto server.
 
 Each test pins one behaviour a patch provides; when moto is upgraded, a failure here names the
 seam that moved. Resources get unique names because the server is shared by the session.
@@ -13,7 +13,8 @@ import uuid
 import moto
 import pytest
 
-from headwater.local import patches
+from headwater.local import moto_patches
+from headwater.local.moto_patches.lambda_invoker import set_lambda_invoker
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +22,8 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 def test_moto_is_the_version_the_patches_were_written_for():
-    assert moto.__version__ == patches.PINNED_MOTO_VERSION, (
-        f"moto {moto.__version__} is installed, patches target {patches.PINNED_MOTO_VERSION}: "
+    assert moto.__version__ == moto_patches.PINNED_MOTO_VERSION, (
+        f"moto {moto.__version__} is installed, patches target {moto_patches.PINNED_MOTO_VERSION}: "
         "re-read moto's events/models.py (Rule.send_to_targets), s3/notifications.py "
         "(_send_event_bridge_message), sqs/models.py + dynamodb/models/table.py + kinesis "
         "(lambda_event_source_mappings), sns/models.py (Subscription.publish), "
@@ -122,7 +123,7 @@ def test_lambda_target_hands_the_event_to_the_invoker(aws, unique, invocations, 
 
 
 def test_lambda_target_without_invoker_is_dropped_without_error(aws, unique, make_function):
-    patches.set_lambda_invoker(None)
+    set_lambda_invoker(None)
     function_arn = make_function()
     url, queue_arn = make_queue(aws, f"q-{unique}")
     source = f"test.{unique}"
@@ -487,8 +488,8 @@ def test_apply_is_idempotent():
     from moto.events.models import Rule
 
     before = Rule.send_to_targets
-    patches.apply()
-    patches.apply()
+    moto_patches.apply()
+    moto_patches.apply()
     assert Rule.send_to_targets is before
 
 

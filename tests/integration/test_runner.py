@@ -25,7 +25,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from headwater.local import patches
+from headwater.local import moto_patches
 from headwater.local.lambda_service.runner import FunctionNotFound, Runner
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    patches.apply()  # moto must not run event source mappings itself
+    moto_patches.apply()  # moto must not run event source mappings itself
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -664,7 +664,7 @@ def test_stop_is_prompt_with_an_invocation_in_flight(aws, create_function, endpo
 
 
 def test_poller_survives_an_emulator_restart(tmp_path, monkeypatch):
-    patches.apply()
+    moto_patches.apply()
     monkeypatch.syspath_prepend(str(FIXTURES))
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"

@@ -163,7 +163,7 @@ def _last_error_line(paths: state.StatePaths) -> str:
 
 def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT_REGION) -> int:
     """Run emulator + runner until SIGTERM/SIGINT. Returns the process exit code."""
-    from headwater.local import patches
+    from headwater.local.moto_patches.lambda_invoker import set_lambda_invoker
 
     stopping = threading.Event()
 
@@ -185,7 +185,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         return 1
     runner = _start_runner(emulator.endpoint_url, region)
     if runner is not None:
-        patches.set_lambda_invoker(runner.invoke_async)
+        set_lambda_invoker(runner.invoke_async)
     api_front = _start_api_front(emulator.endpoint_url, runner, region, paths)
     state.write_info(
         paths,
@@ -202,7 +202,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         while not stopping.wait(1.0):
             pass
     finally:
-        patches.set_lambda_invoker(None)
+        set_lambda_invoker(None)
         if api_front is not None:
             try:
                 api_front.stop()
