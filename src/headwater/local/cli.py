@@ -126,6 +126,10 @@ def _status(_args: argparse.Namespace) -> int:
     for name, api in sorted(read_apis(state.state_paths().root).items()):
         stages = ", ".join(f"{api['url']}/{stage}/" for stage in api.get("stages", []))
         print(f"api:      {name} ({api['id']}): {stages or api['url'] + ' (no stage yet)'}")
+    from headwater.local.event_sources.status import read_mappings, status_lines
+
+    for line in status_lines(read_mappings(state.state_paths().root)):
+        print(line)
     return 0
 
 

@@ -183,7 +183,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         log.error("%s", exc)
         state.clear(paths, pid)
         return 1
-    runner = _start_runner(emulator.endpoint_url, region)
+    runner = _start_runner(emulator.endpoint_url, region, paths)
     if runner is not None:
         set_lambda_invoker(runner.invoke_async)
     api_front = _start_api_front(emulator.endpoint_url, runner, region, paths)
@@ -219,14 +219,15 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
     return 0
 
 
-def _start_runner(endpoint_url: str, region: str):
+def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):
     try:
         from headwater.local.lambda_service.runner import Runner
     except ImportError as exc:
         # The emulator alone is still useful (Terraform, awslocal); say what is missing.
         log.error("runner unavailable (%s): functions will not run", exc)
         return None
-    runner = Runner(endpoint_url, region=region)
+    # The state directory receives the runner's view of event source mappings (local status).
+    runner = Runner(endpoint_url, region=region, state_dir=paths.root)
     runner.start()
     return runner
 
