@@ -149,7 +149,7 @@ def create_api(endpoint: str, function_arn: str) -> dict[str, str]:
 
 def proxy_event(api: dict[str, str], key: str, port: int) -> dict[str, Any]:
     """The v1 proxy event the front builds for GET /lookups/employees/<key> with the API key."""
-    from headwater.local.apigateway_events import Caller, IncomingRequest, build_event
+    from headwater.local.apigateway.events import Caller, IncomingRequest, build_event
 
     path = f"/lookups/{DATASET}/{key}"
     request = IncomingRequest(
@@ -253,7 +253,7 @@ def run_case(
 
 def handler_worker(events: dict[str, dict]) -> Callable[[Checker], Callable[[str], None]]:
     from headwater.handlers import lookup_api
-    from headwater.local.lambda_context import LambdaContext
+    from headwater.local.lambda_service.context import LambdaContext
 
     def make(checker: Checker) -> Callable[[str], None]:
         def send(key: str) -> None:
@@ -331,8 +331,8 @@ def wait_for_front(front: Any, api_name: str, timeout: float = 20.0) -> int:
 
 
 def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    from headwater.local.apigateway import ApiFront
-    from headwater.local.runner import Runner
+    from headwater.local.apigateway.front import ApiFront
+    from headwater.local.lambda_service.runner import Runner
 
     csv_path = work / "employees.csv"
     rows = generate_csv(csv_path, args.rows, args.keys)

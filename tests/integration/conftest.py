@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from localstack_client.session import Session
 
-from headwater.local import patches
 from headwater.local.emulator import Emulator
+from headwater.local.moto_patches.lambda_invoker import set_lambda_invoker
 
 REGION = "us-east-1"
 
@@ -70,9 +70,9 @@ class Invocations:
 @pytest.fixture
 def invocations() -> Iterator[Invocations]:
     recorder = Invocations()
-    patches.set_lambda_invoker(recorder)
+    set_lambda_invoker(recorder)
     yield recorder
-    patches.set_lambda_invoker(None)
+    set_lambda_invoker(None)
 
 
 @pytest.fixture

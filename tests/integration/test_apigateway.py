@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from headwater.local.apigateway import ApiFront, read_apis
-from headwater.local.runner import Runner
+from headwater.local.apigateway.front import ApiFront, read_apis
+from headwater.local.lambda_service.runner import Runner
 
 pytestmark = pytest.mark.integration
 

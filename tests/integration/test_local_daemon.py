@@ -172,6 +172,26 @@ def test_up_status_use_and_down(cli: Cli):
     s3.create_bucket(Bucket="daemon-bucket")
     assert "daemon-bucket" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
+    # A mapping the runner cannot serve is listed with its reason, not left out.
+    aws = session(port)
+    stream_arn = aws.client("dynamodb").create_table(
+        TableName="daemon-table",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    create_function(aws, "stream-reader", "sample_handlers.echo", {})
+    aws.client("lambda").create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName="stream-reader", StartingPosition="LATEST"
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and stream_arn not in cli("status").stdout:
+        time.sleep(0.5)
+    (line,) = [ln for ln in cli("status").stdout.splitlines() if stream_arn in ln]
+    assert line.startswith(f"mapping:  {stream_arn} -> stream-reader (")
+    assert "unsupported: DynamoDB stream mappings are not served" in line
+
     again = cli("up", "--port", str(port))
     assert again.returncode == 0
     assert "already running" in again.stdout

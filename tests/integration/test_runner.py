@@ -11,6 +11,7 @@ import base64
 import hashlib
 import io
 import json
+import logging
 import os
 import socket
 import threading
@@ -25,8 +26,10 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from headwater.local import patches
-from headwater.local.runner import FunctionNotFound, Runner
+from headwater.local import moto_patches
+from headwater.local.event_sources.registry import NOT_SERVED
+from headwater.local.event_sources.status import read_mappings, status_lines
+from headwater.local.lambda_service.runner import FunctionNotFound, Runner
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +46,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    patches.apply()  # moto must not run event source mappings itself
+    moto_patches.apply()  # moto must not run event source mappings itself
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -69,11 +72,13 @@ def aws(endpoint: str) -> Callable[[str], Any]:
 
 
 @pytest.fixture
-def make_runner(endpoint: str) -> Iterator[Callable[[], Runner]]:
+def make_runner(endpoint: str) -> Iterator[Callable[..., Runner]]:
     runners: list[Runner] = []
 
-    def make() -> Runner:
-        runner = Runner(endpoint, REGION, refresh_interval=0.5, async_retry_delays=(0.2, 0.2))
+    def make(**options: Any) -> Runner:
+        runner = Runner(
+            endpoint, REGION, refresh_interval=0.5, async_retry_delays=(0.2, 0.2), **options
+        )
         runners.append(runner)
         runner.start()
         return runner
@@ -541,7 +546,7 @@ def test_batching_window_gathers_messages_into_one_invocation(
         MaximumBatchingWindowInSeconds=4,
     )
     runner = make_runner()
-    wait_for(lambda: runner.pollers(), 10, "the poller")
+    wait_for(lambda: runner.event_sources(), 10, "the poller")
     time.sleep(0.5)  # the poller is inside a receive when the first message arrives
     for n in range(4):
         sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
@@ -581,7 +586,7 @@ def test_disabled_mapping_does_not_poll_until_enabled(aws, sqs_function, make_ru
     runner = make_runner()
 
     time.sleep(2.5)  # five refresh intervals
-    assert runner.pollers() == {}
+    assert runner.event_sources() == {}
     assert batches(tmp_path) == []
     assert queue_depth(sqs, url) == (1, 0)  # never received
 
@@ -592,7 +597,7 @@ def test_disabled_mapping_does_not_poll_until_enabled(aws, sqs_function, make_ru
 
 def test_mapping_created_after_start_is_discovered(aws, sqs_function, make_runner, tmp_path):
     runner = make_runner()
-    assert runner.pollers() == {}
+    assert runner.event_sources() == {}
     sqs = aws("sqs")
     url, arn = make_queue(sqs, "late")
     aws("lambda").create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer")
@@ -610,9 +615,65 @@ def test_deleted_mapping_stops_its_poller(aws, sqs_function, make_runner):
         "UUID"
     ]
     runner = make_runner()
-    poller = runner.pollers()[uuid]
+    poller = runner.event_sources()[uuid]
     aws("lambda").delete_event_source_mapping(UUID=uuid)
-    wait_for(lambda: uuid not in runner.pollers() and not poller.running, 10, "the poller to stop")
+    wait_for(
+        lambda: uuid not in runner.event_sources() and not poller.running, 10, "the poller to stop"
+    )
+
+
+def test_dynamodb_stream_mapping_is_reported_unsupported_not_ignored(
+    aws, sqs_function, make_runner, tmp_path, caplog
+):
+    ddb = aws("dynamodb")
+    stream_arn = ddb.create_table(
+        TableName="changes",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    stream_uuid = aws("lambda").create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName="consumer", StartingPosition="TRIM_HORIZON"
+    )["UUID"]
+    _, queue_arn = make_queue(aws("sqs"), "beside-the-stream")
+    queue_uuid = aws("lambda").create_event_source_mapping(
+        EventSourceArn=queue_arn, FunctionName="consumer"
+    )["UUID"]
+    ddb.put_item(TableName="changes", Item={"pk": {"S": "a"}})
+    state_dir = tmp_path / "state"
+
+    with caplog.at_level(logging.WARNING, logger="headwater.local.lambda_service.runner"):
+        runner = make_runner(state_dir=state_dir)
+        time.sleep(1.6)  # three more refreshes: the reason is logged once, not per refresh
+
+    published = {m["uuid"]: m for m in read_mappings(state_dir)}
+    reason = NOT_SERVED["dynamodb"]
+    assert published[stream_uuid] == {
+        "uuid": stream_uuid,
+        "function": "consumer",
+        "source_arn": stream_arn,
+        "status": "unsupported",
+        "reason": reason,
+    }
+    assert published[queue_uuid]["status"] == "polling"
+    assert set(runner.event_sources()) == {queue_uuid}
+    logged = [r.getMessage() for r in caplog.records if stream_uuid in r.getMessage()]
+    assert len(logged) == 1 and reason in logged[0]
+    lines = status_lines(read_mappings(state_dir))
+    assert f"mapping:  {stream_arn} -> consumer ({stream_uuid}): unsupported: {reason}" in lines
+    # Read from the emulator, never run by moto: the stream still holds its record.
+    streams = aws("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    assert [r["eventName"] for r in streams.get_records(ShardIterator=iterator)["Records"]] == [
+        "INSERT"
+    ]
+
+    runner.stop()
+    assert read_mappings(state_dir) == []  # a stopped runner serves nothing
 
 
 def test_mapping_runs_batches_concurrently_up_to_the_cap(
@@ -664,7 +725,7 @@ def test_stop_is_prompt_with_an_invocation_in_flight(aws, create_function, endpo
 
 
 def test_poller_survives_an_emulator_restart(tmp_path, monkeypatch):
-    patches.apply()
+    moto_patches.apply()
     monkeypatch.syspath_prepend(str(FIXTURES))
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
@@ -703,7 +764,7 @@ def test_poller_survives_an_emulator_restart(tmp_path, monkeypatch):
         url, arn = make_queue(sqs, "resilient")
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consumer")
         runner.start()
-        wait_for(lambda: runner.pollers(), 10, "the poller")
+        wait_for(lambda: runner.event_sources(), 10, "the poller")
 
         server.stop()  # moto's state lives in this process, so a restart keeps it
         time.sleep(2.0)  # pollers and refresh fail and back off meanwhile
@@ -713,7 +774,7 @@ def test_poller_survives_an_emulator_restart(tmp_path, monkeypatch):
 
         wait_for(lambda: batches(tmp_path), 20, "the batch after the restart")
         assert [r["body"] for r in batches(tmp_path)[0]] == ["after the hiccup"]
-        assert all(p.running for p in runner.pollers().values())
+        assert all(p.running for p in runner.event_sources().values())
     finally:
         runner.stop()
         server.stop()
@@ -728,7 +789,7 @@ def test_runner_used_only_to_invoke_does_not_poll(aws, sqs_function, endpoint, t
     try:
         result = runner.invoke("consumer", {"Records": []})
         assert result.ok, result.payload
-        assert runner.pollers() == {}
+        assert runner.event_sources() == {}
         assert queue_depth(sqs, url) == (1, 0)
     finally:
         runner.stop()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.local.sqs_poller import ids_to_keep
-from headwater.local.workers import InvokeResult
+from headwater.local.event_sources.sqs import ids_to_keep
+from headwater.local.lambda_service.workers import InvokeResult
 
 pytestmark = pytest.mark.integration
 

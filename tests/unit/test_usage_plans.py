@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from headwater.local.usage_plans import (
+from headwater.local.apigateway.usage_plans import (
     Decision,
     PlanLimits,
     Quota,

@@ -116,11 +116,15 @@ def _status(_args: argparse.Namespace) -> int:
     print(f"pid:      {current.pid}")
     print(f"endpoint: {current.endpoint or 'starting'}")
     print(f"log:      {current.log_file}")
-    from headwater.local.apigateway import read_apis
+    from headwater.local.apigateway.front import read_apis
 
     for name, api in sorted(read_apis(state.state_paths().root).items()):
         stages = ", ".join(f"{api['url']}/{stage}/" for stage in api.get("stages", []))
         print(f"api:      {name} ({api['id']}): {stages or api['url'] + ' (no stage yet)'}")
+    from headwater.local.event_sources.status import read_mappings, status_lines
+
+    for line in status_lines(read_mappings(state.state_paths().root)):
+        print(line)
     return 0
 
 
@@ -147,7 +151,7 @@ def _invoke(args: argparse.Namespace) -> int:
     endpoint = endpoint or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
     if not is_ready(endpoint):
         raise CommandError(f"no emulator at {endpoint}; start it with `headwater local up`")
-    from headwater.local.runner import FunctionNotFound, Runner
+    from headwater.local.lambda_service.runner import FunctionNotFound, Runner
 
     # A runner of our own in this process: the invocation runs here, its output on this terminal.
     runner = Runner(endpoint, region=DEFAULT_REGION)

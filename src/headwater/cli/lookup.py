@@ -289,7 +289,7 @@ def _curl(args: argparse.Namespace) -> int:
 def curl_for(args: argparse.Namespace) -> str:
     """The curl command ``lookup curl`` prints (CommandError when it cannot be built yet)."""
     from headwater.local import state
-    from headwater.local.apigateway import read_apis
+    from headwater.local.apigateway.front import read_apis
 
     outputs = read_outputs(args.outputs)
     api_name = setting(args.api_name, outputs, "api_name", "--api-name")

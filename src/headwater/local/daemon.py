@@ -163,7 +163,7 @@ def _last_error_line(paths: state.StatePaths) -> str:
 
 def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT_REGION) -> int:
     """Run emulator + runner until SIGTERM/SIGINT. Returns the process exit code."""
-    from headwater.local import patches
+    from headwater.local.moto_patches.lambda_invoker import set_lambda_invoker
 
     stopping = threading.Event()
 
@@ -183,9 +183,9 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         log.error("%s", exc)
         state.clear(paths, pid)
         return 1
-    runner = _start_runner(emulator.endpoint_url, region)
+    runner = _start_runner(emulator.endpoint_url, region, paths)
     if runner is not None:
-        patches.set_lambda_invoker(runner.invoke_async)
+        set_lambda_invoker(runner.invoke_async)
     api_front = _start_api_front(emulator.endpoint_url, runner, region, paths)
     state.write_info(
         paths,
@@ -202,7 +202,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         while not stopping.wait(1.0):
             pass
     finally:
-        patches.set_lambda_invoker(None)
+        set_lambda_invoker(None)
         if api_front is not None:
             try:
                 api_front.stop()
@@ -219,14 +219,15 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
     return 0
 
 
-def _start_runner(endpoint_url: str, region: str):
+def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):
     try:
-        from headwater.local.runner import Runner
+        from headwater.local.lambda_service.runner import Runner
     except ImportError as exc:
         # The emulator alone is still useful (Terraform, awslocal); say what is missing.
         log.error("runner unavailable (%s): functions will not run", exc)
         return None
-    runner = Runner(endpoint_url, region=region)
+    # The state directory receives the runner's view of event source mappings (local status).
+    runner = Runner(endpoint_url, region=region, state_dir=paths.root)
     runner.start()
     return runner
 
@@ -235,7 +236,7 @@ def _start_api_front(endpoint_url: str, runner, region: str, paths: state.StateP
     """Serve the emulator's REST APIs on loopback ports (needs the runner for Lambda proxies)."""
     if runner is None:
         return None
-    from headwater.local.apigateway import ApiFront
+    from headwater.local.apigateway.front import ApiFront
 
     front = ApiFront(endpoint_url, runner, region, state_dir=paths.root)
     front.start()

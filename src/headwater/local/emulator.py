@@ -80,9 +80,9 @@ class Emulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self, ready_timeout: float = 15.0) -> None:
-        from headwater.local import patches
+        from headwater.local import moto_patches
 
-        patches.apply()
+        moto_patches.apply()
         if self.port and not port_is_free(self.host, self.port):
             raise PortInUseError(self.host, self.port)
         # werkzeug logs every request at INFO; keep the daemon log for what matters.

@@ -1,7 +1,7 @@
 """The local API Gateway front (REST v1): serves each REST API of the emulator on a loopback port.
 
 moto stores API Gateway's configuration but does not serve it. This front reads it
-(``apigateway_model.discover``, every ``refresh_interval`` seconds, because Terraform creates the
+(``model.discover``, every ``refresh_interval`` seconds, because Terraform creates the
 APIs after the daemon starts) and answers HTTP requests as API Gateway would: route matching with
 path parameters, ``x-api-key`` checks, usage-plan throttle and quota, request parameter
 validation, then a synchronous Lambda proxy invocation through the runner.
@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import boto3
 from botocore.config import Config
 
-from headwater.local.apigateway_events import (
+from headwater.local.apigateway.events import (
     Caller,
     IncomingRequest,
     MalformedProxyResponse,
@@ -42,12 +42,12 @@ from headwater.local.apigateway_events import (
     map_response,
     message,
 )
-from headwater.local.apigateway_model import Method, RestApi, Snapshot, discover, discover_keys
-from headwater.local.usage_plans import Decision, UsageMeter
+from headwater.local.apigateway.model import Method, RestApi, Snapshot, discover, discover_keys
+from headwater.local.apigateway.usage_plans import Decision, UsageMeter
 
 __all__ = ["API_PORT_ENV", "DEFAULT_API_PORT", "ApiFront", "read_apis"]
 
-log = logging.getLogger("headwater.local.apigateway")
+log = logging.getLogger("headwater.local.apigateway.front")
 
 API_PORT_ENV = "HEADWATER_API_PORT"
 DEFAULT_API_PORT = 4580
@@ -62,7 +62,7 @@ EMULATOR_CREDENTIAL = "test"  # the emulator accepts any credentials
 
 
 class Invoker(Protocol):
-    """The runner's synchronous invocation (``headwater.local.runner.Runner``)."""
+    """The runner's synchronous invocation (``lambda_service.runner.Runner``)."""
 
     def invoke(self, function: str, event: dict, timeout: float | None = None) -> Any: ...
 

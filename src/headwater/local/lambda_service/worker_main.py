@@ -1,6 +1,6 @@
 """Entry point of one function's worker process (the local stand-in for a Lambda sandbox).
 
-Started by ``headwater.local.workers`` as ``python -m headwater.local.worker_main <read_fd>
+Started by ``workers`` as ``python -m headwater.local.lambda_service.worker_main <read_fd>
 <write_fd>`` with the function's environment already in place. It imports the handler once (the
 cold start), reports ready or an init error, then serves invocations until told to stop or until
 its pipe closes (the parent died). Only the standard library is imported before the handler so
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from headwater.local.lambda_context import LambdaContext
+from headwater.local.lambda_service.context import LambdaContext
 
 
 def error_object(exc: BaseException, error_type: str | None = None, request_id: str = "") -> dict:

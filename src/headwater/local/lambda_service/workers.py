@@ -1,6 +1,6 @@
 """Worker processes: each Lambda function runs in its own processes, as in its own sandbox.
 
-A worker is a fresh Python interpreter (``headwater.local.worker_main``) started with exactly the
+A worker is a fresh Python interpreter (``worker_main``) started with exactly the
 function's environment: a minimal base (PATH, HOME, LANG, PYTHONPATH built from this interpreter's
 ``sys.path`` so the handler imports), the function's own variables, and the variables the Lambda
 runtime sets. Nothing else from the parent leaks in: the environment is handed to the new process
@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-log = logging.getLogger("headwater.local.workers")
+log = logging.getLogger("headwater.local.lambda_service.workers")
 
 # Lambda's init phase has its own 10 s budget, separate from the function timeout.
 INIT_TIMEOUT_SECONDS = 10.0
@@ -163,7 +163,7 @@ class Worker:
                 [
                     sys.executable,
                     "-m",
-                    "headwater.local.worker_main",
+                    "headwater.local.lambda_service.worker_main",
                     str(to_worker_r),
                     str(from_worker_w),
                 ],

@@ -3,9 +3,12 @@
 It reads what exists in the emulator (functions with handler, environment, timeout and memory;
 event source mappings) and keeps reading every ``refresh_interval`` seconds, because Terraform
 creates them after the daemon has started. Each function runs in its own worker processes
-(``workers``); each enabled SQS mapping gets a poller (``sqs_poller``). Functions are imported
-from this interpreter's import path, not from the uploaded zip: the zip is what AWS runs, the
-package installed here is the same code.
+(``workers``); each enabled mapping is served by the event source its source type builds
+(``event_sources.registry``), and a mapping no source type serves is logged once and reported as
+unsupported. With a state directory the runner publishes its view of the mappings there for
+``headwater local status`` (``event_sources.status``). Functions are imported from this
+interpreter's import path, not from the uploaded zip: the zip is what AWS runs, the package
+installed here is the same code.
 """
 
 from __future__ import annotations
@@ -14,13 +17,20 @@ import logging
 import queue
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from headwater.local.sqs_poller import SqsMapping, SqsPoller
-from headwater.local.workers import (
+from headwater.local.event_sources import registry, status
+from headwater.local.event_sources.base import (
+    EventSource,
+    SourceConfig,
+    SourceRuntime,
+    UnsupportedMapping,
+)
+from headwater.local.lambda_service.workers import (
     EMULATOR_CREDENTIAL,
     FunctionConfig,
     FunctionPool,
@@ -30,7 +40,7 @@ from headwater.local.workers import (
 
 __all__ = ["FunctionNotFound", "InvokeResult", "Runner"]
 
-log = logging.getLogger("headwater.local.runner")
+log = logging.getLogger("headwater.local.lambda_service.runner")
 
 # A 2-core machine: more than two warm workers per function only adds memory pressure.
 DEFAULT_MAX_WORKERS_PER_FUNCTION = 2
@@ -63,12 +73,14 @@ class Runner:
         refresh_interval: float = 2.0,
         max_workers_per_function: int = DEFAULT_MAX_WORKERS_PER_FUNCTION,
         async_retry_delays: Sequence[float] = DEFAULT_ASYNC_RETRY_DELAYS,
+        state_dir: Path | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
         self.refresh_interval = refresh_interval
         self.max_workers_per_function = max(1, max_workers_per_function)
         self.async_retry_delays = tuple(async_retry_delays)
+        self.state_dir = state_dir
         self._lock = threading.RLock()
         self._client_lock = threading.Lock()
         # Serialises refreshes (an older listing must not be applied after a newer one) without
@@ -76,11 +88,12 @@ class Runner:
         self._refresh_lock = threading.Lock()
         self._functions: dict[str, FunctionConfig] = {}
         self._pools: dict[str, FunctionPool] = {}
-        self._mappings: dict[str, SqsMapping] = {}
-        self._pollers: dict[str, SqsPoller] = {}
+        self._mappings: dict[str, SourceConfig | UnsupportedMapping] = {}
+        self._sources: dict[str, EventSource] = {}
+        self._published: list[dict[str, Any]] | None = None
         self._stopping = threading.Event()
-        # Pollers run only between start() and stop(): a runner used just to invoke (the CLI's
-        # `local invoke`) must not consume the daemon's queues.
+        # Event sources run only between start() and stop(): a runner used just to invoke (the
+        # CLI's `local invoke`) must not consume the daemon's queues.
         self._started = False
         self._threads: list[threading.Thread] = []
         self._async_queue: queue.Queue[tuple[str, dict, int] | None] = queue.Queue()
@@ -109,21 +122,25 @@ class Runner:
         with self._lock:
             for timer in self._timers:
                 timer.cancel()
-            pollers = list(self._pollers.values())
+            sources = list(self._sources.values())
             pools = list(self._pools.values())
-            self._pollers.clear()
+            self._sources.clear()
             self._pools.clear()
             self._mappings.clear()
             self._functions.clear()
-        for poller in pollers:
-            poller.stop(timeout=0)  # signal all first, then wait below
+        for source in sources:
+            source.stop(timeout=0)  # signal all first, then wait below
         for pool in pools:
             pool.close(kill_busy=True)
-        for poller in pollers:
-            poller.stop(timeout=5)
+        for source in sources:
+            source.stop(timeout=5)
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+        if self.state_dir is not None:
+            # After any refresh in flight has published; later ones see ``_stopping``.
+            with self._refresh_lock:
+                status.remove_mappings(self.state_dir)
 
     def __enter__(self) -> Runner:
         self.start()
@@ -165,15 +182,15 @@ class Runner:
         mappings = {}
         for page in self._lambda.get_paginator("list_event_source_mappings").paginate():
             for conf in page["EventSourceMappings"]:
-                if conf.get("EventSourceArn", "").startswith("arn:aws:sqs:"):
-                    mapping = SqsMapping.from_api(conf)
-                    mappings[mapping.uuid] = mapping
+                mappings[conf["UUID"]] = registry.resolve(conf)
         with self._lock:
             if self._stopping.is_set():
                 return
             retired = self._apply_functions(functions)
             if self._started:
                 self._apply_mappings(mappings)
+        if self._started:
+            self._publish_mappings()  # file I/O outside the lock; ``_refresh_lock`` keeps order
         # Stopping workers takes up to a second each: swap under the lock, close outside it, so
         # invocations of other functions (and of the new configuration) are not held up.
         for pool in retired:
@@ -195,43 +212,56 @@ class Runner:
                 self._functions[name] = config
         return retired
 
-    def _apply_mappings(self, mappings: dict[str, SqsMapping]) -> None:
+    def _apply_mappings(self, mappings: dict[str, SourceConfig | UnsupportedMapping]) -> None:
         for uuid in list(self._mappings):
             if mappings.get(uuid) != self._mappings[uuid]:
                 del self._mappings[uuid]
-                poller = self._pollers.pop(uuid, None)
-                if poller is not None:
-                    log.info("mapping %s changed or removed: stopping its poller", uuid)
-                    poller.stop(timeout=0)
+                source = self._sources.pop(uuid, None)
+                if source is not None:
+                    log.info("mapping %s changed or removed: stopping its event source", uuid)
+                    source.stop(timeout=0)
         for uuid, mapping in mappings.items():
             if uuid in self._mappings:
                 continue
             self._mappings[uuid] = mapping
-            if mapping.enabled:
-                self._start_poller(mapping)
+            if isinstance(mapping, UnsupportedMapping):
+                # Once per mapping (and again only if it changes): refreshes repeat every 2 s.
+                log.warning(
+                    "mapping %s (%s -> %s) is not served: %s",
+                    uuid,
+                    mapping.source_arn,
+                    _function_name(mapping.function_arn),
+                    mapping.reason,
+                )
+            elif mapping.enabled:
+                self._start_source(mapping)
 
-    def _start_poller(self, mapping: SqsMapping) -> None:
-        cap = self.max_workers_per_function
-        concurrency = min(mapping.maximum_concurrency or cap, cap)
+    def _start_source(self, mapping: SourceConfig) -> None:
         function_arn = mapping.function_arn
 
         def invoke(event: dict[str, Any]) -> InvokeResult:
             return self.invoke(function_arn, event)
 
-        poller = SqsPoller(
-            mapping, invoke, lambda: self._client("sqs"), self.region, concurrency=concurrency
-        )
-        self._pollers[mapping.uuid] = poller
-        poller.start()
+        runtime = SourceRuntime(invoke, self._client, self.region, self.max_workers_per_function)
+        source = registry.build(mapping, runtime)
+        self._sources[mapping.uuid] = source
+        source.start()
         log.info(
-            "mapping %s: polling %s for %s (batch %d, window %.0fs, concurrency %d)",
+            "mapping %s: serving %s for %s %s",
             mapping.uuid,
-            mapping.queue_name,
+            mapping.source_arn,
             _function_name(function_arn),
-            mapping.batch_size,
-            mapping.batching_window,
-            concurrency,
+            source.describe(),
         )
+
+    def _publish_mappings(self) -> None:
+        """Write the mappings' status for ``headwater local status`` when it has changed."""
+        if self.state_dir is None:
+            return
+        published = self.mappings_status()
+        if published != self._published:
+            status.write_mappings(self.state_dir, published)
+            self._published = published
 
     def _refresh_loop(self) -> None:
         while not self._stopping.wait(self.refresh_interval):
@@ -246,9 +276,30 @@ class Runner:
         with self._lock:
             return dict(self._functions)
 
-    def pollers(self) -> dict[str, SqsPoller]:
+    def event_sources(self) -> dict[str, EventSource]:
+        """The running event sources by mapping UUID."""
         with self._lock:
-            return dict(self._pollers)
+            return dict(self._sources)
+
+    def mappings_status(self) -> list[dict[str, Any]]:
+        """Every mapping found, served or not, as ``headwater local status`` shows it."""
+        with self._lock:
+            entries = []
+            for uuid, mapping in sorted(self._mappings.items()):
+                entry: dict[str, Any] = {
+                    "uuid": uuid,
+                    "function": _function_name(mapping.function_arn),
+                    "source_arn": mapping.source_arn,
+                }
+                source = self._sources.get(uuid)
+                if isinstance(mapping, UnsupportedMapping):
+                    entry.update(mapping.describe())
+                elif source is not None:
+                    entry.update(source.describe())
+                else:
+                    entry["status"] = "disabled"
+                entries.append(entry)
+            return entries
 
     def worker_pids(self, function: str) -> list[int]:
         """PIDs of the function's idle warm workers."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.local.usage_plans import PlanLimits
+from headwater.local.apigateway.usage_plans import PlanLimits
 
 # Integration timeouts are capped at 29 s by API Gateway unless raised by quota request.
 DEFAULT_INTEGRATION_TIMEOUT = 29.0

@@ -22,9 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.local.workers import InvokeResult
+from headwater.local.event_sources.base import ACTIVE_STATES, SourceRuntime, SourceType
+from headwater.local.lambda_service.workers import InvokeResult
 
-log = logging.getLogger("headwater.local.sqs_poller")
+log = logging.getLogger(__name__)
 
 # Lambda's SQS event carries these system attributes (the last three only for FIFO queues).
 _RECORD_ATTRIBUTES = (
@@ -40,8 +41,6 @@ _RECORD_ATTRIBUTES = (
 # Short long-poll waits keep stop() prompt while still not spinning on an empty queue.
 _RECEIVE_WAIT_SECONDS = 1
 _MAX_BACKOFF_SECONDS = 5.0
-# States in which Lambda's poller runs (a mapping is "Creating"/"Enabling" only briefly on AWS).
-ACTIVE_STATES = frozenset({"Enabled", "Enabling", "Creating", "Updating"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,10 @@ class SqsMapping:
             in (conf.get("FunctionResponseTypes") or []),
             maximum_concurrency=scaling.get("MaximumConcurrency"),
         )
+
+    @property
+    def source_arn(self) -> str:
+        return self.queue_arn
 
     @property
     def queue_name(self) -> str:
@@ -199,6 +202,18 @@ class SqsPoller:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def describe(self) -> dict[str, Any]:
+        mapping = self.mapping
+        return {
+            "status": "polling" if self.running else "stopped",
+            "queue": mapping.queue_name,
+            "batch_size": mapping.batch_size,
+            "batching_window": mapping.batching_window,
+            "report_batch_item_failures": mapping.report_batch_item_failures,
+            "concurrency": self._concurrency,
+            "batches": self.invocations,
+        }
+
     def _run(self) -> None:
         client = None
         backoff = 0.5
@@ -305,3 +320,17 @@ class SqsPoller:
             )
             for failure in response.get("Failed") or []:
                 log.warning("mapping %s: delete failed: %s", self.mapping.uuid, failure)
+
+
+def _build(mapping: SqsMapping, runtime: SourceRuntime) -> SqsPoller:
+    cap = runtime.max_concurrency
+    return SqsPoller(
+        mapping,
+        runtime.invoke,
+        lambda: runtime.client("sqs"),
+        runtime.region,
+        concurrency=min(mapping.maximum_concurrency or cap, cap),
+    )
+
+
+SOURCE_TYPE = SourceType(SqsMapping.from_api, _build)
