@@ -1,6 +1,6 @@
 """Benchmark the lookup API through the local front, the runner alone, and the handler alone.
 
-    uv run python bench/api_bench.py --requests 2000 --concurrency 8
+    uv run python -m bench.api_bench --requests 2000 --concurrency 8
 
 Starts the patched emulator in this process, loads a small ``employees`` dataset with
 ``load_lookup``, creates the lookup API function (handler headwater.handlers.lookup_api.handler,
@@ -26,40 +26,31 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import io
 import itertools
 import json
 import os
-import socket
 import sys
 import tempfile
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-# The shared helpers live next to this file (bench/ is not a package).
-from lookup_bench import (
-    DATASET,
+from bench.common import RESULTS_DIR, machine, percentile, write_report
+from bench.lookup_bench import DATASET, load_with_headwater, upload
+from tests.support.emulator import (
     REGION,
-    RESULTS_DIR,
-    create_lookup_table,
-    department,
-    generate_csv,
-    load_with_headwater,
-    machine,
+    code_zip,
+    free_port,
+    lambda_proxy_uri,
+    lambda_role,
     make_client,
-    percentile,
     running_emulator,
-    upload,
     use_emulator_environment,
-    write_report,
 )
+from tests.support.lookup import create_lookup_table, department, generate_employees_csv
 
 TABLE = "hw-bench-lookup"
 FUNCTION = "hw-bench-lookup-api"
@@ -70,44 +61,18 @@ BASE_CASE = "handler"
 HIGH_THROTTLE = {"rateLimit": 10_000.0, "burstLimit": 10_000}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _zip() -> bytes:
-    # What AWS would run is the package zip; the runner imports the installed package instead.
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("placeholder.py", "")
-    return buffer.getvalue()
-
-
 # ---- deployment (what modules/api and modules/lookup create) -------------------------------------
 
 
 def create_function(endpoint: str) -> str:
-    iam = make_client("iam", endpoint)
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role = iam.create_role(RoleName="hw-bench-api", AssumeRolePolicyDocument=json.dumps(trust))
     return make_client("lambda", endpoint).create_function(
         FunctionName=FUNCTION,
         Runtime="python3.12",
-        Role=role["Role"]["Arn"],
+        Role=lambda_role(make_client("iam", endpoint), "hw-bench-api"),
         Handler="headwater.handlers.lookup_api.handler",
         Timeout=10,
         MemorySize=512,
-        Code={"ZipFile": _zip()},
+        Code={"ZipFile": code_zip()},
         Environment={"Variables": {"LOOKUP_TABLE": TABLE, "POWERTOOLS_SERVICE_NAME": "lookup-api"}},
     )["FunctionArn"]
 
@@ -133,8 +98,7 @@ def create_api(endpoint: str, function_arn: str) -> dict[str, str]:
         httpMethod="GET",
         type="AWS_PROXY",
         integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}"
-        "/invocations",
+        uri=lambda_proxy_uri(function_arn),
     )
     gw.create_deployment(restApiId=api_id, stageName=STAGE)
     plan = gw.create_usage_plan(
@@ -335,7 +299,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
     from headwater.local.lambda_service.runner import Runner
 
     csv_path = work / "employees.csv"
-    rows = generate_csv(csv_path, args.rows, args.keys)
+    rows = generate_employees_csv(csv_path, args.rows, args.keys)
     keys = [department(i) for i in range(args.keys)]
     members_per_key = {
         k: rows // args.keys + (1 if i < rows % args.keys else 0) for i, k in enumerate(keys)

@@ -1,6 +1,6 @@
 """Benchmark the ingest processor's conversion path against whole-file baselines.
 
-    uv run python bench/ingest_bench.py --size-mb 1024
+    uv run python -m bench.ingest_bench --size-mb 1024
 
 Generates a deterministic CSV for the ``sales`` contract, then runs each case in its own
 subprocess (so each peak RSS is its own, reported by the child from ru_maxrss):
@@ -17,10 +17,7 @@ Targets: processor peak RSS < 512 MB for 1 GB, throughput >= 0.8x the fastest ba
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -28,12 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import RESULTS_DIR, machine, now, write_report
+from tests.support.paths import ROOT
+
 CASES = ("processor", "pandas", "pyarrow", "duckdb")
 BASELINES = ("pandas", "pyarrow", "duckdb")
 RSS_TARGET_MB = 512
 THROUGHPUT_TARGET = 0.8
 HEADER = "order_id,order_date,customer_id,sku,quantity,unit_price,currency,coupon\n"
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def generate_csv(path: Path, size_bytes: int) -> int:
@@ -129,7 +128,8 @@ def run_case(case: str, src: Path, work: Path, args: argparse.Namespace) -> dict
     dst = work / f"{case}.parquet"
     command = [
         sys.executable,
-        __file__,
+        "-m",
+        "bench.ingest_bench",
         "--child",
         case,
         "--input",
@@ -145,7 +145,7 @@ def run_case(case: str, src: Path, work: Path, args: argparse.Namespace) -> dict
     ]
     if args.no_threads:
         command.append("--no-threads")
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"case {case} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -215,8 +215,8 @@ def parent(args: argparse.Namespace) -> int:
             f"{'PASS' if verdict['throughput_ok'] else 'FAIL'}"
         )
     report = {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "when": now(),
+        "machine": machine(),
         "input": {"size_mb": size_mb, "rows": expected_rows},
         "tuning": {
             "block_size": args.block_size,
@@ -228,11 +228,7 @@ def parent(args: argparse.Namespace) -> int:
         "results": results,
         "verdict": verdict,
     }
-    out_dir = Path(args.results_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = out_dir / f"ingest-{args.size_mb:g}mb-{stamp}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = write_report(report, args.results_dir, f"ingest-{args.size_mb:g}mb")
     print(f"\nresults: {out}", file=sys.stderr)
     mismatched = [r["case"] for r in results if r["rows"] != expected_rows]
     if mismatched:

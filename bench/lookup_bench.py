@@ -1,6 +1,6 @@
 """Benchmark the lookup loader against the seed design (one PutItem per key) on the emulator.
 
-    uv run python bench/lookup_bench.py --rows 100000 --keys 5000
+    uv run python -m bench.lookup_bench --rows 100000 --keys 5000
 
 Generates a deterministic ``employees`` CSV (rows spread evenly over the partition keys), starts
 the patched emulator in this process on a free loopback port, uploads the file to a bucket, then
@@ -26,108 +26,22 @@ import argparse
 import collections
 import contextlib
 import datetime as dt
-import json
-import os
-import platform
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-REGION = "us-east-1"
+from bench.common import RESULTS_DIR, machine, now, write_report
+from tests.support.emulator import make_client, running_emulator
+from tests.support.lookup import create_lookup_table, generate_employees_csv
+
 BUCKET = "hw-bench-raw"
 DATASET = "employees"
-HEADER = "department,employee_id,name,title,location,start_date,salary_band\n"
 CASES = ("loader", "put_item", "replacement")
 BASELINE = "put_item"
 
 # ---- shared with api_bench.py ------------------------------------------------------------------
-
-
-def generate_csv(path: Path, rows: int, keys: int) -> int:
-    """Write a deterministic employees CSV: row i goes to department i % keys. Returns rows."""
-    titles = ("Engineer", "Analyst", "Manager", "", "Director")
-    locations = ("London", "Paris", "Berlin", "", "Lisbon", "Oslo")
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        out.write(HEADER)
-        chunk = []
-        for i in range(rows):
-            chunk.append(
-                f"D{i % keys:05d},E{i:07d},Employee {i},{titles[i % 5]},{locations[i % 6]},"
-                f"20{10 + i % 15:02d}-{1 + i % 12:02d}-{1 + i % 28:02d},{1 + i % 9}\n"
-            )
-            if len(chunk) == 10_000:
-                out.write("".join(chunk))
-                chunk = []
-        out.write("".join(chunk))
-    return rows
-
-
-def department(index: int) -> str:
-    return f"D{index:05d}"
-
-
-@contextlib.contextmanager
-def running_emulator() -> Iterator[Any]:
-    """The patched moto server on a free loopback port, stopped on the way out."""
-    from headwater.local.emulator import Emulator
-
-    emulator = Emulator(port=0)
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
-def use_emulator_environment(endpoint_url: str) -> None:
-    """Point this process's headwater.aws clients at the emulator, as the runner does a worker."""
-    from headwater import aws
-
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint_url,
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_REGION=REGION,
-    )
-    aws.reset()
-
-
-def make_client(service: str, endpoint_url: str) -> Any:
-    """A client configured like headwater.aws's (standard retries), on its own session."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-    ).client(
-        service,
-        endpoint_url=endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 5}),
-    )
-
-
-def create_lookup_table(dynamodb: Any, name: str) -> None:
-    """The table as modules/lookup declares it: pk/sk strings, on demand, TTL on expires_at."""
-    dynamodb.create_table(
-        TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
-    )
 
 
 def upload(s3: Any, path: Path, key: str) -> None:
@@ -151,27 +65,6 @@ def load_with_headwater(s3: Any, dynamodb: Any, table: str, key: str) -> dict[st
     if outcome.status != SUCCEEDED:
         raise SystemExit(f"load_lookup failed: {outcome.manifest.get('error')}")
     return outcome.manifest
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
-
-
-def write_report(report: dict[str, Any], results_dir: str, name: str) -> Path:
-    out_dir = Path(results_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = out_dir / f"{name}-{stamp}.json"
-    out.write_text(json.dumps(report, indent=2))
-    return out
-
-
-def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version()}
 
 
 # ---- request counting ----------------------------------------------------------------------------
@@ -312,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="hw-lookup-bench-", dir=args.work_dir) as work:
         csv_path = Path(work) / "employees.csv"
-        expected_rows = generate_csv(csv_path, args.rows, args.keys)
+        expected_rows = generate_employees_csv(csv_path, args.rows, args.keys)
         size_mb = csv_path.stat().st_size / 2**20
         print(f"generated {expected_rows:,} rows in {args.keys:,} keys", file=sys.stderr)
         results = run_cases(csv_path, args.cases)
@@ -332,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{r['case']}: {operations}", end="")
     print()
     report = {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "when": now(),
         "machine": machine(),
         "input": {"rows": expected_rows, "keys": args.keys, "size_mb": size_mb},
         "baseline": BASELINE,

@@ -4,30 +4,20 @@ the end (which must leave nothing listening)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
-from e2e_support import DAY, FILES, ROOT, SEED
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+from tests.support.e2e import DAY, FILES, ROOT, SEED
+from tests.support.emulator import free_port, listening
 
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory):
     state = tmp_path_factory.mktemp("state")
-    port = _free_port()
-    api_port = _free_port()  # the front serves from here upward: away from a developer's 4580
+    port = free_port()
+    api_port = free_port()  # the front serves from here upward: away from a developer's 4580
     env = {
         **os.environ,
         "ENV": "local",
@@ -73,8 +63,8 @@ def platform(tmp_path_factory):
         )
         assert down.returncode == 0, down.stderr
         assert not (state / "local").exists()
-        assert not _listening(port), "emulator still listening"
-        assert not _listening(api_port), "API front still listening"
+        assert not listening(port), "emulator still listening"
+        assert not listening(api_port), "API front still listening"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
-import json
 import threading
 import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +13,10 @@ from localstack_client.session import Session
 
 from headwater.local.emulator import Emulator
 from headwater.local.moto_patches.lambda_invoker import set_lambda_invoker
+from tests.support.emulator import code_zip, lambda_role
 
 REGION = "us-east-1"
+ECHO = {"handler.py": "def handler(event, context):\n    return event\n"}
 
 
 @pytest.fixture(scope="session")
@@ -81,51 +80,18 @@ def unique() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def lambda_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
-    return buffer.getvalue()
-
-
-def _lambda_role(iam: Any, role_name: str) -> str:
-    """The ARN of an IAM role Lambda may assume, created on first use (moto checks it exists)."""
-    try:
-        return iam.get_role(RoleName=role_name)["Role"]["Arn"]
-    except iam.exceptions.NoSuchEntityException:
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-        return iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))[
-            "Role"
-        ]["Arn"]
-
-
-@pytest.fixture
-def lambda_role():
-    """``lambda_role(iam, name)``: the ARN of a role Lambda may assume, created on first use."""
-    return _lambda_role
-
-
 @pytest.fixture
 def make_function(aws, unique):
     """Create a Lambda function in the emulator (moto needs an existing IAM role)."""
 
     def make(name: str | None = None) -> str:
-        role_arn = _lambda_role(aws("iam"), f"role-{unique}")
+        role_arn = lambda_role(aws("iam"), f"role-{unique}")
         created = aws("lambda").create_function(
             FunctionName=name or f"fn-{unique}",
             Runtime="python3.12",
             Role=role_arn,
             Handler="handler.handler",
-            Code={"ZipFile": lambda_zip()},
+            Code={"ZipFile": code_zip(ECHO)},
         )
         return created["FunctionArn"]
 

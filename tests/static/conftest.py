@@ -5,7 +5,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tfmirror import REPO_ROOT, TERRAFORM_DIR, terraform_env
+
+from tests.support.terraform import REPO_ROOT, TERRAFORM_DIR, terraform_env
 
 # Left behind by init/apply in the working tree; never part of what we check.
 _NOT_SOURCE = shutil.ignore_patterns(

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 
-from tfmirror import TERRAFORM_DIR
+from tests.support.terraform import TERRAFORM_DIR
 
 CHECKOV = "checkov==3.3.30"
 SKIP = re.compile(r"#\s*checkov:skip=(?P<check>[A-Z0-9_]+)(?::(?P<reason>.*))?")

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tfmirror import REPO_ROOT, TERRAFORM_DIR
+
+from tests.support.terraform import REPO_ROOT, TERRAFORM_DIR
 
 PACKAGE = REPO_ROOT / "src" / "headwater"
 MODULES = TERRAFORM_DIR / "modules"

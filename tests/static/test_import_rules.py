@@ -16,7 +16,8 @@ import ast
 from pathlib import Path
 
 import pytest
-from tfmirror import REPO_ROOT
+
+from tests.support.terraform import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "src" / "headwater"
 

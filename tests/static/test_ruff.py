@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tfmirror import REPO_ROOT
+from tests.support.terraform import REPO_ROOT
 
 
 def _ruff(*args: str) -> subprocess.CompletedProcess:

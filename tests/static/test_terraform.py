@@ -6,7 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tfmirror import TERRAFORM_DIR, terraform_binary
+
+from tests.support.terraform import TERRAFORM_DIR, terraform_binary
 
 ROOTS = sorted(
     str(path.relative_to(TERRAFORM_DIR))

@@ -1,0 +1,320 @@
+"""The ingest Lambda end to end on moto's in-process S3: SQS batch in, S3 objects out."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import sys
+from dataclasses import dataclass
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+from moto import mock_aws
+
+from headwater import aws
+from headwater.handlers import ingest_processor as handler_module
+from headwater.handlers.support import observability
+from headwater.handlers.support.time_budget import safety_margin_ms
+from tests.support import paths
+
+FIXTURES = paths.FIXTURES / "ingest"
+RAW, CURATED, QUARANTINE = "hw-raw", "hw-curated", "hw-quarantine"
+HEADER = "order_id,order_date,customer_id,sku,quantity,unit_price,currency,coupon\n"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "hw-ingest-processor"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:hw-ingest"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "CURATED_BUCKET": CURATED,
+        "QUARANTINE_BUCKET": QUARANTINE,
+        "INGEST_PREFIX": "ingest/",
+        "POWERTOOLS_SERVICE_NAME": "ingest",
+        "POWERTOOLS_METRICS_NAMESPACE": "headwater-test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("CONTRACTS_DIR", raising=False)
+    with mock_aws():
+        aws.reset()
+        client = boto3.client("s3", region_name="us-east-1")
+        for bucket in (RAW, CURATED, QUARANTINE):
+            client.create_bucket(Bucket=bucket)
+        client.put_bucket_versioning(Bucket=RAW, VersioningConfiguration={"Status": "Enabled"})
+        yield client
+    aws.reset()
+
+
+def sales_csv(first: int = 1, count: int = 3, quantity: str | None = None) -> bytes:
+    rows = [
+        f"{i},2026-11-23,C{i:04d},SKU-{i},{quantity or i},{i * 1.5},EUR,\n"
+        for i in range(first, first + count)
+    ]
+    return (HEADER + "".join(rows)).encode()
+
+
+def put(s3, key: str, body: bytes) -> dict:
+    """Upload like a producer would and return the EventBridge event S3 would emit."""
+    response = s3.put_object(Bucket=RAW, Key=key, Body=body)
+    event = json.loads((FIXTURES / "object_created.json").read_text())
+    event["detail"]["bucket"]["name"] = RAW
+    event["detail"]["object"].update(
+        key=key,  # EventBridge keys are not URL-encoded
+        size=len(body),
+        etag=response["ETag"].strip('"'),
+        **{"version-id": response["VersionId"]},
+    )
+    return event
+
+
+def sqs_event(*bodies: str) -> dict:
+    template = json.loads((FIXTURES / "sqs_batch.json").read_text())["Records"][0]
+    records = []
+    for i, body in enumerate(bodies):
+        record = copy.deepcopy(template)
+        record["messageId"] = f"msg-{i}"
+        record["body"] = body
+        records.append(record)
+    return {"Records": records}
+
+
+def invoke(*bodies: str) -> dict:
+    return handler_module.handler(sqs_event(*bodies), LambdaContext())
+
+
+def keys(s3, bucket: str, prefix: str = "") -> list[str]:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return sorted(o["Key"] for o in listed)
+
+
+def read_parquet(s3, key: str):
+    return pq.read_table(io.BytesIO(s3.get_object(Bucket=CURATED, Key=key)["Body"].read()))
+
+
+def test_key_with_spaces_and_unicode_is_curated_with_equal_rows(s3):
+    key = "ingest/sales/2026-11-23/März orders 01 ✓.csv"
+    event = put(s3, key, sales_csv(count=5))
+    assert invoke(json.dumps(event)) == {"batchItemFailures": []}
+    version = event["detail"]["object"]["version-id"]
+    expected = f"sales/ingest_date=2026-11-23/März orders 01 ✓-{version}.parquet"
+    assert keys(s3, CURATED) == [expected]
+    table = read_parquet(s3, expected)
+    assert table.column("order_id").to_pylist() == [1, 2, 3, 4, 5]
+    assert table.column("unit_price").to_pylist() == [1.5, 3.0, 4.5, 6.0, 7.5]
+    assert keys(s3, QUARANTINE) == []
+    assert keys(s3, RAW) == [key], "curated input stays in the raw bucket"
+
+
+def test_poison_message_fails_alone_and_bad_file_is_quarantined(s3, capsys, caplog):
+    good = put(s3, "ingest/sales/2026-11-23/good.csv", sales_csv())
+    bad_key = "ingest/sales/2026-11-23/bad file.csv"
+    bad = put(s3, bad_key, sales_csv(quantity="SECRET-VALUE-42"))
+    result = invoke(json.dumps(good), "this is not an S3 event", json.dumps(bad))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+
+    assert len(keys(s3, CURATED, "sales/")) == 1
+    assert keys(s3, QUARANTINE) == [f"files/{bad_key}", f"reports/{bad_key}.json"]
+    report = json.loads(
+        s3.get_object(Bucket=QUARANTINE, Key=f"reports/{bad_key}.json")["Body"].read()
+    )
+    assert report["rule"] == "type_mismatch"
+    assert (report["row"], report["column"]) == (1, "quantity")
+    assert report["dataset"] == "sales"
+    assert report["source"] == {
+        "bucket": RAW,
+        "key": bad_key,
+        "version_id": bad["detail"]["object"]["version-id"],
+        "etag": bad["detail"]["object"]["etag"],
+        "size": bad["detail"]["object"]["size"],
+    }
+    quarantined = s3.get_object(Bucket=QUARANTINE, Key=f"files/{bad_key}")["Body"].read()
+    assert quarantined == sales_csv(quantity="SECRET-VALUE-42")
+    # The raw object is deleted: a delete marker on top, the version kept.
+    assert keys(s3, RAW) == ["ingest/sales/2026-11-23/good.csv"]
+    versions = s3.list_object_versions(Bucket=RAW, Prefix=bad_key)
+    assert [m["Key"] for m in versions["DeleteMarkers"]] == [bad_key]
+    assert [v["VersionId"] for v in versions["Versions"]] == [bad["detail"]["object"]["version-id"]]
+
+    metrics = capsys.readouterr().out  # Powertools prints EMF metrics to stdout
+    assert '"FilesCurated":[1.0]' in metrics and '"FilesQuarantined":[1.0]' in metrics
+    assert '"RowsCurated":[3.0]' in metrics
+    quarantined_logs = [r for r in caplog.records if r.getMessage() == "quarantined"]
+    assert [(r.rule, r.key) for r in quarantined_logs] == [("type_mismatch", bad_key)]
+    logged = " ".join(str(vars(r)) for r in caplog.records)
+    assert "SECRET-VALUE-42" not in logged, "file contents must never be logged"
+
+
+def test_redelivery_rewrites_the_same_objects(s3):
+    good = json.dumps(put(s3, "ingest/sales/x/a.csv", sales_csv()))
+    bad_key = "ingest/sales/x/empty.csv"
+    bad = json.dumps(put(s3, bad_key, b""))
+    assert invoke(good, bad) == {"batchItemFailures": []}
+    first = keys(s3, CURATED)
+    # At-least-once delivery: the same events again, after the bad raw object was deleted.
+    assert invoke(good, bad) == {"batchItemFailures": []}
+    assert keys(s3, CURATED) == first and len(first) == 1
+    assert read_parquet(s3, first[0]).num_rows == 3
+    assert keys(s3, QUARANTINE) == [f"files/{bad_key}", f"reports/{bad_key}.json"]
+    report = s3.get_object(Bucket=QUARANTINE, Key=f"reports/{bad_key}.json")["Body"].read()
+    assert json.loads(report)["rule"] == "empty_file"
+
+
+def test_sns_envelope_is_accepted(s3):
+    event = put(s3, "ingest/sales/sns.csv", sales_csv())
+    envelope = {"Type": "Notification", "MessageId": "m", "Message": json.dumps(event)}
+    assert invoke(json.dumps(envelope)) == {"batchItemFailures": []}
+    assert len(keys(s3, CURATED)) == 1
+
+
+def test_other_s3_events_are_ignored_and_unknown_prefixes_quarantined(s3):
+    deleted = (FIXTURES / "object_deleted.json").read_text()
+    unknown = put(s3, "ingest/payroll/p.csv", b"a\n1\n")
+    assert invoke(deleted, json.dumps(unknown)) == {"batchItemFailures": []}
+    assert keys(s3, CURATED) == []
+    report = s3.get_object(Bucket=QUARANTINE, Key="reports/ingest/payroll/p.csv.json")
+    assert json.loads(report["Body"].read())["rule"] == "unknown_dataset"
+
+
+def test_every_bad_record_fails_when_the_whole_batch_is_poison(s3):
+    not_s3 = json.dumps({"source": "aws.ec2", "detail-type": "x", "detail": {}})
+    result = invoke("{", not_s3)
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": "msg-0"}, {"itemIdentifier": "msg-1"}]
+    }
+
+
+def test_transient_aws_error_is_retried_and_nothing_moves(s3):
+    event = put(s3, "ingest/sales/t.csv", sales_csv())
+    s3.delete_bucket(Bucket=CURATED)  # the upload fails like an outage would
+    assert invoke(json.dumps(event)) == {"batchItemFailures": [{"itemIdentifier": "msg-0"}]}
+    assert keys(s3, RAW) == ["ingest/sales/t.csv"]
+    assert keys(s3, QUARANTINE) == []
+
+
+def test_missing_configuration_fails_the_record(s3, monkeypatch):
+    monkeypatch.delenv("CURATED_BUCKET")
+    event = put(s3, "ingest/sales/c.csv", sales_csv())
+    with pytest.raises(RuntimeError, match="CURATED_BUCKET"):
+        invoke(json.dumps(event))
+
+
+@pytest.fixture
+def stdout_lines(s3, capsys):
+    """Call it once before invoking: returns a reader of the Powertools JSON log lines and EMF
+    metric lines printed since, as the Lambda runtime would ship them."""
+    # The cached Logger's handler holds the stdout of whichever test created it; point it at the
+    # stdout capsys installs for the test call (not yet installed while fixtures are set up).
+    logger, _ = observability._create("ingest", "headwater-test")
+    original = logger.registered_handler.stream
+
+    def start():
+        # Plain assignment: setStream would first flush the old stream, possibly a closed one.
+        logger.registered_handler.stream = sys.stdout
+        return lambda: json_lines(capsys.readouterr().out)
+
+    yield start
+    logger.registered_handler.stream = original  # never leave it on this test's closed capture
+
+
+def json_lines(text: str) -> list[dict]:
+    parsed = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            parsed.append(json.loads(line))
+    return parsed
+
+
+def emf_values(lines: list[dict], name: str) -> list[float]:
+    return [v for line in lines if "_aws" in line for v in line.get(name, [])]
+
+
+def test_every_failed_record_logs_one_line_and_counts_files_failed(s3, stdout_lines, monkeypatch):
+    good = put(s3, "ingest/sales/f/good.csv", sales_csv())
+    broken = put(s3, "ingest/sales/f/broken.csv", sales_csv())
+    real_process_object = handler_module._process_object
+
+    def failing_for_broken(**kwargs):
+        if kwargs["key"].endswith("broken.csv"):
+            # An unexpected library error quoting a value from the file.
+            raise ValueError("could not parse 'SECRET-VALUE-42'")
+        return real_process_object(**kwargs)
+
+    monkeypatch.setattr(handler_module, "_process_object", failing_for_broken)
+    read_stdout = stdout_lines()
+    result = invoke(json.dumps(good), "not an S3 event", json.dumps(broken))
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": "msg-1"}, {"itemIdentifier": "msg-2"}]
+    }
+
+    lines = read_stdout()
+    failed = [line for line in lines if line.get("message") == "record failed"]
+    assert [(f["level"], f["message_id"], f["exception"]) for f in failed] == [
+        ("ERROR", "msg-1", "InvalidEvent"),
+        ("ERROR", "msg-2", "ValueError"),
+    ]
+    assert "bucket" not in failed[0], "an unparsable message names no object"
+    assert (failed[1]["bucket"], failed[1]["key"]) == (RAW, "ingest/sales/f/broken.csv")
+    assert sum(emf_values(lines, "FilesFailed")) == 2.0
+    assert emf_values(lines, "FilesCurated") == [1.0]
+    assert "SECRET-VALUE-42" not in json.dumps(lines), "exception messages may quote file data"
+
+
+@dataclass
+class ExpiringContext(LambdaContext):
+    """Remaining time comes from a clock the test advances, like the runtime's deadline."""
+
+    remaining_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_records_left_when_time_runs_short_are_returned_for_retry(s3, stdout_lines):
+    events = [json.dumps(put(s3, f"ingest/sales/t/{i}.csv", sales_csv(first=i))) for i in range(3)]
+    context = ExpiringContext(remaining_ms=60_000)
+    read_stdout = stdout_lines()
+
+    def first_upload_takes_55_seconds(**_):
+        context.remaining_ms -= 55_000
+
+    aws.client("s3").meta.events.register("after-call.s3.PutObject", first_upload_takes_55_seconds)
+    result = handler_module.handler(sqs_event(*events), context)
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": "msg-1"}, {"itemIdentifier": "msg-2"}]
+    }
+    curated = keys(s3, CURATED)
+    assert len(curated) == 1 and "/0-" in curated[0]
+    lines = read_stdout()
+    deferred = [line for line in lines if line.get("message") == "record failed"]
+    assert [(d["level"], d["exception"], d["key"]) for d in deferred] == [
+        ("WARNING", "OutOfTime", "ingest/sales/t/1.csv"),
+        ("WARNING", "OutOfTime", "ingest/sales/t/2.csv"),
+    ]
+    assert sum(emf_values(lines, "FilesFailed")) == 2.0
+
+
+def test_first_record_runs_even_when_the_timeout_is_shorter_than_the_margin(s3):
+    # Otherwise a function timeout under the margin would fail every batch until the DLQ.
+    event = put(s3, "ingest/sales/short.csv", sales_csv())
+    context = ExpiringContext(remaining_ms=3_000)
+    assert handler_module.handler(sqs_event(json.dumps(event)), context) == {
+        "batchItemFailures": []
+    }
+    assert len(keys(s3, CURATED)) == 1
+
+
+def test_safety_margin_is_at_least_ten_seconds_or_a_fifth_of_the_budget():
+    assert safety_margin_ms(30_000) == 10_000
+    assert safety_margin_ms(900_000) == 180_000

@@ -1,0 +1,158 @@
+"""The lookup API handler with API Gateway REST v1 proxy events in AWS's shape, on moto."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from headwater.handlers import lookup_api, lookup_loader
+from tests.support.lookup import (
+    FIXTURES,
+    LambdaContext,
+    api_event,
+    lookup_environment,
+)
+
+
+@pytest.fixture
+def lookup_env(monkeypatch):
+    yield from lookup_environment(monkeypatch)
+
+
+API_KEY = json.loads((FIXTURES / "api_gateway_get.json").read_text())["requestContext"]["identity"][
+    "apiKey"
+]
+PARTITION = "/lookups/{dataset}/{key}"
+MEMBER = "/lookups/{dataset}/{key}/{member}"
+LIST = "/lookups/{dataset}"
+
+
+@pytest.fixture
+def loaded(lookup_env):
+    lookup_api._store.cache_clear()  # the store holds a client of this mock
+    result = lookup_loader.handler(
+        lookup_env.put_csv((FIXTURES / "employees.csv").read_text()), LambdaContext()
+    )
+    assert result["status"] == "succeeded"
+    yield lookup_env
+    lookup_api._store.cache_clear()
+
+
+def call(event: dict) -> tuple[int, dict]:
+    response = lookup_api.handler(event, LambdaContext(function_name="hw-lookup-api"))
+    # REST v1 responses carry multiValueHeaders (Powertools) or headers (our 500 fallback).
+    headers = response.get("multiValueHeaders") or {
+        k: [v] for k, v in response.get("headers", {}).items()
+    }
+    assert headers["Content-Type"] == ["application/json"]
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_partition_with_members_and_no_api_key_in_logs(loaded, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "lookup-api")
+    call(api_event(None, "/health"))  # creates the service's logger
+    stream = io.StringIO()
+    # Powertools binds its handler to the stdout of the moment it was created (maybe another
+    # test's); point it at a buffer to read exactly what this request logs.
+    for log_handler in logging.getLogger("lookup-api").handlers:
+        monkeypatch.setattr(log_handler, "stream", stream)
+    status, body = call(api_event({"dataset": "employees", "key": "Engineering"}, PARTITION))
+    assert status == 200
+    assert body["dataset"] == "employees" and body["key"] == "Engineering"
+    assert sorted(body["members"]) == ["E001", "E002", "E003"]
+    assert body["members"]["E002"]["salary_band"] == 6
+    text = stream.getvalue()
+    assert '"status":200' in text
+    assert "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" in text, "correlation id from requestContext"
+    assert "k7q2r9s1t3" in text, "the key's id is logged"
+    assert API_KEY not in text, "the key value is never logged"
+
+
+def test_key_with_space_and_ampersand_is_found(loaded):
+    event = api_event({"dataset": "employees", "key": "Research & Development"}, PARTITION)
+    assert "%20%26%20" in event["path"]
+    status, body = call(event)
+    assert status == 200 and list(body["members"]) == ["R001"]
+
+
+def test_member_route_and_404s(loaded):
+    ok = call(api_event({"dataset": "employees", "key": "Sales", "member": "S001"}, MEMBER))
+    assert ok[0] == 200 and ok[1]["facts"]["title"] == "Account Executive"
+    cases = {
+        ("employees", "Sales", "S999"): "unknown member 'S999'",
+        ("employees", "Marketing", "S001"): "unknown key 'Marketing'",
+        ("staff", "Sales", "S001"): "unknown dataset 'staff'",
+    }
+    for (dataset, key, member), message in cases.items():
+        params = {"dataset": dataset, "key": key, "member": member}
+        status, body = call(api_event(params, MEMBER))
+        assert status == 404 and message in body["message"], body
+    status, body = call(api_event({"dataset": "staff", "key": "Sales"}, PARTITION))
+    assert status == 404 and body == {"message": "unknown dataset 'staff'"}
+
+
+def test_replaced_file_removes_absent_keys_and_updates_the_rest(loaded):
+    lookup_loader.handler(
+        loaded.put_csv((FIXTURES / "employees_v2.csv").read_text(), "v2.csv"), LambdaContext()
+    )
+    status, body = call(api_event({"dataset": "employees", "key": "Sales"}, PARTITION))
+    assert status == 404 and "unknown key 'Sales'" in body["message"]
+    status, body = call(api_event({"dataset": "employees", "key": "Engineering"}, PARTITION))
+    assert status == 200 and sorted(body["members"]) == ["E001", "E003"]
+    assert body["members"]["E001"]["salary_band"] == 8
+
+
+def test_malformed_replacement_keeps_the_old_version_serving(loaded):
+    result = lookup_loader.handler(
+        loaded.put_csv("department,employee_id,name\nOps,O1\n", "broken.csv"), LambdaContext()
+    )
+    assert result["status"] == "failed"
+    status, body = call(api_event({"dataset": "employees", "key": "Sales"}, PARTITION))
+    assert status == 200 and sorted(body["members"]) == ["S001", "S002"]
+
+
+def test_list_keys_pages_through_every_key(loaded):
+    seen, cursor = [], None
+    for _ in range(5):
+        query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        status, body = call(api_event({"dataset": "employees"}, LIST, query))
+        assert status == 200 and len(body["keys"]) <= 2
+        seen += body["keys"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["Engineering", "Research & Development", "Sales"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": "0"},
+        {"limit": "1001"},
+        {"limit": "abc"},
+        {"limit": "-1"},
+        {"limit": "2.5"},
+        {"cursor": "not-a-cursor"},
+        {"cursor": ""},
+    ],
+)
+def test_bad_list_parameters_are_400(loaded, query):
+    status, body = call(api_event({"dataset": "employees"}, LIST, query))
+    assert status == 400 and body["message"]
+
+
+def test_list_unknown_dataset_is_404(loaded):
+    status, body = call(api_event({"dataset": "staff"}, LIST))
+    assert status == 404 and body == {"message": "unknown dataset 'staff'"}
+
+
+def test_health_is_api_gateways_and_unknown_routes_are_404(loaded):
+    # GET /health is a MOCK integration: API Gateway answers it, the function never sees it.
+    event = api_event(None, "/health")
+    event["requestContext"]["identity"].update(apiKey=None, apiKeyId=None)
+    assert call(event) == (404, {"message": "Not found"})
+    status, body = call(api_event(None, "/nothing/here"))
+    assert status == 404 and body == {"message": "Not found"}

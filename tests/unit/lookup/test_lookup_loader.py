@@ -1,0 +1,326 @@
+"""The lookup loader on moto's in-process AWS: CSV in S3 -> versioned DynamoDB items -> events."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from headwater.handlers import lookup_loader
+from headwater.lookup import batch
+from headwater.lookup.contracts import load_lookups
+from headwater.lookup.loader import FAILED, SUCCEEDED, Source, load_lookup
+from headwater.lookup.store import LookupStore, PointerMoved, decode_cursor
+from tests.support.lookup import (
+    FIXTURES,
+    RAW,
+    REGION,
+    TABLE,
+    LambdaContext,
+    lookup_environment,
+)
+
+
+@pytest.fixture
+def lookup_env(monkeypatch):
+    yield from lookup_environment(monkeypatch)
+
+
+V1 = (FIXTURES / "employees.csv").read_text()
+V2 = (FIXTURES / "employees_v2.csv").read_text()
+HEADER = V1.splitlines()[0] + "\n"
+
+
+def load(env, body, name="employees.csv", client=None, **kwargs):
+    event = env.put_csv(body, name)
+    obj = event["detail"]["object"]
+    return load_lookup(
+        s3=env.s3,
+        store=LookupStore(TABLE, client or env.dynamodb),
+        source=Source(RAW, obj["key"], obj["version-id"]),
+        lookups=load_lookups(),
+        **kwargs,
+    )
+
+
+def store(env) -> LookupStore:
+    return LookupStore(TABLE, env.dynamodb)
+
+
+def version_items(env, version: str) -> list[dict]:
+    return [i for i in env.items() if f"#{version}#" in i["pk"]["S"]]
+
+
+def test_load_serves_partitions_with_nested_typed_members(lookup_env):
+    outcome = load(lookup_env, V1)
+    assert outcome.status == SUCCEEDED, outcome.failure
+    manifest = outcome.manifest
+    assert (manifest["rows"], manifest["keys_written"], manifest["keys_deleted"]) == (6, 3, 0)
+    assert manifest["source"]["bucket"] == RAW and manifest["source"]["version_id"]
+    partition = store(lookup_env).get_partition("employees", "Engineering")
+    assert partition["version"] == manifest["version"]
+    assert sorted(partition["members"]) == ["E001", "E002", "E003"]
+    assert partition["members"]["E001"] == {
+        "name": "Ada Lovelace",
+        "title": "Principal Engineer",
+        "location": "London",
+        "start_date": "2019-03-01",
+        "salary_band": 7,
+    }
+    sales = store(lookup_env).get_member("employees", "Sales", "S002")
+    assert sales["facts"] == {
+        "name": "Zig Ziglar",
+        "title": None,
+        "location": None,
+        "start_date": None,
+        "salary_band": None,
+    }
+    assert store(lookup_env).get_partition("employees", "Marketing") is None
+    assert store(lookup_env).datasets() == ["employees"]
+    assert store(lookup_env).manifests("employees")[0]["version"] == manifest["version"]
+
+
+def test_replacement_drops_absent_keys_updates_others_and_removes_old_version(lookup_env):
+    first = load(lookup_env, V1).manifest["version"]
+    outcome = load(lookup_env, V2, name="employees-2.csv")
+    assert outcome.status == SUCCEEDED, outcome.failure
+    assert outcome.manifest["keys_deleted"] == 1  # Sales
+    assert outcome.manifest["previous_version"] == first
+    lookups = store(lookup_env)
+    assert lookups.get_partition("employees", "Sales") is None
+    engineering = lookups.get_partition("employees", "Engineering")["members"]
+    assert sorted(engineering) == ["E001", "E003"]
+    assert engineering["E001"]["title"] == "Distinguished Engineer"
+    assert version_items(lookup_env, first) == [], "the old version is deleted explicitly"
+    keys, cursor = lookups.list_keys("employees")
+    assert (keys, cursor) == (["Engineering", "Research & Development"], None)
+
+
+@pytest.mark.parametrize(
+    ("body", "rule", "row", "column"),
+    [
+        ("employee_id,name\nE1,Ann\n", "missing_column", None, "department"),
+        (HEADER + "Ops,O1,Ann,,,,\nOps,O1,Bob,,,,\n", "duplicate_key", 2, "employee_id"),
+        (HEADER + "Ops,O1,Ann,,,,\nOps,O2,Bob,,\n", "malformed", 2, None),
+        (HEADER + "Ops,O1,Ann,,,,\nOps,O2,Bob,,,yesterday,\n", "type_mismatch", 2, "start_date"),
+        (HEADER + "Ops,O1,Ann,,,,3.5\n", "type_mismatch", 1, "salary_band"),
+        (HEADER + ",O1,Ann,,,,\n", "null_value", 1, "department"),
+        (HEADER + "Ops,O1,Ann,,,,\nR/D,R1,Bo,,,,\n", "slash_in_key", 2, "department"),
+        (HEADER + "Ops,O1/2,Ann,,,,\n", "slash_in_key", 1, "employee_id"),
+        (HEADER + 'Ops,"O1,Ann,,,,\n', "malformed", None, None),
+        ("", "empty_file", None, None),
+        (HEADER, "empty_file", None, None),
+        (HEADER.replace("salary_band", "bonus"), "unexpected_column", None, "bonus"),
+        (HEADER.encode() + b"Ops,O1,Ren\xe9,,,,\n", "encoding", 1, None),
+    ],
+)
+def test_bad_file_fails_with_a_report_and_old_version_keeps_serving(
+    lookup_env, body, rule, row, column
+):
+    good = load(lookup_env, V1).manifest["version"]
+    before = len(lookup_env.items())
+    outcome = load(lookup_env, body, name="bad.csv")
+    assert outcome.status == FAILED
+    report = outcome.manifest["error"]
+    assert report["rule"] == rule, report
+    if row is not None:
+        assert report["row"] == row, report
+    assert report["column"] == column, report
+    assert store(lookup_env).current_version("employees") == good
+    assert len(store(lookup_env).get_partition("employees", "Engineering")["members"]) == 3
+    # Only the failure manifest was added: no item of a new version exists.
+    assert len(lookup_env.items()) == before + 1
+    assert store(lookup_env).manifests("employees")[0]["status"] == FAILED
+
+
+def test_partition_above_400_kb_is_split_across_parts_and_reassembled(lookup_env):
+    filler = "x" * 180
+    rows = [f"Big,M{i:05d},Name {i},{filler},Somewhere,2020-01-01,{i}\n" for i in range(3000)]
+    outcome = load(lookup_env, HEADER + "".join(rows) + "Small,A1,Al,,,,\n")
+    assert outcome.status == SUCCEEDED, outcome.failure
+    version = outcome.manifest["version"]
+    parts = [i for i in env_items(lookup_env) if i["pk"]["S"] == f"employees#{version}#Big"]
+    assert len(parts) >= 2, "a >400 KB partition must be split"
+    assert sorted(p["sk"]["S"] for p in parts)[:2] == ["part#0000", "part#0001"]
+    members = store(lookup_env).get_partition("employees", "Big")["members"]
+    assert len(members) == 3000
+    assert members["M02999"] == {
+        "name": "Name 2999",
+        "title": filler,
+        "location": "Somewhere",
+        "start_date": "2020-01-01",
+        "salary_band": 2999,
+    }
+
+
+def env_items(env) -> list[dict]:
+    paginator = env.dynamodb.get_paginator("scan")
+    return [i for page in paginator.paginate(TableName=TABLE) for i in page["Items"]]
+
+
+def test_unprocessed_items_are_resent_with_backoff(lookup_env):
+    """DynamoDB drops part of the first batch: a botocore hook withholds 5 requests from the
+    call and reports them back as UnprocessedItems, as the service would."""
+    client = boto3.client("dynamodb", region_name=REGION)
+    withheld: list[dict] = []
+    state = {"withheld": False, "reported": False}
+
+    def before(params, **_):
+        requests = params["RequestItems"][TABLE]
+        if not state["withheld"] and len(requests) > 5:
+            state["withheld"] = True
+            withheld.extend(requests[-5:])
+            del requests[-5:]
+
+    def after(parsed, **_):
+        if state["withheld"] and not state["reported"]:
+            state["reported"] = True
+            parsed["UnprocessedItems"] = {TABLE: list(withheld)}
+
+    client.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", before)
+    client.meta.events.register("after-call.dynamodb.BatchWriteItem", after)
+    delays: list[float] = []
+    policy = batch.RetryPolicy(sleep=delays.append)
+    rows = [f"Team{i % 7},P{i:03d},N{i},,,,\n" for i in range(120)]
+    outcome = load(lookup_env, HEADER + "".join(rows), client=client, policy=policy)
+    assert outcome.status == SUCCEEDED, outcome.failure
+    assert len(withheld) == 5 and state["reported"]
+    assert len(delays) == 1 and 0 <= delays[0] <= policy.base_delay * 2
+    total = sum(
+        len(store(lookup_env).get_partition("employees", f"Team{t}")["members"]) for t in range(7)
+    )
+    assert total == 120, "the withheld requests were written on the retry"
+
+
+def test_batch_write_gives_up_after_bounded_attempts():
+    class AlwaysUnprocessed:
+        calls = 0
+
+        def batch_write_item(self, RequestItems):
+            self.calls += 1
+            return {"UnprocessedItems": RequestItems}
+
+    delays: list[float] = []
+    client = AlwaysUnprocessed()
+    policy = batch.RetryPolicy(max_attempts=4, base_delay=0.1, max_delay=0.3, sleep=delays.append)
+    requests = [{"PutRequest": {"Item": {"pk": {"S": str(i)}}}} for i in range(30)]
+    with pytest.raises(batch.UnprocessedItemsExhausted, match="25 item"):
+        batch.batch_write(client, TABLE, requests, policy)
+    assert client.calls == 4
+    assert len(delays) == 3 and all(0 <= d <= 0.3 for d in delays)
+
+
+def test_pointer_switch_is_conditional_so_concurrent_loads_cannot_both_win(lookup_env):
+    lookups = store(lookup_env)
+    lookups.switch_pointer("employees", "v1", None, "2026-11-23T00:00:00Z", {})
+    with pytest.raises(PointerMoved):
+        lookups.switch_pointer("employees", "v2", None, "2026-11-23T00:00:01Z", {})
+    with pytest.raises(PointerMoved):
+        lookups.switch_pointer("employees", "v3", "v0", "2026-11-23T00:00:02Z", {})
+    lookups.switch_pointer("employees", "v4", "v1", "2026-11-23T00:00:03Z", {})
+    assert lookups.current_version("employees") == "v4"
+
+
+def test_load_that_loses_the_race_discards_its_version(lookup_env):
+    winner = load(lookup_env, V1).manifest["version"]
+
+    class StaleStore(LookupStore):
+        def pointer(self, dataset, consistent=False):
+            return None  # read before the winner switched
+
+    event = lookup_env.put_csv(V2, "late.csv")
+    outcome = load_lookup(
+        s3=lookup_env.s3,
+        store=StaleStore(TABLE, lookup_env.dynamodb),
+        source=Source(RAW, event["detail"]["object"]["key"]),
+        lookups=load_lookups(),
+    )
+    assert outcome.status == FAILED and outcome.manifest["error"]["rule"] == "concurrent_load"
+    assert store(lookup_env).current_version("employees") == winner
+    loser = outcome.manifest["version"]
+    assert loser and version_items(lookup_env, loser) == []
+
+
+def test_reader_holding_a_retired_version_rereads_the_pointer(lookup_env):
+    old = load(lookup_env, V1).manifest["version"]
+    load(lookup_env, V2, name="employees-2.csv")
+
+    class SlowReader(LookupStore):
+        stale = True
+
+        def current_version(self, dataset, consistent=False):
+            if self.stale and not consistent:
+                self.stale = False
+                return old  # resolved just before the switch
+            return super().current_version(dataset, consistent)
+
+    partition = SlowReader(TABLE, lookup_env.dynamodb).get_partition("employees", "Engineering")
+    assert partition["version"] != old
+    assert sorted(partition["members"]) == ["E001", "E003"]
+
+
+def test_list_keys_pages_with_an_opaque_cursor(lookup_env):
+    rows = [f"K{i:02d},M1,N,,,,\n" for i in range(7)]
+    load(lookup_env, HEADER + "".join(rows))
+    seen, cursor, pages = [], None, 0
+    while True:
+        keys, cursor = store(lookup_env).list_keys("employees", limit=3, cursor=cursor)
+        seen += keys
+        pages += 1
+        if cursor is None:
+            break
+        assert "/" not in cursor and "+" not in cursor and "=" not in cursor
+        assert decode_cursor(cursor) == keys[-1]
+    assert seen == [f"K{i:02d}" for i in range(7)] and pages == 3
+
+
+def test_handler_publishes_success_and_failure_events_without_raising(lookup_env):
+    ok = lookup_loader.handler(lookup_env.put_csv(V1), LambdaContext())
+    bad = lookup_loader.handler(lookup_env.put_csv("", "empty.csv"), LambdaContext())
+    assert (ok["status"], bad["status"]) == (SUCCEEDED, FAILED)
+    events = lookup_env.events()
+    assert [e["detail-type"] for e in events] == ["Lookup Load Succeeded", "Lookup Load Failed"]
+    assert all(e["source"] == "headwater.lookup" for e in events)
+    assert events[0]["detail"]["rows"] == 6
+    assert events[0]["detail"]["version"] == ok["manifest"]["version"]
+    assert events[1]["detail"]["error"]["rule"] == "empty_file"
+    assert events[1]["detail"]["source"]["key"] == "lookup/employees/empty.csv"
+    assert store(lookup_env).current_version("employees") == ok["manifest"]["version"]
+
+
+def test_handler_raises_on_aws_errors_so_the_target_retries(lookup_env):
+    event = lookup_env.put_csv(V1)
+    lookup_env.s3.delete_object(
+        Bucket=RAW,
+        Key=event["detail"]["object"]["key"],
+        VersionId=event["detail"]["object"]["version-id"],
+    )
+    with pytest.raises(ClientError):
+        lookup_loader.handler(event, LambdaContext())
+    assert store(lookup_env).current_version("employees") is None
+    assert lookup_env.events() == []
+
+
+def test_an_interrupted_retirement_leaves_the_old_version_to_ttl(lookup_env, monkeypatch):
+    first = load(lookup_env, V1).manifest["version"]
+
+    def failing_delete(self, *args, **kwargs):
+        raise RuntimeError("throttled for good")
+
+    monkeypatch.setattr(LookupStore, "delete_version", failing_delete)
+    with pytest.raises(RuntimeError, match="throttled"):
+        load(lookup_env, V2, name="employees-2.csv")
+
+    leftovers = version_items(lookup_env, first)
+    assert leftovers, "the old version is still there"
+    assert all("expires_at" in item for item in leftovers)
+
+
+def test_a_successful_retirement_writes_no_ttl_stamps(lookup_env):
+    calls = []
+    lookup_env.dynamodb.meta.events.register(
+        "before-call.dynamodb.UpdateItem", lambda **kw: calls.append(kw)
+    )
+    load(lookup_env, V1)
+    assert load(lookup_env, V2, name="employees-2.csv").status == SUCCEEDED
+    assert calls == []
