@@ -43,7 +43,7 @@ FUNCTIONS = [
     # shared_iface.md
     Function(
         module="ingest",
-        handler="headwater.handlers.ingest.handler",
+        handler="headwater.handlers.ingest_processor.handler",
         domain="ingest",
         interface=frozenset(
             {
