@@ -26,7 +26,7 @@ variable "artifact_path" {
 }
 
 variable "handler" {
-  description = "Python entrypoint as \"module.path.function\", e.g. \"headwater.handlers.ingest.handler\"."
+  description = "Python entrypoint as \"module.path.function\", e.g. \"headwater.handlers.ingest_processor.handler\"."
   type        = string
 
   validation {
