@@ -161,4 +161,3 @@ def test_forbidden_actions_are_recognised():
     bad, updated = _replacements(plan)
     assert [b.split(":")[0] for b in bad] == ["a.x", "a.y", "a.z"]
     assert updated == ["a.u"]
-

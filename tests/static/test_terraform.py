@@ -43,7 +43,7 @@ def test_every_module_has_a_runnable_example(module):
     assert examples, f"modules/{module} has no examples/<name>/main.tf"
     for example in examples:
         hcl = "".join(p.read_text() for p in (TERRAFORM_DIR / example).glob("*.tf"))
-        assert 'source = "../.."' in hcl, f"{example} does not call its module (source = \"../..\")"
+        assert 'source = "../.."' in hcl, f'{example} does not call its module (source = "../..")'
         assert 'provider "aws"' in hcl, f"{example} has no provider block: it would not run alone"
 
 
