@@ -106,11 +106,12 @@ tf_init() {
 }
 
 tf_vars() {
+  # artifacts: one zip per function group ("api", "data"); locally one thin zip serves both.
   if [ "$ENV" = local ]; then
     printf -- '-var=endpoint=http://127.0.0.1:%s\n' "$LOCAL_PORT"
-    printf -- '-var=artifact_path=%s\n' "$ROOT/build/lambda-local.zip"
+    printf -- '-var=artifacts={api="%s",data="%s"}\n' "$ROOT/build/lambda-local.zip" "$ROOT/build/lambda-local.zip"
   else
-    printf -- '-var=artifact_path=%s\n' "$ROOT/build/lambda-$ARCH.zip"
+    printf -- '-var=artifacts={api="%s",data="%s"}\n' "$ROOT/build/lambda-api-$ARCH.zip" "$ROOT/build/lambda-data-$ARCH.zip"
     printf -- '-var=architecture=%s\n' "$ARCH"
   fi
 }

@@ -10,67 +10,25 @@ provider "aws" {
   }
 }
 
-module "ingest" {
-  source = "../../modules/ingest"
+module "stack" {
+  source = "../../modules/stack"
 
-  name_prefix      = "headwater-dev"
-  artifact_path    = var.artifact_path
-  architecture     = var.architecture
-  key_prefix       = var.key_prefix
-  alerts_topic_arn = var.alerts_topic_arn
-  alert_emails     = var.alert_emails
-  log_level        = var.log_level
+  name_prefix       = "headwater-dev"
+  artifacts         = var.artifacts
+  architecture      = var.architecture
+  ingest_key_prefix = var.key_prefix
+  lookup_key_prefix = var.lookup_key_prefix
+  log_level         = var.log_level
+  alerts_topic_arn  = var.alerts_topic_arn
+  alert_emails      = var.alert_emails
+  subscribers       = var.subscribers
+  internal_keys     = var.internal_keys
 
   # Dev: cheap to tear down and rebuild.
   force_destroy                      = true
+  deletion_protection                = false
   kms_deletion_window_days           = 7
   log_retention_days                 = 30
   noncurrent_version_expiration_days = 7
-  maximum_concurrency                = 2
-}
-
-# One REST API per environment; capabilities add their routes to it, the stage deploys them all.
-module "api" {
-  source = "../../modules/api"
-
-  name = "headwater-dev"
-}
-
-module "lookup" {
-  source = "../../modules/lookup"
-
-  name_prefix         = "headwater-dev"
-  artifact_path       = var.artifact_path
-  architecture        = var.architecture
-  raw_bucket_name     = module.ingest.raw_bucket_name
-  raw_bucket_arn      = module.ingest.raw_bucket_arn
-  key_prefix          = var.lookup_key_prefix
-  rest_api_id         = module.api.rest_api_id
-  root_resource_id    = module.api.root_resource_id
-  execution_arn       = module.api.execution_arn
-  params_validator_id = module.api.params_validator_id
-  create_kms_key      = false
-  kms_key_arn         = module.ingest.kms_key_arn
-  alarm_topic_arn     = module.ingest.alerts_topic_arn
-
-  # Dev: cheap to tear down and rebuild.
-  deletion_protection = false
-  log_retention_days  = 30
-}
-
-module "api_stage" {
-  source = "../../modules/api_stage"
-
-  rest_api_id        = module.api.rest_api_id
-  rest_api_name      = module.api.rest_api_name
-  kms_key_arn        = module.ingest.kms_key_arn
-  log_retention_days = 30
-  subscribers        = var.subscribers
-  internal_keys      = var.internal_keys
-
-  # Every capability's routes: a change to any of them redeploys the stage.
-  redeployment_triggers = concat(
-    module.api.deployment_triggers,
-    module.lookup.deployment_triggers,
-  )
+  ingest_maximum_concurrency         = 2
 }

@@ -9,10 +9,23 @@ variable "endpoint" {
   }
 }
 
-variable "artifact_path" {
-  description = "Lambda zip, relative to this directory (scripts/build_artifact.py --local builds a thin package-only zip: the runner provides the dependencies)."
-  type        = string
-  default     = "../../../build/lambda-local.zip"
+variable "artifacts" {
+  description = "Lambda zips per function group, relative to this directory: { api = ..., data = ... } (scripts/build_artifact.py)."
+  type        = map(string)
+  default = {
+    api  = "../../../build/lambda-local.zip"
+    data = "../../../build/lambda-local.zip"
+  }
+
+  validation {
+    condition     = length(setsubtract(["api", "data"], keys(var.artifacts))) == 0 && length(setsubtract(keys(var.artifacts), ["api", "data"])) == 0
+    error_message = "artifacts must have exactly the keys \"api\" and \"data\"."
+  }
+
+  validation {
+    condition     = alltrue([for path in values(var.artifacts) : endswith(path, ".zip")])
+    error_message = "every artifact must be a .zip file."
+  }
 }
 
 variable "key_prefix" {

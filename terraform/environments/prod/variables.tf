@@ -9,10 +9,23 @@ variable "region" {
   }
 }
 
-variable "artifact_path" {
-  description = "Lambda zip built by scripts/build_artifact.py, relative to this directory."
-  type        = string
-  default     = "../../../build/lambda-arm64.zip"
+variable "artifacts" {
+  description = "Lambda zips per function group, relative to this directory: { api = ..., data = ... } (scripts/build_artifact.py)."
+  type        = map(string)
+  default = {
+    api  = "../../../build/lambda-api-arm64.zip"
+    data = "../../../build/lambda-data-arm64.zip"
+  }
+
+  validation {
+    condition     = length(setsubtract(["api", "data"], keys(var.artifacts))) == 0 && length(setsubtract(keys(var.artifacts), ["api", "data"])) == 0
+    error_message = "artifacts must have exactly the keys \"api\" and \"data\"."
+  }
+
+  validation {
+    condition     = alltrue([for path in values(var.artifacts) : endswith(path, ".zip")])
+    error_message = "every artifact must be a .zip file."
+  }
 }
 
 variable "architecture" {

@@ -148,3 +148,70 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
   tags                = var.tags
 }
+
+# ---------------------------------------------------------------------------------------------
+# Triggers as data: what pulls events into the function (event source mappings) and what may
+# push them (resource-based permissions). Capability modules describe them; this module owns
+# the resources, so every function is wired the same way.
+# ---------------------------------------------------------------------------------------------
+resource "aws_lambda_event_source_mapping" "this" {
+  for_each = var.event_source_mappings
+
+  event_source_arn                   = each.value.event_source_arn
+  function_name                      = aws_lambda_function.this.arn
+  enabled                            = each.value.enabled
+  batch_size                         = each.value.batch_size
+  maximum_batching_window_in_seconds = each.value.maximum_batching_window_in_seconds
+  function_response_types            = each.value.function_response_types
+
+  # Streams only (DynamoDB, Kinesis); null for SQS.
+  starting_position              = each.value.starting_position
+  maximum_retry_attempts         = each.value.maximum_retry_attempts
+  maximum_record_age_in_seconds  = each.value.maximum_record_age_in_seconds
+  bisect_batch_on_function_error = each.value.bisect_batch_on_function_error
+  parallelization_factor         = each.value.parallelization_factor
+
+  dynamic "scaling_config" {
+    # SQS only: caps the concurrent invocations this source starts.
+    for_each = each.value.maximum_concurrency == null ? [] : [1]
+    content {
+      maximum_concurrency = each.value.maximum_concurrency
+    }
+  }
+
+  dynamic "destination_config" {
+    # Streams only: where records go once retries are exhausted.
+    for_each = each.value.on_failure_destination_arn == null ? [] : [1]
+    content {
+      on_failure {
+        destination_arn = each.value.on_failure_destination_arn
+      }
+    }
+  }
+
+  dynamic "filter_criteria" {
+    for_each = length(each.value.filter_patterns) > 0 ? [1] : []
+    content {
+      dynamic "filter" {
+        for_each = each.value.filter_patterns
+        content {
+          pattern = filter.value
+        }
+      }
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lambda_permission" "this" {
+  for_each = var.allowed_triggers
+
+  # The map key is the statement id: stable, and changing it replaces the permission.
+  statement_id   = each.key
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.this.function_name
+  principal      = each.value.principal
+  source_arn     = each.value.source_arn
+  source_account = each.value.source_account
+}

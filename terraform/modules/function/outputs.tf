@@ -32,3 +32,8 @@ output "error_alarm_arn" {
   description = "ARN of the Errors alarm, or null when create_error_alarm is false."
   value       = try(aws_cloudwatch_metric_alarm.errors[0].arn, null)
 }
+
+output "event_source_mapping_uuids" {
+  description = "Event source mapping name -> UUID."
+  value       = { for name, m in aws_lambda_event_source_mapping.this : name => m.uuid }
+}

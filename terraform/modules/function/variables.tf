@@ -26,7 +26,7 @@ variable "artifact_path" {
 }
 
 variable "handler" {
-  description = "Python entrypoint as \"module.path.function\", e.g. \"headwater.handlers.ingest.handler\"."
+  description = "Python entrypoint as \"module.path.function\", e.g. \"headwater.handlers.ingest_processor.handler\"."
   type        = string
 
   validation {
@@ -211,5 +211,104 @@ variable "ephemeral_storage_mb" {
   validation {
     condition     = var.ephemeral_storage_mb >= 512 && var.ephemeral_storage_mb <= 10240 && floor(var.ephemeral_storage_mb) == var.ephemeral_storage_mb
     error_message = "ephemeral_storage_mb must be a whole number between 512 and 10240."
+  }
+}
+
+variable "event_source_mappings" {
+  description = <<-EOT
+    Sources Lambda polls for this function, name -> mapping (SQS today; the stream attributes
+    are ready for DynamoDB streams):
+    { event_source_arn, enabled = true, batch_size, maximum_batching_window_in_seconds,
+      function_response_types = [] (e.g. ["ReportBatchItemFailures"]),
+      maximum_concurrency (SQS), starting_position ("LATEST"|"TRIM_HORIZON", streams),
+      maximum_retry_attempts, maximum_record_age_in_seconds, bisect_batch_on_function_error,
+      parallelization_factor, on_failure_destination_arn (streams), filter_patterns = [] }.
+    The function's policy_statements must grant reading the source.
+  EOT
+  type = map(object({
+    event_source_arn                   = string
+    enabled                            = optional(bool, true)
+    batch_size                         = optional(number)
+    maximum_batching_window_in_seconds = optional(number)
+    function_response_types            = optional(list(string), [])
+    maximum_concurrency                = optional(number)
+    starting_position                  = optional(string)
+    maximum_retry_attempts             = optional(number)
+    maximum_record_age_in_seconds      = optional(number)
+    bisect_batch_on_function_error     = optional(bool)
+    parallelization_factor             = optional(number)
+    on_failure_destination_arn         = optional(string)
+    filter_patterns                    = optional(list(string), [])
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.event_source_mappings) : can(regex("^[a-z0-9_]{1,64}$", k))])
+    error_message = "event_source_mappings keys must be 1-64 lowercase letters, digits and underscores."
+  }
+
+  validation {
+    condition = alltrue([for m in values(var.event_source_mappings) :
+    can(regex("^arn:aws[a-z-]*:(sqs|dynamodb|kinesis|kafka):", m.event_source_arn))])
+    error_message = "event_source_arn must be an SQS queue, DynamoDB stream, Kinesis stream or Kafka ARN."
+  }
+
+  validation {
+    condition = alltrue([for m in values(var.event_source_mappings) :
+    m.batch_size == null || try(m.batch_size >= 1 && m.batch_size <= 10000, false)])
+    error_message = "batch_size must be between 1 and 10000."
+  }
+
+  validation {
+    condition = alltrue([for m in values(var.event_source_mappings) :
+    m.maximum_batching_window_in_seconds == null || try(m.maximum_batching_window_in_seconds >= 0 && m.maximum_batching_window_in_seconds <= 300, false)])
+    error_message = "maximum_batching_window_in_seconds must be between 0 and 300."
+  }
+
+  validation {
+    condition = alltrue([for m in values(var.event_source_mappings) :
+    alltrue([for t in m.function_response_types : t == "ReportBatchItemFailures"])])
+    error_message = "function_response_types may only contain \"ReportBatchItemFailures\"."
+  }
+
+  validation {
+    condition = alltrue([for m in values(var.event_source_mappings) :
+    m.maximum_concurrency == null || try(m.maximum_concurrency >= 2 && m.maximum_concurrency <= 1000, false)])
+    error_message = "maximum_concurrency must be between 2 and 1000 (AWS's limits for SQS event sources)."
+  }
+
+  validation {
+    condition = alltrue([for m in values(var.event_source_mappings) :
+    m.starting_position == null || contains(["LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"], coalesce(m.starting_position, "-"))])
+    error_message = "starting_position must be LATEST, TRIM_HORIZON or AT_TIMESTAMP."
+  }
+}
+
+variable "allowed_triggers" {
+  description = <<-EOT
+    Services allowed to invoke the function, statement id -> { principal, source_arn,
+    source_account = null }, e.g. { AllowLookupFileRule = { principal = "events.amazonaws.com",
+    source_arn = <rule ARN> } }. Every permission is scoped to one source ARN.
+  EOT
+  type = map(object({
+    principal      = string
+    source_arn     = string
+    source_account = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.allowed_triggers) : can(regex("^[A-Za-z0-9_-]{1,100}$", k))])
+    error_message = "allowed_triggers keys (statement ids) must be 1-100 letters, digits, hyphens and underscores."
+  }
+
+  validation {
+    condition     = alltrue([for t in values(var.allowed_triggers) : can(regex("^[a-z0-9.-]+\\.amazonaws\\.com(\\.cn)?$", t.principal))])
+    error_message = "each trigger's principal must be an AWS service principal such as \"events.amazonaws.com\"."
+  }
+
+  validation {
+    condition     = alltrue([for t in values(var.allowed_triggers) : can(regex("^arn:aws[a-z-]*:", t.source_arn))])
+    error_message = "each trigger needs a source_arn (no unscoped invoke permissions)."
   }
 }

@@ -9,17 +9,16 @@ locals {
 
   # Not coalesce(): it would skip "" (no suffix), which the local environment asks for.
   bucket_suffix = var.bucket_name_suffix != null ? var.bucket_name_suffix : "-${local.account_id}-${local.region}"
+  # The raw bucket is the platform's (var.raw_bucket_name); these two are ingest's own.
   buckets = {
-    raw        = "${var.name_prefix}-raw${local.bucket_suffix}"
     curated    = "${var.name_prefix}-curated${local.bucket_suffix}"
     quarantine = "${var.name_prefix}-quarantine${local.bucket_suffix}"
   }
 
-  kms_key_arn      = var.kms_key_arn != null ? var.kms_key_arn : module.kms_key[0].key_arn
-  alerts_topic_arn = var.alerts_topic_arn != null ? var.alerts_topic_arn : aws_sns_topic.alerts[0].arn
-  function_name    = "${var.name_prefix}-ingest-processor"
+  function_name = "${var.name_prefix}-ingest-processor"
 
-  # Built, not read from the queue, so the queue's own policy can name it without a cycle.
+  # Built, not read from the queue: the function's policy names it without waiting ~50 s for
+  # both queues to settle.
   queue_name = "${var.name_prefix}-ingest"
   queue_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.queue_name}"
 
@@ -29,39 +28,12 @@ locals {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Encryption key (one per deployment of the module, unless the caller brings one)
-# ---------------------------------------------------------------------------------------------
-# EventBridge publishes to the encrypted topic; SNS delivers to the encrypted queue;
-# CloudWatch alarms publish to the encrypted alerts topic.
-module "kms_key" {
-  source = "../kms_key"
-  count  = var.kms_key_arn == null ? 1 : 0
-
-  description          = "${var.name_prefix} ingest: buckets, topics, queues and logs"
-  service_principals   = ["events.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"]
-  deletion_window_days = var.kms_deletion_window_days
-  alias_name           = "alias/${var.name_prefix}-ingest"
-  tags                 = var.tags
-}
-
-# The key and alias were resources of this module before ../kms_key existed.
-moved {
-  from = aws_kms_key.this[0]
-  to   = module.kms_key[0].aws_kms_key.this
-}
-
-moved {
-  from = aws_kms_alias.this[0]
-  to   = module.kms_key[0].aws_kms_alias.this[0]
-}
-
-# ---------------------------------------------------------------------------------------------
-# Buckets: raw (landing), curated (Parquet), quarantine (bad files and their reports)
+# Buckets: curated (Parquet), quarantine (bad files and their reports). Raw is the platform's.
 # ---------------------------------------------------------------------------------------------
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:Server access logs need a separate log bucket per account; object-level audit belongs to CloudTrail data events, configured account-wide outside this module.
   #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per deployment (cost, data residency), not a default of the kit.
-  #checkov:skip=CKV2_AWS_62:Only the raw bucket drives processing (EventBridge notification below); curated and quarantine are outputs with no consumers to notify.
+  #checkov:skip=CKV2_AWS_62:Only the platform's raw bucket drives processing (its EventBridge notification); curated and quarantine are outputs with no consumers to notify.
   for_each = local.buckets
 
   bucket        = each.value
@@ -104,7 +76,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = local.kms_key_arn
+      kms_master_key_id = var.kms_key_arn
     }
     # Bucket keys cut KMS requests (and cost) by orders of magnitude for many small files.
     bucket_key_enabled = true
@@ -170,11 +142,6 @@ resource "aws_s3_bucket_policy" "this" {
   depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
-resource "aws_s3_bucket_notification" "raw" {
-  bucket      = aws_s3_bucket.this["raw"].id
-  eventbridge = true
-}
-
 # ---------------------------------------------------------------------------------------------
 # Routing: EventBridge rule -> SNS topic (fan-out point) -> SQS queue (+ DLQ)
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +154,7 @@ resource "aws_cloudwatch_event_rule" "object_created" {
     source        = ["aws.s3"]
     "detail-type" = ["Object Created"]
     detail = {
-      bucket = { name = [aws_s3_bucket.this["raw"].id] }
+      bucket = { name = [var.raw_bucket_name] }
       object = { key = [{ prefix = var.key_prefix }] }
     }
   })
@@ -213,7 +180,7 @@ resource "aws_cloudwatch_event_target" "topic" {
 
 resource "aws_sns_topic" "ingest" {
   name              = "${var.name_prefix}-ingest"
-  kms_master_key_id = local.kms_key_arn
+  kms_master_key_id = var.kms_key_arn
   tags              = var.tags
 }
 
@@ -241,64 +208,27 @@ resource "aws_sns_topic_policy" "ingest" {
   policy = data.aws_iam_policy_document.topic.json
 }
 
-resource "aws_sqs_queue" "dlq" {
-  name                              = "${var.name_prefix}-ingest-dlq"
-  message_retention_seconds         = var.dlq_message_retention_seconds
-  kms_master_key_id                 = local.kms_key_arn
-  kms_data_key_reuse_period_seconds = 300
+# Work queue + DLQ, only the ingest topic may send (the queue policy is inline: see ../queue).
+module "work_queue" {
+  source = "../queue"
 
-  # Only the work queue may use this queue as its dead-letter target. Inline, with the work
-  # queue's ARN built rather than read, so the two queues need not be created one after another.
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [local.queue_arn]
-  })
-
-  tags = var.tags
-}
-
-resource "aws_sqs_queue" "work" {
-  name                              = local.queue_name
-  visibility_timeout_seconds        = local.visibility_timeout_seconds
-  message_retention_seconds         = var.message_retention_seconds
-  kms_master_key_id                 = local.kms_key_arn
-  kms_data_key_reuse_period_seconds = 300
-
-  # Inline rather than aws_sqs_queue_policy: the provider waits ~25 s for every attribute
-  # change to settle, and a separate policy resource would add one more wait to the chain.
-  policy = data.aws_iam_policy_document.queue.json
-
-  redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dlq.arn
-    maxReceiveCount     = var.max_receive_count
-  })
-
-  tags = var.tags
-}
-
-data "aws_iam_policy_document" "queue" {
-  statement {
-    sid       = "OnlyTheIngestTopicSends"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.queue_arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_sns_topic.ingest.arn]
-    }
-  }
+  name                          = local.queue_name
+  source_principal              = "sns.amazonaws.com"
+  source_arn                    = aws_sns_topic.ingest.arn
+  kms_key_arn                   = var.kms_key_arn
+  visibility_timeout_seconds    = local.visibility_timeout_seconds
+  message_retention_seconds     = var.message_retention_seconds
+  dlq_message_retention_seconds = var.dlq_message_retention_seconds
+  max_receive_count             = var.max_receive_count
+  alarm_topic_arn               = var.alarm_topic_arn
+  dlq_alarm_description         = "Files failed processing ${var.max_receive_count} times and are waiting in ${local.queue_name}-dlq."
+  tags                          = var.tags
 }
 
 resource "aws_sns_topic_subscription" "work" {
   topic_arn = aws_sns_topic.ingest.arn
   protocol  = "sqs"
-  endpoint  = aws_sqs_queue.work.arn
+  endpoint  = module.work_queue.queue_arn
   # The queue receives the EventBridge event itself, not an SNS envelope around it.
   raw_message_delivery = true
   # The queue carries its policy inline, so SNS may deliver as soon as the subscription exists.
@@ -308,10 +238,11 @@ resource "aws_sns_topic_subscription" "work" {
 }
 
 # Events that never reached the work queue: failed EventBridge -> SNS or SNS -> SQS deliveries.
+# Not ../queue: two senders (the rule and the subscription) dead-letter here.
 resource "aws_sqs_queue" "delivery_dlq" {
   name                              = "${var.name_prefix}-ingest-delivery-dlq"
   message_retention_seconds         = var.dlq_message_retention_seconds
-  kms_master_key_id                 = local.kms_key_arn
+  kms_master_key_id                 = var.kms_key_arn
   kms_data_key_reuse_period_seconds = 300
   policy                            = data.aws_iam_policy_document.delivery_dlq.json
   tags                              = var.tags
@@ -334,6 +265,24 @@ data "aws_iam_policy_document" "delivery_dlq" {
       values   = [aws_cloudwatch_event_rule.object_created.arn, aws_sns_topic.ingest.arn]
     }
   }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = ["arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name_prefix}-ingest-delivery-dlq"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -345,7 +294,7 @@ module "processor" {
   name          = local.function_name
   description   = "headwater ingest: validate raw files against their contract, write Parquet or quarantine."
   artifact_path = var.artifact_path
-  handler       = "headwater.handlers.ingest.handler"
+  handler       = "headwater.handlers.ingest_processor.handler"
   architecture  = var.architecture
   memory_size   = var.function_memory_size
   timeout       = var.function_timeout
@@ -353,8 +302,8 @@ module "processor" {
   ephemeral_storage_mb = var.function_ephemeral_storage_mb
 
   log_retention_days = var.log_retention_days
-  kms_key_arn        = local.kms_key_arn
-  alarm_topic_arn    = local.alerts_topic_arn
+  kms_key_arn        = var.kms_key_arn
+  alarm_topic_arn    = var.alarm_topic_arn
 
   # Exactly the variables the processor reads (tests/static checks this against the code).
   environment_variables = {
@@ -373,7 +322,7 @@ module "processor" {
       sid = "ReadAndRetireRawObjects"
       # Tagging reads: the copy into quarantine carries the object's tags along.
       actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:DeleteObject"]
-      resources = ["${aws_s3_bucket.this["raw"].arn}/${var.key_prefix}*"]
+      resources = ["${var.raw_bucket_arn}/${var.key_prefix}*"]
     },
     {
       # Without ListBucket S3 answers 403 instead of 404 for a key that is gone, and the
@@ -382,7 +331,7 @@ module "processor" {
       actions = ["s3:ListBucket"]
       # No s3:prefix condition: GetObject requests carry no prefix, so a conditioned grant
       # would not turn their 403 into a 404.
-      resources = [aws_s3_bucket.this["raw"].arn]
+      resources = [var.raw_bucket_arn]
     },
     {
       sid       = "WriteCuratedAndQuarantine"
@@ -410,47 +359,27 @@ module "processor" {
     {
       sid       = "UseIngestKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [local.kms_key_arn]
+      resources = [var.kms_key_arn]
     },
   ]
 
-  tags = var.tags
-}
-
-resource "aws_lambda_event_source_mapping" "work" {
-  event_source_arn                   = aws_sqs_queue.work.arn
-  function_name                      = module.processor.function_arn
-  batch_size                         = var.batch_size
-  maximum_batching_window_in_seconds = var.batching_window_seconds
-  # The processor reports the files it could not handle; only those are retried.
-  function_response_types = ["ReportBatchItemFailures"]
-
-  scaling_config {
-    maximum_concurrency = var.maximum_concurrency
+  event_source_mappings = {
+    work_queue = {
+      event_source_arn                   = module.work_queue.queue_arn
+      batch_size                         = var.batch_size
+      maximum_batching_window_in_seconds = var.batching_window_seconds
+      # The processor reports the files it could not handle; only those are retried.
+      function_response_types = ["ReportBatchItemFailures"]
+      maximum_concurrency     = var.maximum_concurrency
+    }
   }
 
   tags = var.tags
 }
 
 # ---------------------------------------------------------------------------------------------
-# Alerts
+# Alarms (to the platform's alerts topic)
 # ---------------------------------------------------------------------------------------------
-resource "aws_sns_topic" "alerts" {
-  count = var.alerts_topic_arn == null ? 1 : 0
-
-  name              = "${var.name_prefix}-alerts"
-  kms_master_key_id = local.kms_key_arn
-  tags              = var.tags
-}
-
-resource "aws_sns_topic_subscription" "alert_emails" {
-  for_each = var.alerts_topic_arn == null ? toset(var.alert_emails) : toset([])
-
-  topic_arn = aws_sns_topic.alerts[0].arn
-  protocol  = "email"
-  endpoint  = each.value
-}
-
 resource "aws_cloudwatch_metric_alarm" "delivery_dlq_depth" {
   alarm_name          = "${aws_sqs_queue.delivery_dlq.name}-not-empty"
   alarm_description   = "Raw-file events could not be delivered to the ingest queue; they wait in ${aws_sqs_queue.delivery_dlq.name}."
@@ -463,8 +392,8 @@ resource "aws_cloudwatch_metric_alarm" "delivery_dlq_depth" {
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [local.alerts_topic_arn]
-  ok_actions          = [local.alerts_topic_arn]
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
   tags                = var.tags
 }
 
@@ -481,24 +410,30 @@ resource "aws_cloudwatch_metric_alarm" "files_failed" {
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [local.alerts_topic_arn]
-  ok_actions          = [local.alerts_topic_arn]
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
   tags                = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
-  alarm_name          = "${aws_sqs_queue.dlq.name}-not-empty"
-  alarm_description   = "Files failed processing ${var.max_receive_count} times and are waiting in ${aws_sqs_queue.dlq.name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [local.alerts_topic_arn]
-  ok_actions          = [local.alerts_topic_arn]
-  tags                = var.tags
+# ---------------------------------------------------------------------------------------------
+# Earlier addresses of resources that moved into ../queue and ../function (same objects).
+# ---------------------------------------------------------------------------------------------
+moved {
+  from = aws_sqs_queue.work
+  to   = module.work_queue.aws_sqs_queue.this
+}
+
+moved {
+  from = aws_sqs_queue.dlq
+  to   = module.work_queue.aws_sqs_queue.dlq[0]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dlq_depth
+  to   = module.work_queue.aws_cloudwatch_metric_alarm.dlq_depth
+}
+
+moved {
+  from = aws_lambda_event_source_mapping.work
+  to   = module.processor.aws_lambda_event_source_mapping.this["work_queue"]
 }

@@ -1,13 +1,3 @@
-output "raw_bucket_name" {
-  description = "Bucket where files land; objects under key_prefix are processed."
-  value       = aws_s3_bucket.this["raw"].id
-}
-
-output "raw_bucket_arn" {
-  description = "ARN of the raw bucket."
-  value       = aws_s3_bucket.this["raw"].arn
-}
-
 output "curated_bucket_name" {
   description = "Bucket holding the Parquet output (<dataset>/ingest_date=YYYY-MM-DD/...)."
   value       = aws_s3_bucket.this["curated"].id
@@ -45,22 +35,22 @@ output "event_rule_arn" {
 
 output "queue_url" {
   description = "URL of the processor's work queue."
-  value       = aws_sqs_queue.work.id
+  value       = module.work_queue.queue_url
 }
 
 output "queue_arn" {
   description = "ARN of the processor's work queue."
-  value       = aws_sqs_queue.work.arn
+  value       = module.work_queue.queue_arn
 }
 
 output "dlq_url" {
   description = "URL of the dead-letter queue (messages that failed max_receive_count times)."
-  value       = aws_sqs_queue.dlq.id
+  value       = module.work_queue.dlq_url
 }
 
 output "dlq_arn" {
   description = "ARN of the dead-letter queue."
-  value       = aws_sqs_queue.dlq.arn
+  value       = module.work_queue.dlq_arn
 }
 
 output "function_name" {
@@ -81,16 +71,6 @@ output "function_role_arn" {
 output "log_group_name" {
   description = "CloudWatch log group of the processor."
   value       = module.processor.log_group_name
-}
-
-output "alerts_topic_arn" {
-  description = "SNS topic the alarms notify (created unless alerts_topic_arn was passed)."
-  value       = local.alerts_topic_arn
-}
-
-output "kms_key_arn" {
-  description = "KMS key encrypting the buckets, topics, queues and logs."
-  value       = local.kms_key_arn
 }
 
 output "delivery_dlq_url" {

@@ -11,7 +11,7 @@ variable "name_prefix" {
 }
 
 variable "bucket_name_suffix" {
-  description = "Appended to the bucket names (\"<name_prefix>-raw<suffix>\") to make them globally unique; null appends \"-<account id>-<region>\", \"\" appends nothing (the local emulator)."
+  description = "Appended to the curated and quarantine bucket names (\"<name_prefix>-curated<suffix>\") to make them globally unique; null appends \"-<account id>-<region>\", \"\" appends nothing (the local emulator)."
   type        = string
   default     = null
 
@@ -22,8 +22,53 @@ variable "bucket_name_suffix" {
 }
 
 variable "artifact_path" {
-  description = "Path of the Lambda deployment zip containing the headwater package."
+  description = "Path of the Lambda zip of the \"data\" function group (scripts/build_artifact.py)."
   type        = string
+
+  validation {
+    condition     = endswith(var.artifact_path, ".zip")
+    error_message = "artifact_path must point at a .zip file."
+  }
+}
+
+variable "raw_bucket_name" {
+  description = "Bucket files land in (platform output raw_bucket_name); its EventBridge notifications must be on (the platform module turns them on)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.raw_bucket_name))
+    error_message = "raw_bucket_name must be an S3 bucket name."
+  }
+}
+
+variable "raw_bucket_arn" {
+  description = "ARN of the raw bucket (platform output raw_bucket_arn)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.raw_bucket_arn))
+    error_message = "raw_bucket_arn must be an S3 bucket ARN."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for the buckets, topic, queues and logs (platform output kms_key_arn); its policy must allow events, sns, cloudwatch and logs service principals."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the alarms notify (platform output alerts_topic_arn)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:sns:", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN."
+  }
 }
 
 variable "architecture" {
@@ -48,30 +93,8 @@ variable "key_prefix" {
   }
 }
 
-variable "kms_key_arn" {
-  description = "Existing KMS key for buckets, topics, queues and logs; null creates one with rotation. An existing key's policy must allow events, sns, cloudwatch and logs service principals."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
-  }
-}
-
-variable "kms_deletion_window_days" {
-  description = "Waiting period before the created KMS key is deleted (7-30 days)."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
-    error_message = "kms_deletion_window_days must be between 7 and 30."
-  }
-}
-
 variable "force_destroy" {
-  description = "Let terraform destroy delete non-empty buckets (object versions included). Keep false where data matters."
+  description = "Let terraform destroy delete the non-empty curated and quarantine buckets (object versions included). Keep false where data matters."
   type        = bool
   default     = false
 }
@@ -227,17 +250,6 @@ variable "dlq_message_retention_seconds" {
   }
 }
 
-variable "alerts_topic_arn" {
-  description = "Existing SNS topic for alarms; null creates \"<name_prefix>-alerts\"."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.alerts_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:", var.alerts_topic_arn))
-    error_message = "alerts_topic_arn must be an SNS topic ARN."
-  }
-}
-
 variable "tags" {
   description = "Tags applied to every resource of the module."
   type        = map(string)
@@ -252,16 +264,5 @@ variable "function_ephemeral_storage_mb" {
   validation {
     condition     = var.function_ephemeral_storage_mb >= 512 && var.function_ephemeral_storage_mb <= 10240
     error_message = "function_ephemeral_storage_mb must be between 512 and 10240."
-  }
-}
-
-variable "alert_emails" {
-  description = "Email addresses subscribed to the alerts topic the module creates (each confirms by email)."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
-    error_message = "alert_emails must be email addresses."
   }
 }

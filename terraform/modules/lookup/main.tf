@@ -7,13 +7,12 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  kms_key_arn   = var.create_kms_key ? module.kms_key[0].key_arn : var.kms_key_arn
   table_name    = "${var.name_prefix}-lookups"
   loader_name   = "${var.name_prefix}-lookup-loader"
   api_name      = "${var.name_prefix}-lookup-api"
   event_bus_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/${var.event_bus_name}"
 
-  # Built, not read, so the queue's own policy can name it.
+  # Built, not read: the loader's policy names it without waiting for the queue to settle.
   dlq_name = "${var.name_prefix}-lookup-dlq"
   dlq_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
 
@@ -52,26 +51,6 @@ locals {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Encryption key, unless the caller brings one (the environments pass the ingest key)
-# ---------------------------------------------------------------------------------------------
-# EventBridge dead-letters into the encrypted queue; CloudWatch alarms read its metrics.
-module "kms_key" {
-  source = "../kms_key"
-  count  = var.create_kms_key ? 1 : 0
-
-  description          = "${var.name_prefix} lookup: table, queue and logs"
-  service_principals   = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
-  deletion_window_days = var.kms_deletion_window_days
-  tags                 = var.tags
-}
-
-# The key was a resource of this module before ../kms_key existed.
-moved {
-  from = aws_kms_key.this[0]
-  to   = module.kms_key[0].aws_kms_key.this
-}
-
-# ---------------------------------------------------------------------------------------------
 # Table: pointer, manifest, key index and data items of every dataset (layout owned by
 # headwater.lookup.store). expires_at is a backstop only: the loader deletes old versions.
 # ---------------------------------------------------------------------------------------------
@@ -95,7 +74,7 @@ resource "aws_dynamodb_table" "this" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = local.kms_key_arn
+    kms_key_arn = var.kms_key_arn
   }
 
   point_in_time_recovery {
@@ -125,7 +104,7 @@ module "loader" {
   timeout       = var.loader_timeout
 
   log_retention_days = var.log_retention_days
-  kms_key_arn        = local.kms_key_arn
+  kms_key_arn        = var.kms_key_arn
   alarm_topic_arn    = var.alarm_topic_arn
 
   # Exactly the variables the loader reads (tests/static checks this against the interface and
@@ -166,7 +145,7 @@ module "loader" {
       # Decrypt the SSE-KMS raw objects and use the table's key, only through those services.
       sid       = "UseKeyThroughS3AndDynamoDB"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-      resources = [local.kms_key_arn]
+      resources = [var.kms_key_arn]
       conditions = [{
         test     = "StringEquals"
         variable = "kms:ViaService"
@@ -183,7 +162,7 @@ module "loader" {
       # The DLQ is encrypted; the failure destination writes to it with the function's role.
       sid       = "EncryptForDlq"
       actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [local.kms_key_arn]
+      resources = [var.kms_key_arn]
       conditions = [{
         test     = "StringEquals"
         variable = "kms:ViaService"
@@ -191,6 +170,14 @@ module "loader" {
       }]
     },
   ]
+
+  # EventBridge invokes the loader for the lookup rule only.
+  allowed_triggers = {
+    AllowLookupFileRule = {
+      principal  = "events.amazonaws.com"
+      source_arn = aws_cloudwatch_event_rule.lookup_file.arn
+    }
+  }
 
   tags = var.tags
 }
@@ -224,16 +211,8 @@ resource "aws_cloudwatch_event_target" "loader" {
   }
 
   dead_letter_config {
-    arn = aws_sqs_queue.dlq.arn
+    arn = module.dlq.queue_arn
   }
-}
-
-resource "aws_lambda_permission" "events_invoke_loader" {
-  statement_id  = "AllowLookupFileRule"
-  action        = "lambda:InvokeFunction"
-  function_name = module.loader.function_name
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.lookup_file.arn
 }
 
 # EventBridge invokes asynchronously: after Lambda's own two retries a failed load would vanish.
@@ -246,55 +225,25 @@ resource "aws_lambda_function_event_invoke_config" "loader" {
 
   destination_config {
     on_failure {
-      destination = aws_sqs_queue.dlq.arn
+      destination = module.dlq.queue_arn
     }
   }
 }
 
-resource "aws_sqs_queue" "dlq" {
-  name                              = local.dlq_name
-  message_retention_seconds         = var.dlq_message_retention_seconds
-  kms_master_key_id                 = local.kms_key_arn
-  kms_data_key_reuse_period_seconds = 300
-  # Inline: a separate aws_sqs_queue_policy would add another ~25 s attribute settle wait.
-  policy = data.aws_iam_policy_document.dlq.json
-  tags   = var.tags
-}
+# The DLQ of the rule target and of the loader's asynchronous invocations: itself a dead-letter
+# target, so no DLQ of its own. Only the lookup rule may send (the loader writes with its role).
+module "dlq" {
+  source = "../queue"
 
-data "aws_iam_policy_document" "dlq" {
-  statement {
-    sid       = "OnlyTheLookupRuleDeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.dlq_arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.lookup_file.arn]
-    }
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
-  alarm_name          = "${local.dlq_name}-not-empty"
-  alarm_description   = "Lookup file events were not delivered to, or failed in, the loader; they wait in ${local.dlq_name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
-  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
-  tags                = var.tags
+  name                      = local.dlq_name
+  create_dlq                = false
+  source_principal          = "events.amazonaws.com"
+  source_arn                = aws_cloudwatch_event_rule.lookup_file.arn
+  kms_key_arn               = var.kms_key_arn
+  message_retention_seconds = var.dlq_message_retention_seconds
+  alarm_topic_arn           = var.alarm_topic_arn
+  dlq_alarm_description     = "Lookup file events were not delivered to, or failed in, the loader; they wait in ${local.dlq_name}."
+  tags                      = var.tags
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -305,14 +254,14 @@ module "api_function" {
 
   name          = local.api_name
   description   = "headwater lookup API: answer GET /lookups/... from the lookup table."
-  artifact_path = var.artifact_path
+  artifact_path = var.api_artifact_path
   handler       = "headwater.handlers.lookup_api.handler"
   architecture  = var.architecture
   memory_size   = var.api_memory_size
   timeout       = var.api_timeout
 
   log_retention_days = var.log_retention_days
-  kms_key_arn        = local.kms_key_arn
+  kms_key_arn        = var.kms_key_arn
   alarm_topic_arn    = var.alarm_topic_arn
 
   # Exactly the variables the API function reads.
@@ -330,7 +279,7 @@ module "api_function" {
     {
       sid       = "UseKeyThroughDynamoDB"
       actions   = ["kms:Decrypt", "kms:DescribeKey"]
-      resources = [local.kms_key_arn]
+      resources = [var.kms_key_arn]
       conditions = [{
         test     = "StringEquals"
         variable = "kms:ViaService"
@@ -338,6 +287,14 @@ module "api_function" {
       }]
     },
   ]
+
+  allowed_triggers = {
+    AllowLookupRoutes = {
+      principal = "apigateway.amazonaws.com"
+      # Any stage of this API, GET on the lookup routes only.
+      source_arn = "${var.execution_arn}/*/GET/lookups/*"
+    }
+  }
 
   tags = var.tags
 }
@@ -389,11 +346,25 @@ resource "aws_api_gateway_integration" "get" {
   uri                     = module.api_function.invoke_arn
 }
 
-resource "aws_lambda_permission" "api_invoke" {
-  statement_id  = "AllowLookupRoutes"
-  action        = "lambda:InvokeFunction"
-  function_name = module.api_function.function_name
-  principal     = "apigateway.amazonaws.com"
-  # Any stage of this API, GET on the lookup routes only.
-  source_arn = "${var.execution_arn}/*/GET/lookups/*"
+# ---------------------------------------------------------------------------------------------
+# Earlier addresses of resources that moved into ../queue and ../function (same objects).
+# ---------------------------------------------------------------------------------------------
+moved {
+  from = aws_sqs_queue.dlq
+  to   = module.dlq.aws_sqs_queue.this
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dlq_depth
+  to   = module.dlq.aws_cloudwatch_metric_alarm.dlq_depth
+}
+
+moved {
+  from = aws_lambda_permission.events_invoke_loader
+  to   = module.loader.aws_lambda_permission.this["AllowLookupFileRule"]
+}
+
+moved {
+  from = aws_lambda_permission.api_invoke
+  to   = module.api_function.aws_lambda_permission.this["AllowLookupRoutes"]
 }

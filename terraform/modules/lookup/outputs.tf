@@ -35,17 +35,17 @@ output "event_rule_arn" {
 
 output "dlq_url" {
   description = "Dead-letter queue of load events that were not delivered or failed."
-  value       = aws_sqs_queue.dlq.url
+  value       = module.dlq.queue_url
 }
 
 output "dlq_arn" {
   description = "ARN of the dead-letter queue."
-  value       = aws_sqs_queue.dlq.arn
+  value       = module.dlq.queue_arn
 }
 
 output "kms_key_arn" {
   description = "KMS key of the table, queue and logs."
-  value       = local.kms_key_arn
+  value       = var.kms_key_arn
 }
 
 output "deployment_triggers" {

@@ -9,8 +9,23 @@ variable "name_prefix" {
 }
 
 variable "artifact_path" {
-  description = "Path of the Lambda deployment zip containing the headwater package."
+  description = "Path of the loader's Lambda zip (the \"data\" function group, scripts/build_artifact.py)."
   type        = string
+
+  validation {
+    condition     = endswith(var.artifact_path, ".zip")
+    error_message = "artifact_path must point at a .zip file."
+  }
+}
+
+variable "api_artifact_path" {
+  description = "Path of the API function's Lambda zip (the \"api\" function group)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.api_artifact_path, ".zip")
+    error_message = "api_artifact_path must point at a .zip file."
+  }
 }
 
 variable "architecture" {
@@ -25,12 +40,12 @@ variable "architecture" {
 }
 
 variable "raw_bucket_name" {
-  description = "Bucket the lookup CSVs land in (module.ingest.raw_bucket_name); its EventBridge notifications must be on (the ingest module turns them on)."
+  description = "Bucket the lookup CSVs land in (platform output raw_bucket_name); its EventBridge notifications must be on (the platform module turns them on)."
   type        = string
 }
 
 variable "raw_bucket_arn" {
-  description = "ARN of the raw bucket (module.ingest.raw_bucket_arn)."
+  description = "ARN of the raw bucket (platform output raw_bucket_arn)."
   type        = string
 
   validation {
@@ -51,17 +66,17 @@ variable "key_prefix" {
 }
 
 variable "rest_api_id" {
-  description = "REST API the routes are added to (module.api.rest_api_id)."
+  description = "REST API the routes are added to (platform output rest_api_id)."
   type        = string
 }
 
 variable "root_resource_id" {
-  description = "Id of the API's \"/\" resource (module.api.root_resource_id)."
+  description = "Id of the API's \"/\" resource (platform output root_resource_id)."
   type        = string
 }
 
 variable "execution_arn" {
-  description = "Execution ARN of the API (module.api.execution_arn): scopes the API function's invoke permission."
+  description = "Execution ARN of the API (platform output execution_arn): scopes the API function's invoke permission."
   type        = string
 
   validation {
@@ -71,45 +86,22 @@ variable "execution_arn" {
 }
 
 variable "params_validator_id" {
-  description = "Request validator checking parameters (module.api.params_validator_id)."
+  description = "Request validator checking parameters (platform output params_validator_id)."
   type        = string
-}
-
-variable "create_kms_key" {
-  description = "Create a KMS key for the module. Set false when passing kms_key_arn: a flag, because a key ARN from another module is unknown at plan time and cannot decide a count."
-  type        = bool
-  default     = true
 }
 
 variable "kms_key_arn" {
-  description = "Existing KMS key (with create_kms_key = false) for the table, the DLQ, the functions' logs and environment. Its policy must allow events, cloudwatch and logs service principals (the ingest module's key does)."
+  description = "KMS key for the table, the DLQ, the functions' logs and environment (platform output kms_key_arn); its policy must allow events, cloudwatch and logs service principals."
   type        = string
-  default     = null
 
   validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN."
-  }
-
-  validation {
-    condition     = var.create_kms_key != (var.kms_key_arn != null)
-    error_message = "set exactly one of create_kms_key = true or kms_key_arn."
-  }
-}
-
-variable "kms_deletion_window_days" {
-  description = "Waiting period before a created KMS key is deleted (7-30 days)."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
-    error_message = "kms_deletion_window_days must be between 7 and 30."
   }
 }
 
 variable "alarm_topic_arn" {
-  description = "SNS topic the alarms notify (module.ingest.alerts_topic_arn); null creates the alarms without actions."
+  description = "SNS topic the alarms notify (platform output alerts_topic_arn); null creates the alarms without actions."
   type        = string
   default     = null
 

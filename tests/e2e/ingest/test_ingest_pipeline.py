@@ -61,10 +61,11 @@ def test_a_second_plan_changes_nothing(platform):
     """The modules converge: applying again (``./setup.sh deploy`` twice) changes nothing."""
     state = platform["state"]
     env = {**platform["env"], "TF_CLI_CONFIG_FILE": str(state / "terraformrc")}
+    artifact = ROOT / "build" / "lambda-local.zip"  # both function groups locally (setup.sh)
     plan = subprocess.run(
         ["terraform", "-chdir=terraform/environments/local", "plan", "-input=false",
          "-detailed-exitcode", "-lock=false", f"-var=endpoint={platform['endpoint']}",
-         f"-var=artifact_path={ROOT / 'build' / 'lambda-local.zip'}"],
+         f'-var=artifacts={{api="{artifact}",data="{artifact}"}}'],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-2000:]

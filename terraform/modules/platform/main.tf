@@ -1,0 +1,282 @@
+# What every capability shares, one per environment: the raw (landing) bucket, the KMS key, the
+# alerts topic, the REST API and EventBridge Scheduler's group, execution role and DLQ.
+# Capability modules take these as inputs and never create them.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  # Not coalesce(): it would skip "" (no suffix), which the local environment asks for.
+  bucket_suffix    = var.bucket_name_suffix != null ? var.bucket_name_suffix : "-${local.account_id}-${local.region}"
+  raw_bucket_name  = "${var.name_prefix}-raw${local.bucket_suffix}"
+  alerts_topic_arn = var.alerts_topic_arn != null ? var.alerts_topic_arn : aws_sns_topic.alerts[0].arn
+
+  # Built, not read, so the queue's own policy can name it.
+  scheduler_dlq_name = "${var.name_prefix}-scheduler-dlq"
+  scheduler_dlq_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.scheduler_dlq_name}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Encryption key: buckets, topics, queues and logs of every capability.
+# ---------------------------------------------------------------------------------------------
+# EventBridge publishes to encrypted topics; SNS delivers to encrypted queues; CloudWatch alarms
+# publish to the encrypted alerts topic.
+module "kms_key" {
+  source = "../kms_key"
+
+  description          = var.kms_key_description
+  service_principals   = ["events.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"]
+  deletion_window_days = var.kms_deletion_window_days
+  alias_name           = coalesce(var.kms_alias_name, "alias/${var.name_prefix}")
+  tags                 = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# Raw bucket: where every capability's files land, each under its own key prefix. EventBridge
+# notifications are on: capabilities route by rule (prefix), never by bucket notification.
+# ---------------------------------------------------------------------------------------------
+resource "aws_s3_bucket" "raw" {
+  #checkov:skip=CKV_AWS_18:Server access logs need a separate log bucket per account; object-level audit belongs to CloudTrail data events, configured account-wide outside this module.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per deployment (cost, data residency), not a default of the kit.
+  bucket        = local.raw_bucket_name
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { Purpose = "raw" })
+}
+
+resource "aws_s3_bucket_ownership_controls" "raw" {
+  bucket = aws_s3_bucket.raw.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "raw" {
+  bucket                  = aws_s3_bucket.raw.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "raw" {
+  bucket = aws_s3_bucket.raw.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "raw" {
+  bucket = aws_s3_bucket.raw.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = module.kms_key.key_arn
+    }
+    # Bucket keys cut KMS requests (and cost) by orders of magnitude for many small files.
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "raw" {
+  bucket = aws_s3_bucket.raw.id
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = var.abort_incomplete_multipart_days
+    }
+  }
+
+  rule {
+    id     = "expire-noncurrent-versions"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_expiration_days
+    }
+  }
+
+  # Lifecycle rules on a versioned bucket need versioning configured first.
+  depends_on = [aws_s3_bucket_versioning.raw]
+}
+
+data "aws_iam_policy_document" "raw_bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.raw.arn, "${aws_s3_bucket.raw.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "raw" {
+  bucket = aws_s3_bucket.raw.id
+  policy = data.aws_iam_policy_document.raw_bucket.json
+
+  # S3 rejects policies while the public access block is being changed.
+  depends_on = [aws_s3_bucket_public_access_block.raw]
+}
+
+resource "aws_s3_bucket_notification" "raw" {
+  bucket      = aws_s3_bucket.raw.id
+  eventbridge = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alerts: every alarm of every capability notifies this topic.
+# ---------------------------------------------------------------------------------------------
+resource "aws_sns_topic" "alerts" {
+  count = var.alerts_topic_arn == null ? 1 : 0
+
+  name              = "${var.name_prefix}-alerts"
+  kms_master_key_id = module.kms_key.key_arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "alert_emails" {
+  for_each = var.alerts_topic_arn == null ? toset(var.alert_emails) : toset([])
+
+  topic_arn = aws_sns_topic.alerts[0].arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+# ---------------------------------------------------------------------------------------------
+# REST API: one per environment (one base URL, one set of keys). Capabilities add routes; the
+# stage (../api_stage) deploys them all, after every capability.
+# ---------------------------------------------------------------------------------------------
+module "api" {
+  source = "../api"
+
+  name = coalesce(var.api_name, var.name_prefix)
+  tags = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# EventBridge Scheduler: one group per environment, one execution role for its schedules, one
+# DLQ for invocations that fail after the schedule's retries. Capabilities grant the role what
+# their schedules invoke (aws_iam_role_policy on scheduler_role_name), scoped to their targets.
+# ---------------------------------------------------------------------------------------------
+resource "aws_scheduler_schedule_group" "this" {
+  name = var.name_prefix
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    sid     = "SchedulerAssumes"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+
+    # Only schedules of this account (confused deputy).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${var.name_prefix}-scheduler"
+  description        = "Execution role of the ${var.name_prefix} EventBridge Scheduler schedules."
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    # Scheduler sends a failed invocation to the DLQ with the schedule's execution role.
+    sid       = "DeadLetterFailedInvocations"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.scheduler_dlq_arn]
+  }
+
+  statement {
+    sid       = "EncryptForDlq"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [module.kms_key.key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sqs.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler_dlq" {
+  name   = "${var.name_prefix}-scheduler-dlq"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+data "aws_iam_policy_document" "scheduler_dlq" {
+  # Scheduler writes with the execution role (an identity policy): the queue only enforces TLS.
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [local.scheduler_dlq_arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue" "scheduler_dlq" {
+  name                              = local.scheduler_dlq_name
+  message_retention_seconds         = var.dlq_message_retention_seconds
+  kms_master_key_id                 = module.kms_key.key_arn
+  kms_data_key_reuse_period_seconds = 300
+  # Inline: a separate aws_sqs_queue_policy would add another ~25 s attribute settle wait.
+  policy = data.aws_iam_policy_document.scheduler_dlq.json
+  tags   = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "scheduler_dlq_depth" {
+  alarm_name          = "${local.scheduler_dlq_name}-not-empty"
+  alarm_description   = "Scheduled invocations failed after their retries; they wait in ${local.scheduler_dlq_name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.scheduler_dlq.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alerts_topic_arn]
+  ok_actions          = [local.alerts_topic_arn]
+  tags                = var.tags
+}

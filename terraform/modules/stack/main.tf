@@ -1,0 +1,95 @@
+# One environment of the platform: what every capability shares, each capability, then the API
+# stage. Environments call this module with their values only; adding a capability touches this
+# file (a module block, its routes' deployment_triggers, its outputs) and nothing else.
+
+locals {
+  # Lambda code comes in function groups (scripts/build_artifact.py): "api" for API functions,
+  # "data" for the functions that move data.
+  api_artifact  = var.artifacts["api"]
+  data_artifact = var.artifacts["data"]
+}
+
+module "platform" {
+  source = "../platform"
+
+  name_prefix                        = var.name_prefix
+  bucket_name_suffix                 = var.bucket_name_suffix
+  force_destroy                      = var.force_destroy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  kms_deletion_window_days           = var.kms_deletion_window_days
+  # The alias the key had when ingest owned it: an alias is renamed by replacing it.
+  kms_alias_name   = "alias/${var.name_prefix}-ingest"
+  alerts_topic_arn = var.alerts_topic_arn
+  alert_emails     = var.alert_emails
+  tags             = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# Capabilities: each takes the platform's outputs and creates only what is its own.
+# ---------------------------------------------------------------------------------------------
+module "ingest" {
+  source = "../ingest"
+
+  name_prefix        = var.name_prefix
+  bucket_name_suffix = var.bucket_name_suffix
+  artifact_path      = local.data_artifact
+  architecture       = var.architecture
+  raw_bucket_name    = module.platform.raw_bucket_name
+  raw_bucket_arn     = module.platform.raw_bucket_arn
+  kms_key_arn        = module.platform.kms_key_arn
+  alarm_topic_arn    = module.platform.alerts_topic_arn
+  key_prefix         = var.ingest_key_prefix
+  log_level          = var.log_level
+
+  force_destroy                      = var.force_destroy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  log_retention_days                 = var.log_retention_days
+  function_timeout                   = var.ingest_function_timeout
+  function_memory_size               = var.ingest_memory_size
+  batching_window_seconds            = var.ingest_batching_window_seconds
+  maximum_concurrency                = var.ingest_maximum_concurrency
+  tags                               = var.tags
+}
+
+module "lookup" {
+  source = "../lookup"
+
+  name_prefix         = var.name_prefix
+  artifact_path       = local.data_artifact
+  api_artifact_path   = local.api_artifact
+  architecture        = var.architecture
+  raw_bucket_name     = module.platform.raw_bucket_name
+  raw_bucket_arn      = module.platform.raw_bucket_arn
+  key_prefix          = var.lookup_key_prefix
+  kms_key_arn         = module.platform.kms_key_arn
+  alarm_topic_arn     = module.platform.alerts_topic_arn
+  rest_api_id         = module.platform.rest_api_id
+  root_resource_id    = module.platform.root_resource_id
+  execution_arn       = module.platform.execution_arn
+  params_validator_id = module.platform.params_validator_id
+
+  deletion_protection = var.deletion_protection
+  log_retention_days  = var.log_retention_days
+  tags                = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# Stage, usage plans and keys: after every capability, so the deployment snapshots every route.
+# ---------------------------------------------------------------------------------------------
+module "api_stage" {
+  source = "../api_stage"
+
+  rest_api_id        = module.platform.rest_api_id
+  rest_api_name      = module.platform.rest_api_name
+  kms_key_arn        = module.platform.kms_key_arn
+  log_retention_days = var.log_retention_days
+  subscribers        = var.subscribers
+  internal_keys      = var.internal_keys
+  tags               = var.tags
+
+  # Every capability's routes: a change to any of them redeploys the stage.
+  redeployment_triggers = concat(
+    module.platform.deployment_triggers,
+    module.lookup.deployment_triggers,
+  )
+}

@@ -1,0 +1,163 @@
+"""Existing deployments move to the stack layout without replacing anything.
+
+Applies ``environments/local`` as it was before the restructure (commit ``9be1fa5``, extracted
+with ``git archive``) to an emulator of its own, then plans the current ``environments/local``
+against the same state: every changed address must be covered by a ``moved`` block, so no
+resource may be deleted or replaced. Creates (new resources) and updates in place are allowed;
+the updates are printed for the record.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "static"))
+from tfmirror import terraform_binary, terraform_env  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+PREVIOUS_LAYOUT = "9be1fa5"  # main just before the stack restructure
+APPLY_TIMEOUT = 900
+PLAN_TIMEOUT = 600
+# Replacing or deleting an existing object is what the moved blocks must prevent.
+FORBIDDEN = ({"delete"}, {"create", "delete"})
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".terraform", ".terraform.lock.hcl", "*.tfstate", "*.tfstate.*", "backend.hcl"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: int) -> str:
+    result = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(args[:3])} failed in {cwd}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    return result.stdout
+
+
+def _previous_terraform(dest: Path) -> Path:
+    git = shutil.which("git")
+    if git is None:
+        pytest.fail("git is not on PATH: the previous layout comes from `git archive`")
+    archive = subprocess.run(
+        [git, "-C", str(ROOT), "archive", "--format=tar", PREVIOUS_LAYOUT, "terraform"],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    if archive.returncode != 0:
+        pytest.fail(
+            f"commit {PREVIOUS_LAYOUT} (the layout before the stack) is not available in this "
+            f"clone (a shallow clone?): {archive.stderr.decode(errors='replace')[-500:]}"
+        )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "terraform"
+
+
+def _replacements(plan: dict) -> tuple[list[str], list[str]]:
+    """(addresses deleted or replaced, addresses updated in place)."""
+    bad, updated = [], []
+    for change in plan.get("resource_changes", []):
+        if change.get("mode") != "managed":
+            continue
+        actions = set(change["change"]["actions"])
+        if actions in FORBIDDEN:
+            moved_from = change.get("previous_address")
+            note = f" (from {moved_from})" if moved_from else ""
+            bad.append(f"{change['address']}: {'+'.join(change['change']['actions'])}{note}")
+        elif actions == {"update"}:
+            updated.append(change["address"])
+    return bad, updated
+
+
+def test_previous_local_environment_moves_without_replacement(tmp_path):
+    tf = terraform_binary()
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {
+        **terraform_env(ROOT / ".headwater" / "migration-test"),
+        "HEADWATER_STATE_DIR": str(state_dir),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+    env.pop("AWS_PROFILE", None)
+    headwater = [sys.executable, "-m", "headwater.cli", "local"]
+    tfstate = state_dir / "migration.tfstate"
+
+    old_root = _previous_terraform(tmp_path / "old")
+    new_root = tmp_path / "new" / "terraform"
+    shutil.copytree(ROOT / "terraform", new_root, ignore=_NOT_SOURCE)
+
+    build = tmp_path / "build"
+    _run(
+        [sys.executable, str(ROOT / "scripts/build_artifact.py"), "--local", "--out", str(build)],
+        ROOT, env, 300,
+    )  # fmt: skip
+    artifact = build / "lambda-local.zip"
+    assert artifact.is_file(), f"build_artifact.py --local did not write {artifact}"
+
+    init = ["init", "-input=false", "-no-color", "-reconfigure", f"-backend-config=path={tfstate}"]
+    _run([*headwater, "up", "--port", str(port)], ROOT, env, 120)
+    try:
+        old = old_root / "environments" / "local"
+        _run([tf, *init], old, env, 300)
+        _run(
+            [tf, "apply", "-input=false", "-no-color", "-auto-approve",
+             f"-var=endpoint={endpoint}", f"-var=artifact_path={artifact}"],
+            old, env, APPLY_TIMEOUT,
+        )  # fmt: skip
+
+        new = new_root / "environments" / "local"
+        _run([tf, *init], new, env, 300)
+        _run(
+            [tf, "plan", "-input=false", "-no-color", "-out=migration.plan",
+             f"-var=endpoint={endpoint}",
+             f"-var=artifacts={{api=\"{artifact}\",data=\"{artifact}\"}}"],
+            new, env, PLAN_TIMEOUT,
+        )  # fmt: skip
+        plan = json.loads(_run([tf, "show", "-json", "migration.plan"], new, env, 120))
+    finally:
+        subprocess.run([*headwater, "down"], cwd=ROOT, env=env, capture_output=True, timeout=120)
+
+    bad, updated = _replacements(plan)
+    print("updated in place:\n  " + "\n  ".join(updated or ["(none)"]))
+    assert not bad, "the new layout deletes or replaces existing resources:\n" + "\n".join(bad)
+    moved = [c for c in plan["resource_changes"] if c.get("previous_address")]
+    assert moved, "nothing moved: is the state really the previous layout's?"
+
+
+def test_forbidden_actions_are_recognised():
+    plan = {
+        "resource_changes": [
+            {"address": "a.x", "mode": "managed", "change": {"actions": ["delete", "create"]}},
+            {"address": "a.y", "mode": "managed", "change": {"actions": ["create", "delete"]}},
+            {"address": "a.z", "mode": "managed", "change": {"actions": ["delete"]}},
+            {"address": "a.u", "mode": "managed", "change": {"actions": ["update"]}},
+            {"address": "a.c", "mode": "managed", "change": {"actions": ["create"]}},
+            {"address": "d.r", "mode": "data", "change": {"actions": ["delete"]}},
+        ]
+    }
+    bad, updated = _replacements(plan)
+    assert [b.split(":")[0] for b in bad] == ["a.x", "a.y", "a.z"]
+    assert updated == ["a.u"]
