@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from tfmirror import TERRAFORM_DIR
+from tests.support.terraform import TERRAFORM_DIR
 
 # Resource/data type prefix (after "aws_") -> provider endpoint key. Longest prefix wins.
 SERVICES = {

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from tfmirror import TERRAFORM_DIR
+
+from tests.support.terraform import TERRAFORM_DIR
 
 MODULES = sorted(p.parent.name for p in (TERRAFORM_DIR / "modules").glob("*/main.tf"))
 

@@ -9,7 +9,6 @@ import sys
 from tests.support import paths
 
 
-
 def test_bench_runs_every_case_with_equal_row_counts(tmp_path):
     results = tmp_path / "results"
     done = subprocess.run(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
@@ -20,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "static"))
-from tfmirror import terraform_binary, terraform_env  # noqa: E402
+from tests.support.emulator import free_port
+from tests.support.paths import ROOT
+from tests.support.terraform import terraform_binary, terraform_env
 
 pytestmark = pytest.mark.e2e
 
@@ -30,16 +29,10 @@ PREVIOUS_LAYOUT = "9be1fa5"  # main just before the stack restructure
 APPLY_TIMEOUT = 900
 PLAN_TIMEOUT = 600
 # Replacing or deleting an existing object is what the moved blocks must prevent.
-FORBIDDEN = ({"delete"}, {"create", "delete"})
+FORBIDDEN = ({"delete"}, {"create", "delete"})  # delete alone, or a replacement in either order
 _NOT_SOURCE = shutil.ignore_patterns(
     ".terraform", ".terraform.lock.hcl", "*.tfstate", "*.tfstate.*", "backend.hcl"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: int) -> str:
@@ -90,7 +83,7 @@ def test_previous_local_environment_moves_without_replacement(tmp_path):
     tf = terraform_binary()
     state_dir = tmp_path / "state"
     state_dir.mkdir()
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     env = {
         **terraform_env(ROOT / ".headwater" / "migration-test"),
