@@ -10,10 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from headwater.cli import ingest, lookup
 from headwater.cli.errors import CommandError
+
+# Each capability's command module, in demo order: each has add_demo_arguments(parser) and
+# run_demo(args) -> exit code. A new capability with a demo step is added here.
+CAPABILITIES: dict[str, ModuleType] = {"ingest": ingest, "lookup": lookup}
 
 
 def register(subparsers: Any) -> None:
@@ -25,20 +30,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"
     )
-    ingest.add_demo_arguments(parser.add_argument_group("ingest"))
-    lookup.add_demo_arguments(parser.add_argument_group("lookup"))
+    for name, module in CAPABILITIES.items():
+        module.add_demo_arguments(parser.add_argument_group(name))
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    steps = (
-        ("ingest", lambda: ingest.run_demo(args)),
-        ("lookup", lambda: lookup.run_demo(args.outputs, args.lookup_wait, args.api_wait)),
-    )
     failed = []
-    for name, demo in steps:
+    for name, module in CAPABILITIES.items():
         try:
-            code = demo()
+            code = module.run_demo(args)
         except CommandError as exc:
             # One capability's failure must not hide the next one's demo.
             print(f"headwater: error: {name} demo: {exc}", file=sys.stderr)

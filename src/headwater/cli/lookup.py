@@ -87,7 +87,7 @@ def register(subparsers: Any) -> None:
         "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"
     )
     add_demo_arguments(demo)
-    demo.set_defaults(func=lambda args: run_demo(args.outputs, args.lookup_wait, args.api_wait))
+    demo.set_defaults(func=run_demo)
 
     lookup.set_defaults(func=lambda _args: _usage(lookup))
 
@@ -117,10 +117,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(["lookup", *argv])
 
 
-def run_demo(
-    outputs_path: Path, lookup_wait: float, api_wait: float, example: Path = EXAMPLE
-) -> int:
+def run_demo(args: argparse.Namespace, example: Path = EXAMPLE) -> int:
     """Publish the example dataset, wait for its load and print a ready curl command."""
+    outputs_path, lookup_wait, api_wait = args.outputs, args.lookup_wait, args.api_wait
     if not read_outputs(outputs_path).get("lookup_table"):
         step("no lookup table in this environment: skipping the lookup example")
         return 0

@@ -121,5 +121,6 @@ def test_demo_runs_every_step_and_fails_when_one_did(monkeypatch, tmp_path, caps
 def test_lookup_demo_skips_an_environment_without_lookup(tmp_path, capsys):
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps({"raw_bucket": {"value": "raw"}}))
-    assert lookup.run_demo(path, lookup_wait=1, api_wait=0) == 0
+    args = argparse.Namespace(outputs=path, lookup_wait=1, api_wait=0)
+    assert lookup.run_demo(args) == 0
     assert "skipping the lookup example" in capsys.readouterr().err
