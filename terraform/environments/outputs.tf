@@ -1,0 +1,117 @@
+# Linked into every environment (local, dev, prod): the stack's outputs under the names the CLI
+# and the tests read. One file, so the environments cannot drift apart.
+
+output "raw_bucket" {
+  description = "Bucket where files land, each capability under its own key prefix."
+  value       = module.stack.raw_bucket
+}
+
+output "curated_bucket" {
+  description = "Bucket of the Parquet output."
+  value       = module.stack.curated_bucket
+}
+
+output "quarantine_bucket" {
+  description = "Bucket of rejected files and their reports."
+  value       = module.stack.quarantine_bucket
+}
+
+output "key_prefix" {
+  description = "Ingest root in the raw bucket."
+  value       = module.stack.key_prefix
+}
+
+output "topic_arn" {
+  description = "Ingest fan-out topic: subscribe other consumers here."
+  value       = module.stack.topic_arn
+}
+
+output "queue_url" {
+  description = "Ingest processor work queue."
+  value       = module.stack.queue_url
+}
+
+output "dlq_url" {
+  description = "Ingest dead-letter queue."
+  value       = module.stack.dlq_url
+}
+
+output "delivery_dlq_url" {
+  description = "Ingest events that never reached the work queue."
+  value       = module.stack.delivery_dlq_url
+}
+
+output "function_name" {
+  description = "Ingest processor Lambda function."
+  value       = module.stack.function_name
+}
+
+output "alerts_topic_arn" {
+  description = "Alerts topic: subscribe an email or chat integration to it."
+  value       = module.stack.alerts_topic_arn
+}
+
+output "kms_key_arn" {
+  description = "KMS key of the environment."
+  value       = module.stack.kms_key_arn
+}
+
+output "api_url" {
+  description = "Base URL of the API (stage invoke URL): <api_url>/health, <api_url>/lookups/<dataset>/<key>."
+  value       = module.stack.api_url
+}
+
+output "api_name" {
+  description = "Name of the REST API (the local front serves it under this name, see apis.json)."
+  value       = module.stack.api_name
+}
+
+output "api_key_ids" {
+  description = "Key name -> API key id (never the value: `headwater keys list` or `aws apigateway get-api-key --include-value`)."
+  value       = module.stack.api_key_ids
+}
+
+output "usage_plan_ids" {
+  description = "Key name -> usage plan id."
+  value       = module.stack.usage_plan_ids
+}
+
+output "lookup_table" {
+  description = "DynamoDB table of the lookup datasets."
+  value       = module.stack.lookup_table
+}
+
+output "lookup_key_prefix" {
+  description = "Lookup root in the raw bucket."
+  value       = module.stack.lookup_key_prefix
+}
+
+output "lookup_loader_function_name" {
+  description = "Lookup loader Lambda function."
+  value       = module.stack.lookup_loader_function_name
+}
+
+output "lookup_api_function_name" {
+  description = "Lookup API Lambda function."
+  value       = module.stack.lookup_api_function_name
+}
+
+output "lookup_dlq_url" {
+  description = "Lookup loads that were not delivered or failed."
+  value       = module.stack.lookup_dlq_url
+}
+
+output "schedule_group_name" {
+  description = "EventBridge Scheduler group of the environment."
+  value       = module.stack.schedule_group_name
+}
+
+output "scheduler_role_arn" {
+  description = "Execution role of the environment's schedules."
+  value       = module.stack.scheduler_role_arn
+}
+
+output "scheduler_dlq_url" {
+  description = "Scheduled invocations that failed after their retries."
+  value       = module.stack.scheduler_dlq_url
+}
