@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
-ENV="${ENV:-local}"
+export ENV="${ENV:-local}"  # the CLI reads it too (local mode defaults)
 ARCH="${ARCH:-arm64}"
 LOCAL_PORT="${HEADWATER_LOCAL_PORT:-4566}"
 export HEADWATER_STATE_DIR="${HEADWATER_STATE_DIR:-$ROOT/.headwater}"
@@ -176,16 +176,10 @@ cmd_run() {
   local outputs="$HEADWATER_STATE_DIR/$ENV/outputs.json"
   mkdir -p "$(dirname "$outputs")"
   terraform -chdir="$dir" output -json >"$outputs"
-  local manifest="$HEADWATER_STATE_DIR/$ENV/manifest-$(date +%Y%m%dT%H%M%S).json"
   # Each capability's demo step comes from the CLI (ingest: feed + summary table; lookup: publish
-  # the example, print a ready curl). Every step runs; the exit status says whether all passed.
-  # The local API front discovers new APIs every few seconds: give it time after an apply.
-  local api_wait=0
-  [ "$ENV" != local ] || api_wait=30
-  hw demo --outputs "$outputs" --manifest "$manifest" \
-    --source "${FEED_SOURCE:-synthetic}" --files "${FEED_FILES:-40}" --seed "${FEED_SEED:-42}" \
-    --date "${FEED_DATE:-$(date -u +%F)}" --report-wait "${REPORT_WAIT:-180}" \
-    --lookup-wait "${LOOKUP_WAIT:-120}" --api-wait "$api_wait"
+  # the example, print a ready curl), with its options read from the variables listed in help.
+  # Every step runs; the exit status says whether all passed.
+  hw demo --outputs "$outputs"
 }
 
 cmd_destroy() {

@@ -43,40 +43,40 @@ moved {
 
 moved {
   from = module.ingest.aws_s3_bucket_notification.raw
-  to   = module.stack.module.platform.aws_s3_bucket_notification.raw
+  to   = module.stack.module.platform.module.raw_bucket.aws_s3_bucket_notification.this[0]
 }
 
 moved {
   from = module.ingest.aws_s3_bucket.this["raw"]
-  to   = module.stack.module.platform.aws_s3_bucket.raw
+  to   = module.stack.module.platform.module.raw_bucket.aws_s3_bucket.this
 }
 
 moved {
   from = module.ingest.aws_s3_bucket_ownership_controls.this["raw"]
-  to   = module.stack.module.platform.aws_s3_bucket_ownership_controls.raw
+  to   = module.stack.module.platform.module.raw_bucket.aws_s3_bucket_ownership_controls.this
 }
 
 moved {
   from = module.ingest.aws_s3_bucket_public_access_block.this["raw"]
-  to   = module.stack.module.platform.aws_s3_bucket_public_access_block.raw
+  to   = module.stack.module.platform.module.raw_bucket.aws_s3_bucket_public_access_block.this
 }
 
 moved {
   from = module.ingest.aws_s3_bucket_versioning.this["raw"]
-  to   = module.stack.module.platform.aws_s3_bucket_versioning.raw
+  to   = module.stack.module.platform.module.raw_bucket.aws_s3_bucket_versioning.this
 }
 
 moved {
   from = module.ingest.aws_s3_bucket_server_side_encryption_configuration.this["raw"]
-  to   = module.stack.module.platform.aws_s3_bucket_server_side_encryption_configuration.raw
+  to   = module.stack.module.platform.module.raw_bucket.aws_s3_bucket_server_side_encryption_configuration.this
 }
 
 moved {
   from = module.ingest.aws_s3_bucket_lifecycle_configuration.this["raw"]
-  to   = module.stack.module.platform.aws_s3_bucket_lifecycle_configuration.raw
+  to   = module.stack.module.platform.module.raw_bucket.aws_s3_bucket_lifecycle_configuration.this
 }
 
 moved {
   from = module.ingest.aws_s3_bucket_policy.this["raw"]
-  to   = module.stack.module.platform.aws_s3_bucket_policy.raw
+  to   = module.stack.module.platform.module.raw_bucket.aws_s3_bucket_policy.this
 }

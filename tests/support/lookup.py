@@ -27,14 +27,6 @@ REGION = "us-east-1"
 
 
 @dataclass
-class LambdaContext:
-    function_name: str = "hw-lookup"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:hw-lookup"
-    aws_request_id: str = "f1e2d3c4-7b61-11e6-9a41-93e8deadbeef"
-
-
-@dataclass
 class LookupEnv:
     s3: Any
     dynamodb: Any

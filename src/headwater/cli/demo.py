@@ -25,7 +25,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="run every capability's demo against the deployed environment (setup.sh run)",
-        description=__doc__.splitlines()[0],
+        description="Run each capability's demo step in turn against a deployed environment: "
+        "ingest (feed files, account for each), then lookup (publish the example, print a curl).",
     )
     parser.add_argument(
         "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,11 +92,27 @@ def summarize(manifest_path: Path, outputs_path: Path, wait: float) -> int:
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", default="synthetic", help="feed source (default synthetic)")
-    parser.add_argument("--files", type=int, default=40, help="files to feed (default 40)")
-    parser.add_argument("--seed", type=int, default=42, help="synthetic seed (default 42)")
+    # Defaults come from the variables ./setup.sh documents (argparse converts string defaults
+    # with `type`), so `setup.sh run` passes nothing capability-specific.
+    env = os.environ.get
     parser.add_argument(
-        "--date", help="day used in keys and generated dates (YYYY-MM-DD, default today, UTC)"
+        "--source",
+        default=env("FEED_SOURCE", "synthetic"),
+        help="feed source (default synthetic, or FEED_SOURCE)",
+    )
+    parser.add_argument(
+        "--files",
+        type=int,
+        default=env("FEED_FILES", "40"),
+        help="files to feed (default 40, or FEED_FILES)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=env("FEED_SEED", "42"), help="synthetic seed (default 42)"
+    )
+    parser.add_argument(
+        "--date",
+        default=env("FEED_DATE") or None,
+        help="day used in keys and generated dates (YYYY-MM-DD; default FEED_DATE, else today UTC)",
     )
     parser.add_argument(
         "--manifest",
@@ -105,9 +122,9 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-wait",
         type=float,
-        default=180.0,
+        default=env("REPORT_WAIT", "180"),
         metavar="SECONDS",
-        help="wait up to SECONDS until every file is accounted for (default 180)",
+        help="wait up to SECONDS until every file is accounted for (default 180, or REPORT_WAIT)",
     )
 
 

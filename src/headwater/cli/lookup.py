@@ -16,6 +16,7 @@ the environment; ``setup.sh run`` writes ``$HEADWATER_STATE_DIR/<env>/outputs.js
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -93,20 +94,23 @@ def register(subparsers: Any) -> None:
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    # Defaults from the variables ./setup.sh documents (argparse converts string defaults).
+    local = os.environ.get("ENV", "local") == "local"
     parser.add_argument(
         "--lookup-wait",
         type=float,
-        default=120.0,
+        default=os.environ.get("LOOKUP_WAIT", "120"),
         metavar="SECONDS",
-        help="wait up to SECONDS for the example's load (default 120)",
+        help="wait up to SECONDS for the example's load (default 120, or LOOKUP_WAIT)",
     )
     parser.add_argument(
         "--api-wait",
         type=float,
-        default=0.0,
+        # The local API front discovers new APIs every few seconds: give it time after an apply.
+        default=os.environ.get("API_WAIT", "30" if local else "0"),
         metavar="SECONDS",
-        help="retry building the curl command this long: the local API front discovers new APIs "
-        "every few seconds (0, the default: print a hint instead when there is no local front)",
+        help="retry building the curl command this long (default 30 for ENV=local, else 0: "
+        "print a hint instead when there is no local front)",
     )
 
 

@@ -30,116 +30,16 @@ locals {
 # ---------------------------------------------------------------------------------------------
 # Buckets: curated (Parquet), quarantine (bad files and their reports). Raw is the platform's.
 # ---------------------------------------------------------------------------------------------
-resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18:Server access logs need a separate log bucket per account; object-level audit belongs to CloudTrail data events, configured account-wide outside this module.
-  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per deployment (cost, data residency), not a default of the kit.
-  #checkov:skip=CKV2_AWS_62:Only the platform's raw bucket drives processing (its EventBridge notification); curated and quarantine are outputs with no consumers to notify.
+module "bucket" {
+  source   = "../bucket"
   for_each = local.buckets
 
-  bucket        = each.value
-  force_destroy = var.force_destroy
-  tags          = merge(var.tags, { Purpose = each.key })
-}
-
-resource "aws_s3_bucket_ownership_controls" "this" {
-  for_each = local.buckets
-
-  bucket = aws_s3_bucket.this[each.key].id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "this" {
-  for_each = local.buckets
-
-  bucket                  = aws_s3_bucket.this[each.key].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "this" {
-  for_each = local.buckets
-
-  bucket = aws_s3_bucket.this[each.key].id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  for_each = local.buckets
-
-  bucket = aws_s3_bucket.this[each.key].id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.kms_key_arn
-    }
-    # Bucket keys cut KMS requests (and cost) by orders of magnitude for many small files.
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  for_each = local.buckets
-
-  bucket = aws_s3_bucket.this[each.key].id
-
-  rule {
-    id     = "abort-incomplete-multipart-uploads"
-    status = "Enabled"
-    filter {}
-    abort_incomplete_multipart_upload {
-      days_after_initiation = var.abort_incomplete_multipart_days
-    }
-  }
-
-  rule {
-    id     = "expire-noncurrent-versions"
-    status = "Enabled"
-    filter {}
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
-    }
-  }
-
-  # Lifecycle rules on a versioned bucket need versioning configured first.
-  depends_on = [aws_s3_bucket_versioning.this]
-}
-
-data "aws_iam_policy_document" "bucket" {
-  for_each = local.buckets
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "this" {
-  for_each = local.buckets
-
-  bucket = aws_s3_bucket.this[each.key].id
-  policy = data.aws_iam_policy_document.bucket[each.key].json
-
-  # S3 rejects policies while the public access block is being changed.
-  depends_on = [aws_s3_bucket_public_access_block.this]
+  name                               = each.value
+  kms_key_arn                        = var.kms_key_arn
+  force_destroy                      = var.force_destroy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  abort_incomplete_multipart_days    = var.abort_incomplete_multipart_days
+  tags                               = merge(var.tags, { Purpose = each.key })
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -307,8 +207,8 @@ module "processor" {
 
   # Exactly the variables the processor reads (tests/static checks this against the code).
   environment_variables = {
-    CURATED_BUCKET               = aws_s3_bucket.this["curated"].id
-    QUARANTINE_BUCKET            = aws_s3_bucket.this["quarantine"].id
+    CURATED_BUCKET               = module.bucket["curated"].name
+    QUARANTINE_BUCKET            = module.bucket["quarantine"].name
     INGEST_PREFIX                = var.key_prefix
     POWERTOOLS_SERVICE_NAME      = "ingest"
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
@@ -336,14 +236,14 @@ module "processor" {
     {
       sid       = "WriteCuratedAndQuarantine"
       actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-      resources = ["${aws_s3_bucket.this["curated"].arn}/*", "${aws_s3_bucket.this["quarantine"].arn}/*"]
+      resources = ["${module.bucket["curated"].arn}/*", "${module.bucket["quarantine"].arn}/*"]
     },
     {
       # A redelivered event for a file already quarantined finds and returns the earlier report;
       # tags copied with the quarantined file need PutObjectTagging.
       sid       = "ReadQuarantineReports"
       actions   = ["s3:GetObject", "s3:PutObjectTagging"]
-      resources = ["${aws_s3_bucket.this["quarantine"].arn}/*"]
+      resources = ["${module.bucket["quarantine"].arn}/*"]
     },
     {
       sid = "ConsumeWorkQueue"
@@ -436,4 +336,75 @@ moved {
 moved {
   from = aws_lambda_event_source_mapping.work
   to   = module.processor.aws_lambda_event_source_mapping.this["work_queue"]
+}
+
+# Earlier addresses of the curated and quarantine buckets, before ../bucket (same objects).
+moved {
+  from = aws_s3_bucket.this["curated"]
+  to   = module.bucket["curated"].aws_s3_bucket.this
+}
+
+moved {
+  from = aws_s3_bucket.this["quarantine"]
+  to   = module.bucket["quarantine"].aws_s3_bucket.this
+}
+
+moved {
+  from = aws_s3_bucket_ownership_controls.this["curated"]
+  to   = module.bucket["curated"].aws_s3_bucket_ownership_controls.this
+}
+
+moved {
+  from = aws_s3_bucket_ownership_controls.this["quarantine"]
+  to   = module.bucket["quarantine"].aws_s3_bucket_ownership_controls.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.this["curated"]
+  to   = module.bucket["curated"].aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.this["quarantine"]
+  to   = module.bucket["quarantine"].aws_s3_bucket_public_access_block.this
+}
+
+moved {
+  from = aws_s3_bucket_versioning.this["curated"]
+  to   = module.bucket["curated"].aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_versioning.this["quarantine"]
+  to   = module.bucket["quarantine"].aws_s3_bucket_versioning.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.this["curated"]
+  to   = module.bucket["curated"].aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.this["quarantine"]
+  to   = module.bucket["quarantine"].aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.this["curated"]
+  to   = module.bucket["curated"].aws_s3_bucket_lifecycle_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.this["quarantine"]
+  to   = module.bucket["quarantine"].aws_s3_bucket_lifecycle_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.this["curated"]
+  to   = module.bucket["curated"].aws_s3_bucket_policy.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.this["quarantine"]
+  to   = module.bucket["quarantine"].aws_s3_bucket_policy.this
 }

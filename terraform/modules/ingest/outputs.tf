@@ -1,21 +1,21 @@
 output "curated_bucket_name" {
   description = "Bucket holding the Parquet output (<dataset>/ingest_date=YYYY-MM-DD/...)."
-  value       = aws_s3_bucket.this["curated"].id
+  value       = module.bucket["curated"].name
 }
 
 output "curated_bucket_arn" {
   description = "ARN of the curated bucket."
-  value       = aws_s3_bucket.this["curated"].arn
+  value       = module.bucket["curated"].arn
 }
 
 output "quarantine_bucket_name" {
   description = "Bucket holding rejected files (files/) and their reports (reports/)."
-  value       = aws_s3_bucket.this["quarantine"].id
+  value       = module.bucket["quarantine"].name
 }
 
 output "quarantine_bucket_arn" {
   description = "ARN of the quarantine bucket."
-  value       = aws_s3_bucket.this["quarantine"].arn
+  value       = module.bucket["quarantine"].arn
 }
 
 output "key_prefix" {

@@ -40,104 +40,16 @@ module "kms_key" {
 # Raw bucket: where every capability's files land, each under its own key prefix. EventBridge
 # notifications are on: capabilities route by rule (prefix), never by bucket notification.
 # ---------------------------------------------------------------------------------------------
-resource "aws_s3_bucket" "raw" {
-  #checkov:skip=CKV_AWS_18:Server access logs need a separate log bucket per account; object-level audit belongs to CloudTrail data events, configured account-wide outside this module.
-  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per deployment (cost, data residency), not a default of the kit.
-  bucket        = local.raw_bucket_name
-  force_destroy = var.force_destroy
-  tags          = merge(var.tags, { Purpose = "raw" })
-}
+module "raw_bucket" {
+  source = "../bucket"
 
-resource "aws_s3_bucket_ownership_controls" "raw" {
-  bucket = aws_s3_bucket.raw.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "raw" {
-  bucket                  = aws_s3_bucket.raw.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "raw" {
-  bucket = aws_s3_bucket.raw.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "raw" {
-  bucket = aws_s3_bucket.raw.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = module.kms_key.key_arn
-    }
-    # Bucket keys cut KMS requests (and cost) by orders of magnitude for many small files.
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "raw" {
-  bucket = aws_s3_bucket.raw.id
-
-  rule {
-    id     = "abort-incomplete-multipart-uploads"
-    status = "Enabled"
-    filter {}
-    abort_incomplete_multipart_upload {
-      days_after_initiation = var.abort_incomplete_multipart_days
-    }
-  }
-
-  rule {
-    id     = "expire-noncurrent-versions"
-    status = "Enabled"
-    filter {}
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
-    }
-  }
-
-  # Lifecycle rules on a versioned bucket need versioning configured first.
-  depends_on = [aws_s3_bucket_versioning.raw]
-}
-
-data "aws_iam_policy_document" "raw_bucket" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.raw.arn, "${aws_s3_bucket.raw.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "raw" {
-  bucket = aws_s3_bucket.raw.id
-  policy = data.aws_iam_policy_document.raw_bucket.json
-
-  # S3 rejects policies while the public access block is being changed.
-  depends_on = [aws_s3_bucket_public_access_block.raw]
-}
-
-resource "aws_s3_bucket_notification" "raw" {
-  bucket      = aws_s3_bucket.raw.id
-  eventbridge = true
+  name                               = local.raw_bucket_name
+  kms_key_arn                        = module.kms_key.key_arn
+  force_destroy                      = var.force_destroy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  abort_incomplete_multipart_days    = var.abort_incomplete_multipart_days
+  eventbridge_notifications          = true
+  tags                               = merge(var.tags, { Purpose = "raw" })
 }
 
 # ---------------------------------------------------------------------------------------------

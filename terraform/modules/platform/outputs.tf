@@ -1,11 +1,11 @@
 output "raw_bucket_name" {
   description = "Bucket where every capability's files land, each under its own key prefix (EventBridge notifications on)."
-  value       = aws_s3_bucket.raw.id
+  value       = module.raw_bucket.name
 }
 
 output "raw_bucket_arn" {
   description = "ARN of the raw bucket."
-  value       = aws_s3_bucket.raw.arn
+  value       = module.raw_bucket.arn
 }
 
 output "kms_key_arn" {

@@ -18,18 +18,11 @@ from headwater.handlers import ingest_processor as handler_module
 from headwater.handlers.support import observability
 from headwater.handlers.support.time_budget import safety_margin_ms
 from tests.support import paths
+from tests.support.lambda_context import LambdaContext
 
 FIXTURES = paths.FIXTURES / "ingest"
 RAW, CURATED, QUARANTINE = "hw-raw", "hw-curated", "hw-quarantine"
 HEADER = "order_id,order_date,customer_id,sku,quantity,unit_price,currency,coupon\n"
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "hw-ingest-processor"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:hw-ingest"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from headwater.handlers import lookup_api, lookup_loader
+from tests.support.lambda_context import LambdaContext
 from tests.support.lookup import (
     FIXTURES,
-    LambdaContext,
     api_event,
     lookup_environment,
 )

@@ -11,12 +11,12 @@ from headwater.lookup import batch
 from headwater.lookup.contracts import load_lookups
 from headwater.lookup.loader import FAILED, SUCCEEDED, Source, load_lookup
 from headwater.lookup.store import LookupStore, PointerMoved, decode_cursor
+from tests.support.lambda_context import LambdaContext
 from tests.support.lookup import (
     FIXTURES,
     RAW,
     REGION,
     TABLE,
-    LambdaContext,
     lookup_environment,
 )
 

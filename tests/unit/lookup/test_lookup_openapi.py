@@ -11,7 +11,8 @@ import pytest
 from headwater.cli import openapi as openapi_cli
 from headwater.cli.openapi import render
 from headwater.handlers import lookup_api, openapi
-from tests.support.lookup import LambdaContext, api_event
+from tests.support.lambda_context import LambdaContext
+from tests.support.lookup import api_event
 from tests.support.paths import ROOT
 
 COMMITTED = ROOT / "docs" / "openapi.json"
