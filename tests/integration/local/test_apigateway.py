@@ -572,3 +572,25 @@ def test_raising_a_plans_quota_keeps_the_usage_already_counted(aws, base, deploy
     front.refresh()
     # Two of four already used: two more, not four.
     assert [call(url, headers=headers).status for _ in range(3)] == [200, 200, 429]
+
+
+def test_runner_runs_only_handlers_of_allowed_packages(aws, front, deployed, tmp_path, monkeypatch):
+    # Importable, and callable as a handler: only the allow-list keeps it from running.
+    (tmp_path / "hw_not_allowed.py").write_text(
+        "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ran'}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    name = f"apigw-outside-{deployed.suffix}"
+    aws("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=lambda_role(aws("iam"), f"apigw-{deployed.suffix}"),
+        Handler="hw_not_allowed.handler",
+        Code={"ZipFile": code_zip()},
+    )
+    deadline = time.monotonic() + 10
+    while name not in front.invoker.functions() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    result = front.invoker.invoke(name, {})
+    assert result.function_error and result.error_type == "Runtime.ImportModuleError"
+    assert "outside the allowed packages" in result.payload["errorMessage"]
