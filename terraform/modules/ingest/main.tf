@@ -101,6 +101,25 @@ data "aws_iam_policy_document" "topic" {
       values   = [aws_cloudwatch_event_rule.object_created.arn]
     }
   }
+
+  # As for the buckets and queues: no request without TLS, from anyone.
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:*"]
+    resources = [aws_sns_topic.ingest.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
 }
 
 resource "aws_sns_topic_policy" "ingest" {
@@ -257,9 +276,16 @@ module "processor" {
       resources = [local.queue_arn]
     },
     {
+      # SSE-KMS objects (read raw, write curated and quarantine) and the encrypted work queue:
+      # the key is usable only through S3 and SQS, never directly.
       sid       = "UseIngestKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [var.kms_key_arn]
+      conditions = [{
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com", "sqs.${local.region}.amazonaws.com"]
+      }]
     },
   ]
 
@@ -287,6 +313,37 @@ resource "aws_cloudwatch_metric_alarm" "delivery_dlq_depth" {
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.delivery_dlq.name }
   statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+# The rule could not hand an event to the topic (topic policy, key policy, throttling) even
+# after its retries, or could not even park it in the delivery DLQ: files would never be
+# processed, silently. Both are per rule (AWS/Events, dimension RuleName).
+resource "aws_cloudwatch_metric_alarm" "rule_failures" {
+  for_each = {
+    failed-invocations = {
+      metric      = "FailedInvocations"
+      description = "The ingest rule failed to deliver raw-file events to the ingest topic (check the topic and key policies); they go to ${aws_sqs_queue.delivery_dlq.name}."
+    }
+    dlq-delivery-failed = {
+      metric      = "InvocationsFailedToBeSentToDlq"
+      description = "The ingest rule could deliver raw-file events neither to the topic nor to ${aws_sqs_queue.delivery_dlq.name}: those events are lost (check the DLQ and key policies)."
+    }
+  }
+
+  alarm_name          = "${aws_cloudwatch_event_rule.object_created.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = "AWS/Events"
+  metric_name         = each.value.metric
+  dimensions          = { RuleName = aws_cloudwatch_event_rule.object_created.name }
+  statistic           = "Sum"
   period              = 60
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
