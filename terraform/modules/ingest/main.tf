@@ -207,34 +207,9 @@ data "aws_iam_policy_document" "delivery_dlq" {
 # ---------------------------------------------------------------------------------------------
 # Processor
 # ---------------------------------------------------------------------------------------------
-module "processor" {
-  source = "../function"
-
-  name          = local.function_name
-  description   = "headwater ingest: validate raw files against their contract, write Parquet or quarantine."
-  artifact_path = var.artifact_path
-  handler       = "headwater.handlers.ingest_processor.handler"
-  architecture  = var.architecture
-  memory_size   = var.function_memory_size
-  timeout       = var.function_timeout
-  # /tmp holds the Parquet being written and the key fingerprints (8 bytes a row) until upload.
-  ephemeral_storage_mb = var.function_ephemeral_storage_mb
-
-  log_retention_days = var.log_retention_days
-  kms_key_arn        = var.kms_key_arn
-  alarm_topic_arn    = var.alarm_topic_arn
-
-  # Exactly the variables the processor reads (tests/static checks this against the code).
-  environment_variables = {
-    CURATED_BUCKET               = module.bucket["curated"].name
-    QUARANTINE_BUCKET            = module.bucket["quarantine"].name
-    INGEST_PREFIX                = var.key_prefix
-    POWERTOOLS_SERVICE_NAME      = "ingest"
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-    POWERTOOLS_LOG_LEVEL         = var.log_level
-  }
-
-  policy_statements = [
+locals {
+  # The processor's permissions, scoped to what it touches (a local so tests can read them).
+  processor_statements = [
     {
       # Read the landed file; delete it once quarantined (a delete marker: the version stays
       # in the versioned bucket). Curated inputs stay in raw.
@@ -288,6 +263,36 @@ module "processor" {
       }]
     },
   ]
+}
+
+module "processor" {
+  source = "../function"
+
+  name          = local.function_name
+  description   = "headwater ingest: validate raw files against their contract, write Parquet or quarantine."
+  artifact_path = var.artifact_path
+  handler       = "headwater.handlers.ingest_processor.handler"
+  architecture  = var.architecture
+  memory_size   = var.function_memory_size
+  timeout       = var.function_timeout
+  # /tmp holds the Parquet being written and the key fingerprints (8 bytes a row) until upload.
+  ephemeral_storage_mb = var.function_ephemeral_storage_mb
+
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = var.kms_key_arn
+  alarm_topic_arn    = var.alarm_topic_arn
+
+  # Exactly the variables the processor reads (tests/static checks this against the code).
+  environment_variables = {
+    CURATED_BUCKET               = module.bucket["curated"].name
+    QUARANTINE_BUCKET            = module.bucket["quarantine"].name
+    INGEST_PREFIX                = var.key_prefix
+    POWERTOOLS_SERVICE_NAME      = "ingest"
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    POWERTOOLS_LOG_LEVEL         = var.log_level
+  }
+
+  policy_statements = local.processor_statements
 
   event_source_mappings = {
     work_queue = {
