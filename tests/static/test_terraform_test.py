@@ -14,8 +14,7 @@ import pytest
 from tests.support.terraform import TERRAFORM_DIR, terraform_binary
 
 TESTED = sorted(
-    path.parent.parent.name
-    for path in (TERRAFORM_DIR / "modules").glob("*/tests/*.tftest.hcl")
+    path.parent.parent.name for path in (TERRAFORM_DIR / "modules").glob("*/tests/*.tftest.hcl")
 )
 
 
@@ -39,6 +38,7 @@ def test_module(module, terraform_copy, tf_env):
         )
 
     init = terraform("init", "-backend=false", "-input=false")
-    assert init.returncode == 0, f"terraform init failed in modules/{module}:\n{init.stdout}{init.stderr}"
+    assert init.returncode == 0, f"init failed in modules/{module}:\n{init.stdout}{init.stderr}"
     result = terraform("test")
-    assert result.returncode == 0, f"terraform test failed in modules/{module}:\n{result.stdout}{result.stderr}"
+    output = f"{result.stdout}{result.stderr}"
+    assert result.returncode == 0, f"terraform test failed in modules/{module}:\n{output}"
