@@ -329,13 +329,15 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
             port = wait_for_front(front, "hw-bench-lookup-api")
             events = {key: proxy_event(api, key, port) for key in keys}
             # Warm-up (not measured): cold starts of both workers and the in-process imports.
+            # The in-process handler runs one event at a time, as in a Lambda sandbox: the
+            # resolver holds the current event in module state, so two threads would race.
             warm = min(len(keys), 20)
-            for name, make in (
-                ("handler", handler_worker(events)),
-                ("runner", runner_worker(runner, events)),
-                ("front", front_worker(port, api["key"])),
+            for name, threads, make in (
+                ("handler", 1, handler_worker(events)),
+                ("runner", 2, runner_worker(runner, events)),
+                ("front", 2, front_worker(port, api["key"])),
             ):
-                warmed = run_case(name, keys, warm, 2, make, members_per_key)
+                warmed = run_case(name, keys, warm, threads, make, members_per_key)
                 if warmed["ok"] != warm:
                     raise SystemExit(f"warm-up of {name} failed: {warmed['failures']}")
             plan = {
