@@ -400,3 +400,34 @@ def test_denied_call_gets_aws_error_shape():
         "User: arn:aws:sts::1:assumed-role/r/f is not authorized to perform: s3:GetObject on "
         f"resource: {RAW}/k because no identity-based policy allows the s3:GetObject action"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "on"), [(None, True), ("on", True), ("off", False), ("OFF", False)]
+)
+def test_switch_and_status_line(tmp_path, monkeypatch, value, on):
+    from headwater.local.iam import policies
+
+    if value is None:
+        monkeypatch.delenv(policies.SWITCH, raising=False)
+    else:
+        monkeypatch.setenv(policies.SWITCH, value)
+    files = policies.PolicyFiles(iam_client=None, region=R, directory=tmp_path)
+    assert files.on is on
+    assert files.write("fn", "arn:aws:iam::123456789012:role/r") == (
+        str(tmp_path / "fn.json") if on else None
+    )
+    line = policies.status_line(tmp_path)
+    assert line is not None and line.startswith(f"iam checks: {'on' if on else 'off'}")
+    files.close()
+    assert policies.status_line(tmp_path) is None
+
+
+def test_unreadable_role_is_written_with_no_policies_so_calls_are_denied(tmp_path, monkeypatch):
+    from headwater.local.iam import policies
+
+    monkeypatch.delenv(policies.SWITCH, raising=False)
+    files = policies.PolicyFiles(iam_client=None, region=R, directory=tmp_path)
+    spec = json.loads(Path(files.write("fn", "arn:aws:iam::123456789012:role/r")).read_text())
+    assert spec["documents"] == []
+    assert spec["principal_arn"] == "arn:aws:sts::123456789012:assumed-role/r/fn"

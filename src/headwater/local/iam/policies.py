@@ -27,6 +27,20 @@ log = logging.getLogger("headwater.local.iam")
 SWITCH = "HEADWATER_LOCAL_IAM"
 
 
+STATUS_FILE = "status.json"
+
+
+def status_line(directory: Path) -> str | None:
+    """``iam checks: on|off`` as the running daemon decided it, None when it has not said."""
+    try:
+        on = json.loads((directory / STATUS_FILE).read_text())["on"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if on:
+        return f"iam checks: on (each function's calls against its role; {SWITCH}=off disables)"
+    return f"iam checks: off ({SWITCH}=off when the local mode started)"
+
+
 def enabled(environ: dict[str, str] | None = None) -> bool:
     value = (environ if environ is not None else os.environ).get(SWITCH, "on")
     return value.strip().lower() not in ("off", "0", "false", "no")
@@ -102,6 +116,9 @@ class PolicyFiles:
         self.directory = directory or Path(tempfile.mkdtemp(prefix="headwater-iam-"))
         self._index: str | None = None
         self._lock = threading.Lock()
+        # For `headwater local status`, which runs in another process with another environment.
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_spec(self.directory / STATUS_FILE, {"on": self.on, "switch": SWITCH})
 
     def index_path(self) -> str:
         with self._lock:
@@ -132,3 +149,5 @@ class PolicyFiles:
     def close(self) -> None:
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
+        else:  # a stopped daemon checks nothing: status must not say otherwise
+            (self.directory / STATUS_FILE).unlink(missing_ok=True)
