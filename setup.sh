@@ -5,6 +5,7 @@
 #   ./setup.sh run       deploy if needed, feed files through the pipeline, print a summary
 #   ./setup.sh destroy   remove everything deploy created
 #   ./setup.sh test      install what the tests need and run every tier
+#   ./setup.sh cli ARGS  the headwater command (e.g. ./setup.sh cli keys list), no uv on PATH needed
 #
 # Every command installs what it needs and is safe to run twice.
 set -euo pipefail
@@ -19,11 +20,13 @@ export HEADWATER_STATE_DIR="${HEADWATER_STATE_DIR:-$ROOT/.headwater}"
 export UV_PYTHON_DOWNLOADS=never
 UV_VERSION="0.13.9"
 
-log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+# Colour only on a terminal: logs and CI captures get plain text.
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
+log() { printf '%s==>%s %s\n' "$BOLD" "$PLAIN" "$*" >&2; }
 die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   cat <<EOF
 
 Environment:
@@ -58,10 +61,13 @@ ensure_uv() {
   UV=(uv)
 }
 
+PYTHON_ENV_SYNCED=0
 ensure_python_env() {
   ensure_uv
-  log "syncing the Python environment (uv.lock)"
+  [ "$PYTHON_ENV_SYNCED" = 0 ] || return 0  # run calls deploy: one sync, one step line
+  [ "${1:-}" = quiet ] || log "syncing the Python environment (uv.lock)"
   "${UV[@]}" sync --frozen --all-extras --quiet
+  PYTHON_ENV_SYNCED=1
 }
 
 hw() { "${UV[@]}" run --frozen --no-sync headwater "$@"; }
@@ -93,12 +99,26 @@ env_dir() {
   printf '%s' "$dir"
 }
 
+# Terraform's full output for ENV=local goes here (plain text); the terminal gets one line per step.
+tf_log() { printf '%s' "$HEADWATER_STATE_DIR/local/terraform.log"; }
+
+# Run terraform for ENV=local into the log; on failure show its tail and where the rest is.
+tf_logged() {
+  local logfile; logfile="$(tf_log)"
+  mkdir -p "$(dirname "$logfile")"
+  printf '\n$ terraform %s\n' "$*" >>"$logfile"
+  if ! terraform "$@" -no-color >>"$logfile" 2>&1; then
+    tail -n 25 "$logfile" >&2
+    die "terraform $2 failed; full output in $logfile"
+  fi
+}
+
 tf_init() {
   local dir; dir="$(env_dir)"
   if [ "$ENV" = local ]; then
     # Local state lives beside the emulator's state, so both go away together.
-    terraform -chdir="$dir" init -input=false -upgrade=false -reconfigure \
-      -backend-config="path=$HEADWATER_STATE_DIR/local/terraform.tfstate" >/dev/null
+    tf_logged -chdir="$dir" init -input=false -upgrade=false -reconfigure \
+      -backend-config="path=$HEADWATER_STATE_DIR/local/terraform.tfstate"
   else
     [ -f "$dir/backend.hcl" ] || die "$dir/backend.hcl is missing: copy backend.hcl.example and set your state bucket"
     terraform -chdir="$dir" init -input=false -backend-config=backend.hcl >/dev/null
@@ -149,10 +169,18 @@ cmd_deploy() {
     log "building the Lambda artifacts, one per function group ($ARCH)"
     py scripts/build_artifact.py --arch "$ARCH"
   fi
-  log "terraform apply $dir"
-  tf_init
   local vars; mapfile -t vars < <(tf_vars)
-  terraform -chdir="$dir" apply -input=false $(approve_flag) "${vars[@]}"
+  if [ "$ENV" = local ]; then
+    log "terraform apply $dir (full output: $(tf_log))"
+    tf_init
+    tf_logged -chdir="$dir" apply -input=false -auto-approve "${vars[@]}"
+    # run prints the summary after its demo; deploy alone prints it here.
+    [ "${IN_RUN:-0}" = 1 ] || hw local summary
+  else
+    log "terraform apply $dir"
+    tf_init
+    terraform -chdir="$dir" apply -input=false $(approve_flag) "${vars[@]}"
+  fi
 }
 
 local_tfstate() { printf '%s' "$HEADWATER_STATE_DIR/local/terraform.tfstate"; }
@@ -171,7 +199,7 @@ cmd_run() {
   ensure_python_env
   ensure_terraform
   [ "$ENV" != local ] || local_env
-  if ! deployed; then cmd_deploy; fi  # a fresh machine, or an emulator restarted since
+  if ! deployed; then IN_RUN=1 cmd_deploy; fi  # a fresh machine, or an emulator restarted since
   local dir; dir="$(env_dir)"
   local outputs="$HEADWATER_STATE_DIR/$ENV/outputs.json"
   mkdir -p "$(dirname "$outputs")"
@@ -179,7 +207,10 @@ cmd_run() {
   # Each capability's demo step comes from the CLI (ingest: feed + summary table; lookup: publish
   # the example, print a ready curl), with its options read from the variables listed in help.
   # Every step runs; the exit status says whether all passed.
-  hw demo --outputs "$outputs"
+  local status=0
+  hw demo --outputs "$outputs" || status=$?
+  [ "$ENV" != local ] || hw local summary --outputs "$outputs" || status=$?
+  return "$status"
 }
 
 cmd_destroy() {
@@ -199,6 +230,12 @@ cmd_destroy() {
   terraform -chdir="$(env_dir)" destroy -input=false $(approve_flag) "${vars[@]}"
 }
 
+cmd_cli() {
+  # The one way the README runs the CLI: works in a fresh shell, with or without uv on PATH.
+  ensure_python_env quiet
+  hw "$@"
+}
+
 cmd_test() {
   ensure_python_env
   ensure_terraform
@@ -214,6 +251,7 @@ main() {
     run) cmd_run ;;
     destroy) cmd_destroy ;;
     test) cmd_test "$@" ;;
+    cli) cmd_cli "$@" ;;
     help | -h | --help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,12 @@ from headwater.local.moto_patches.lambda_invoker import set_lambda_invoker
 from tests.support.emulator import code_zip, lambda_role
 
 REGION = "us-east-1"
+# The runner runs only handlers of these top-level packages (plus headwater): the fixture
+# modules these tests deploy. Set before any runner or daemon starts; workers and daemons
+# started by the tests inherit it.
+os.environ["HEADWATER_HANDLER_PACKAGES"] = (
+    "handler,hw_apigw_fixtures,hw_runner_fixtures,hw_slow_exit,sample_handlers"
+)
 ECHO = {"handler.py": "def handler(event, context):\n    return event\n"}
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from headwater import __version__
-from headwater.cli import demo, feed, ingest, keys, local, lookup, openapi, outputs
+from headwater.cli import demo, feed, ingest, keys, local, localenv, lookup, openapi, outputs
 from headwater.cli.errors import CommandError, UsageError
 
 # Order is the order of `headwater --help`: capabilities first, then tools.
@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None, commands: Sequence[ModuleType] = COM
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    # ENV=local (the default): the running local mode's endpoint, test credentials and region,
+    # for this process only, unless an endpoint or profile was chosen (see cli/localenv.py).
+    localenv.apply()
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:

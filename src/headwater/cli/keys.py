@@ -51,8 +51,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _client() -> Any:
     from headwater import aws
+    from headwater.cli import localenv
 
-    return aws.client("apigateway")
+    try:
+        return aws.client("apigateway")
+    except BotoCoreError as exc:  # NoRegionError in a fresh shell without the local mode
+        raise CommandError(f"no AWS target: {exc}; {localenv.target_hint()}") from exc
 
 
 def _call(what: str, operation: Any, **kwargs: Any) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from headwater.cli.errors import CommandError
@@ -39,6 +41,28 @@ def register(subparsers: Any) -> None:
 
     status = commands.add_parser("status", help="is it running? (exit 3 when not)")
     status.set_defaults(func=_status)
+
+    summary = commands.add_parser(
+        "summary",
+        help="where everything is: API and health URLs, emulator, OpenAPI, keys, next commands",
+        description="What setup.sh prints after deploy and run: the local URLs (API base URL "
+        "with its stage, /health, the emulator), the OpenAPI document, the API keys and how to "
+        "manage them, and how to check and destroy the local mode. Exit 3 when it is not running.",
+    )
+    summary.add_argument(
+        "--outputs",
+        type=Path,
+        metavar="FILE",
+        help="`terraform output -json` of the environment (default: the local Terraform state)",
+    )
+    summary.add_argument(
+        "--api-wait",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="wait this long for the front to serve a just-created API (default 15)",
+    )
+    summary.set_defaults(func=_summary)
 
     invoke = commands.add_parser(
         "invoke", help="invoke one deployed function with a sample event, print its result"
@@ -130,6 +154,66 @@ def _status(_args: argparse.Namespace) -> int:
     iam_line = status_line(state.state_paths().root / "iam")
     if iam_line:
         print(iam_line)
+    return 0
+
+
+OPENAPI_DOCUMENT = Path("docs/openapi.json")
+
+
+def api_base_url(api: dict[str, Any]) -> str:
+    """The front's base URL of an API with its stage (the only one; else the bare URL)."""
+    stages = api.get("stages") or []
+    return f"{api['url']}/{stages[0]}" if len(stages) == 1 else api["url"]
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from headwater.cli import keys, localenv
+    from headwater.cli.outputs import read_outputs
+    from headwater.local import daemon
+    from headwater.local.apigateway.front import read_apis
+
+    paths = state.state_paths()
+    current = daemon.status(paths)
+    if not current.endpoint:
+        print("local mode: not running (start it: ./setup.sh deploy)", file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    api_name = read_outputs(args.outputs).get("api_name")
+    deadline = time.monotonic() + args.api_wait
+    apis = read_apis(paths.root)
+    # The front discovers APIs every few seconds: right after an apply it may not serve it yet.
+    while api_name and api_name not in apis and time.monotonic() < deadline:
+        time.sleep(1)
+        apis = read_apis(paths.root)
+    rows: list[tuple[str, str]] = []
+    if api_name and api_name in apis:
+        base = api_base_url(apis[api_name])
+        rows += [("API", f"{base}/  ({api_name})"), ("health", f"{base}/health")]
+    elif api_name:
+        rows.append(("API", f"{api_name}: not served yet (see ./setup.sh cli local status)"))
+    rows.append(("emulator", f"{current.endpoint}  (AWS_ENDPOINT_URL for aws, awslocal, tflocal)"))
+    rows.append(("OpenAPI", f"{OPENAPI_DOCUMENT}  (regenerate: ./setup.sh cli openapi)"))
+    try:
+        client = keys._client()
+        listed = keys._pages(client, "get_api_keys", "listing API keys")
+        _, plans = keys._plans_by_key(client)
+        described = [
+            f"{k.get('name', k['id'])} ({'enabled' if k.get('enabled') else 'disabled'}; plan "
+            + (",".join(p.get("name", p["id"]) for p in plans.get(k["id"], [])) or "none")
+            + ")"
+            for k in sorted(listed, key=lambda k: k.get("name", ""))
+        ]
+        rows.append(("API keys", ", ".join(described) or "none"))
+    except CommandError as exc:
+        rows.append(("API keys", f"cannot list them: {exc}"))
+    rows += [
+        ("", "./setup.sh cli keys list --show-value | create NAME --plan PLAN | revoke NAME"),
+        ("status", "./setup.sh cli local status"),
+        ("logs", f"{paths.log_file} (functions), {localenv.local_tfstate().parent}/terraform.log"),
+        ("destroy", "./setup.sh destroy"),
+    ]
+    print("\nLocal deployment:")
+    for label, value in rows:
+        print(f"  {label:<10} {value}")
     return 0
 
 

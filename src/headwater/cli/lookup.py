@@ -163,8 +163,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _client(service: str) -> Any:
     from headwater import aws
+    from headwater.cli import localenv
 
-    return aws.client(service)
+    try:
+        return aws.client(service)
+    except BotoCoreError as exc:  # NoRegionError in a fresh shell without the local mode
+        raise CommandError(f"no AWS target: {exc}; {localenv.target_hint()}") from exc
 
 
 # ---- publish -------------------------------------------------------------------------------
@@ -199,7 +203,9 @@ def _publish(args: argparse.Namespace) -> int:
     store = None
     seen: list[dict[str, Any]] = []
     if args.wait > 0:
-        store = LookupStore(setting(args.table, outputs, "lookup_table", "--table"))
+        store = LookupStore(
+            setting(args.table, outputs, "lookup_table", "--table"), _client("dynamodb")
+        )
         # Manifests already recorded are not this load's: remember them to skip them.
         seen = _call("reading load manifests", store.manifests, args.dataset, 20)
     key = f"{prefix}{args.dataset}/{args.file.name}"
@@ -321,7 +327,9 @@ def _first_key(args: argparse.Namespace, outputs: dict[str, Any]) -> str:
     from headwater.lookup.store import LookupStore
 
     table = setting(args.table, outputs, "lookup_table", "--table (or --key)")
-    keys, _ = _call("listing keys", LookupStore(table).list_keys, args.dataset, 1)
+    keys, _ = _call(
+        "listing keys", LookupStore(table, _client("dynamodb")).list_keys, args.dataset, 1
+    )
     if not keys:
         raise CommandError(f"dataset {args.dataset!r} has no current version: publish a file first")
     return keys[0]

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from headwater.cli import localenv
 from headwater.cli.errors import CommandError
 
 
@@ -35,7 +36,13 @@ def unwrap(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_outputs(path: Path | None) -> dict[str, Any]:
-    """Outputs from an ``output -json`` file or a state file; {} without a path."""
+    """Outputs from an ``output -json`` file or a state file.
+
+    Without a path: the local Terraform state when ENV=local and it exists (so README commands
+    need no ``--outputs``), else {}.
+    """
+    if path is None:
+        path = localenv.default_outputs()
     if path is None:
         return {}
     try:
@@ -95,7 +102,10 @@ def setting(flag: Any, outputs: dict[str, Any], name: str, option: str) -> Any:
     """A flag's value, else the output ``name``; a clear error when neither is there."""
     value = flag if flag is not None else outputs.get(name)
     if not value:
-        raise CommandError(f"give {option} or --outputs with a {name!r} output")
+        hint = ""
+        if localenv.is_local() and localenv.default_outputs() is None:
+            hint = f" (no local deployment at {localenv.local_tfstate()}: run ./setup.sh deploy)"
+        raise CommandError(f"give {option} or --outputs with a {name!r} output{hint}")
     return value
 
 

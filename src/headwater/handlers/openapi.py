@@ -57,6 +57,39 @@ PLATFORM_PATHS: dict[str, Any] = {
 }
 
 
+# What API Gateway (and the local front, src/headwater/local/apigateway/front.py) answers before
+# or instead of any function, for every route: its request limits, as {"message": ...}.
+GATEWAY_RESPONSES = {
+    "413": "Request body over API Gateway's 10 MB payload limit",
+    "414": "URL over 8192 characters",
+    "431": "Request line and headers over 10240 bytes",
+}
+# ... and for routes backed by a function: the function failed or answered a malformed proxy
+# response (502), or the integration timed out (504).
+INTEGRATION_RESPONSES = {
+    "502": "The function failed or returned a malformed response",
+    "504": "The integration timed out",
+}
+
+# Where the API is served: the local front of `./setup.sh run` (`./setup.sh cli local summary`
+# prints the actual URL; ports start at HEADWATER_API_PORT) and a deployed stage on AWS.
+SERVERS = [
+    {
+        "url": "http://127.0.0.1:{port}/{stage}",
+        "description": "the local mode's API front (./setup.sh run)",
+        "variables": {"port": {"default": "4580"}, "stage": {"default": "v1"}},
+    },
+    {
+        "url": "https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}",
+        "description": "a deployed environment (terraform output api_url)",
+        "variables": {
+            "restApiId": {"default": "abc123"},
+            "region": {"default": "us-east-1"},
+            "stage": {"default": "v1"},
+        },
+    },
+]
+
 # API keys travel in the x-api-key header (API Gateway checks them; usage plans meter them).
 SECURITY_SCHEMES = {lookup_api.API_KEY_SCHEME: APIKey(name="x-api-key", in_=APIKeyIn.header)}
 
@@ -74,7 +107,24 @@ def document() -> dict[str, Any]:
     merge.add_schema(PLATFORM_PATHS)
     # The JSON form: Powertools validates the merged document against its OpenAPI model and
     # serializes the scheme objects; parsed back, it is plain data to compare and write.
-    return _without_422(json.loads(merge.get_openapi_json_schema()))
+    doc = _without_422(json.loads(merge.get_openapi_json_schema()))
+    doc["servers"] = SERVERS
+    return _with_gateway_responses(doc)
+
+
+def _with_gateway_responses(doc: dict[str, Any]) -> dict[str, Any]:
+    """Declare the gateway's own answers on every operation (a route's own text wins)."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in doc.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            extra = dict(GATEWAY_RESPONSES)
+            if operation.get("security") != []:  # routed to a function (health is a MOCK)
+                extra.update(INTEGRATION_RESPONSES)
+            for code, description in extra.items():
+                responses.setdefault(code, {"description": description, "content": error})
+            operation["responses"] = dict(sorted(responses.items()))
+    return doc
 
 
 def _without_422(doc: dict[str, Any]) -> dict[str, Any]:

@@ -21,8 +21,10 @@ module "stack" {
   log_level         = var.log_level
   alerts_topic_arn  = var.alerts_topic_arn
   alert_emails      = var.alert_emails
-  subscribers       = var.subscribers
-  internal_keys     = var.internal_keys
+
+  manage_api_gateway_account = var.manage_api_gateway_account
+  subscribers                = var.subscribers
+  internal_keys              = var.internal_keys
 
   # Dev: cheap to tear down and rebuild.
   force_destroy                      = true

@@ -46,6 +46,12 @@ variable "alerts_topic_arn" {
   default     = null
 }
 
+variable "manage_api_gateway_account" {
+  description = "Create and set the account's API Gateway CloudWatch Logs role (stage access logging needs it; a fresh account has none). One stack per account and region may own it: true in the first environment of a fresh account, false where it is already set."
+  type        = bool
+  default     = false
+}
+
 variable "alert_emails" {
   description = "Email addresses that receive the alarms (when the module creates the alerts topic)."
   type        = list(string)

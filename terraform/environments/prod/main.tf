@@ -21,8 +21,10 @@ module "stack" {
   log_level         = var.log_level
   alerts_topic_arn  = var.alerts_topic_arn
   alert_emails      = var.alert_emails
-  subscribers       = var.subscribers
-  internal_keys     = var.internal_keys
+
+  manage_api_gateway_account = var.manage_api_gateway_account
+  subscribers                = var.subscribers
+  internal_keys              = var.internal_keys
 
   # Prod: data outlives mistakes. Buckets with objects refuse to be destroyed, the table
   # refuses deletion, the key waits the longest AWS allows, logs and old versions are kept longer.

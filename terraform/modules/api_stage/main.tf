@@ -100,6 +100,25 @@ resource "aws_api_gateway_method_settings" "all" {
   }
 }
 
+# A 5XX is the API's fault (a function error or timeout, a misconfigured integration), never
+# the caller's: alarm on the stage's count. 4XX (bad keys, throttling) is the callers' business.
+resource "aws_cloudwatch_metric_alarm" "server_errors" {
+  alarm_name          = "${var.rest_api_name}-${var.stage_name}-5xx"
+  alarm_description   = "The ${var.rest_api_name} API (stage ${var.stage_name}) answered server errors: see the API functions' logs and the access log."
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "5XXError"
+  dimensions          = { ApiName = var.rest_api_name, Stage = aws_api_gateway_stage.this.stage_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.server_error_alarm_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
 # ---------------------------------------------------------------------------------------------
 # Usage plans and keys: one plan per subscriber (throttle + quota) and per internal key
 # (throttle only). A plan per key, because throttle and quota are set per plan.

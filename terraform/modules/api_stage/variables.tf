@@ -62,6 +62,28 @@ variable "log_retention_days" {
   }
 }
 
+variable "alarm_topic_arn" {
+  description = "SNS topic notified when the stage answers 5XX (the alarm on AWS/ApiGateway 5XXError); null creates the alarm without actions."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:", coalesce(var.alarm_topic_arn, "-")))
+    error_message = "alarm_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "server_error_alarm_threshold" {
+  description = "5XX responses of the stage in 5 minutes above which the alarm fires (0: any server error)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.server_error_alarm_threshold >= 0 && floor(var.server_error_alarm_threshold) == var.server_error_alarm_threshold
+    error_message = "server_error_alarm_threshold must be a whole number, 0 or more."
+  }
+}
+
 variable "xray_tracing_enabled" {
   description = "Trace requests through API Gateway with X-Ray (the functions trace too)."
   type        = bool

@@ -1,3 +1,4 @@
+data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
@@ -27,6 +28,13 @@ data "aws_iam_policy_document" "assume" {
     principals {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
+    }
+
+    # Only Lambda acting for this account's functions may assume the role (confused deputy).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }
@@ -137,6 +145,28 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   alarm_description   = "The ${var.name} Lambda function reported errors."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+# Throttled invocations are not errors: an SQS batch waits for its visibility timeout, an
+# asynchronous event is retried and may age out, an API request answers 429/502. Any throttle
+# means concurrency (reserved, mapping maximum or the account pool) is too low for the load.
+resource "aws_cloudwatch_metric_alarm" "throttles" {
+  count = var.create_throttle_alarm ? 1 : 0
+
+  alarm_name          = "${var.name}-throttles"
+  alarm_description   = "The ${var.name} Lambda function was throttled: raise its concurrency or lower the load."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }
   statistic           = "Sum"
   period              = 60

@@ -33,6 +33,11 @@ output "error_alarm_arn" {
   value       = try(aws_cloudwatch_metric_alarm.errors[0].arn, null)
 }
 
+output "throttle_alarm_arn" {
+  description = "ARN of the Throttles alarm, or null when create_throttle_alarm is false."
+  value       = try(aws_cloudwatch_metric_alarm.throttles[0].arn, null)
+}
+
 output "event_source_mapping_uuids" {
   description = "Event source mapping name -> UUID."
   value       = { for name, m in aws_lambda_event_source_mapping.this : name => m.uuid }

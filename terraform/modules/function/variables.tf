@@ -197,6 +197,12 @@ variable "create_error_alarm" {
   default     = true
 }
 
+variable "create_throttle_alarm" {
+  description = "Create a CloudWatch alarm on the function's Throttles metric (> 0 in a minute)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags applied to every resource of the module."
   type        = map(string)

@@ -101,6 +101,25 @@ data "aws_iam_policy_document" "topic" {
       values   = [aws_cloudwatch_event_rule.object_created.arn]
     }
   }
+
+  # As for the buckets and queues: no request without TLS, from anyone.
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:*"]
+    resources = [aws_sns_topic.ingest.arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
 }
 
 resource "aws_sns_topic_policy" "ingest" {
@@ -188,34 +207,9 @@ data "aws_iam_policy_document" "delivery_dlq" {
 # ---------------------------------------------------------------------------------------------
 # Processor
 # ---------------------------------------------------------------------------------------------
-module "processor" {
-  source = "../function"
-
-  name          = local.function_name
-  description   = "headwater ingest: validate raw files against their contract, write Parquet or quarantine."
-  artifact_path = var.artifact_path
-  handler       = "headwater.handlers.ingest_processor.handler"
-  architecture  = var.architecture
-  memory_size   = var.function_memory_size
-  timeout       = var.function_timeout
-  # /tmp holds the Parquet being written and the key fingerprints (8 bytes a row) until upload.
-  ephemeral_storage_mb = var.function_ephemeral_storage_mb
-
-  log_retention_days = var.log_retention_days
-  kms_key_arn        = var.kms_key_arn
-  alarm_topic_arn    = var.alarm_topic_arn
-
-  # Exactly the variables the processor reads (tests/static checks this against the code).
-  environment_variables = {
-    CURATED_BUCKET               = module.bucket["curated"].name
-    QUARANTINE_BUCKET            = module.bucket["quarantine"].name
-    INGEST_PREFIX                = var.key_prefix
-    POWERTOOLS_SERVICE_NAME      = "ingest"
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-    POWERTOOLS_LOG_LEVEL         = var.log_level
-  }
-
-  policy_statements = [
+locals {
+  # The processor's permissions, scoped to what it touches (a local so tests can read them).
+  processor_statements = [
     {
       # Read the landed file; delete it once quarantined (a delete marker: the version stays
       # in the versioned bucket). Curated inputs stay in raw.
@@ -257,11 +251,48 @@ module "processor" {
       resources = [local.queue_arn]
     },
     {
+      # SSE-KMS objects (read raw, write curated and quarantine) and the encrypted work queue:
+      # the key is usable only through S3 and SQS, never directly.
       sid       = "UseIngestKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [var.kms_key_arn]
+      conditions = [{
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com", "sqs.${local.region}.amazonaws.com"]
+      }]
     },
   ]
+}
+
+module "processor" {
+  source = "../function"
+
+  name          = local.function_name
+  description   = "headwater ingest: validate raw files against their contract, write Parquet or quarantine."
+  artifact_path = var.artifact_path
+  handler       = "headwater.handlers.ingest_processor.handler"
+  architecture  = var.architecture
+  memory_size   = var.function_memory_size
+  timeout       = var.function_timeout
+  # /tmp holds the Parquet being written and the key fingerprints (8 bytes a row) until upload.
+  ephemeral_storage_mb = var.function_ephemeral_storage_mb
+
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = var.kms_key_arn
+  alarm_topic_arn    = var.alarm_topic_arn
+
+  # Exactly the variables the processor reads (tests/static checks this against the code).
+  environment_variables = {
+    CURATED_BUCKET               = module.bucket["curated"].name
+    QUARANTINE_BUCKET            = module.bucket["quarantine"].name
+    INGEST_PREFIX                = var.key_prefix
+    POWERTOOLS_SERVICE_NAME      = "ingest"
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    POWERTOOLS_LOG_LEVEL         = var.log_level
+  }
+
+  policy_statements = local.processor_statements
 
   event_source_mappings = {
     work_queue = {
@@ -287,6 +318,37 @@ resource "aws_cloudwatch_metric_alarm" "delivery_dlq_depth" {
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.delivery_dlq.name }
   statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+# The rule could not hand an event to the topic (topic policy, key policy, throttling) even
+# after its retries, or could not even park it in the delivery DLQ: files would never be
+# processed, silently. Both are per rule (AWS/Events, dimension RuleName).
+resource "aws_cloudwatch_metric_alarm" "rule_failures" {
+  for_each = {
+    failed-invocations = {
+      metric      = "FailedInvocations"
+      description = "The ingest rule failed to deliver raw-file events to the ingest topic (check the topic and key policies); they go to ${aws_sqs_queue.delivery_dlq.name}."
+    }
+    dlq-delivery-failed = {
+      metric      = "InvocationsFailedToBeSentToDlq"
+      description = "The ingest rule could deliver raw-file events neither to the topic nor to ${aws_sqs_queue.delivery_dlq.name}: those events are lost (check the DLQ and key policies)."
+    }
+  }
+
+  alarm_name          = "${aws_cloudwatch_event_rule.object_created.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = "AWS/Events"
+  metric_name         = each.value.metric
+  dimensions          = { RuleName = aws_cloudwatch_event_rule.object_created.name }
+  statistic           = "Sum"
   period              = 60
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"

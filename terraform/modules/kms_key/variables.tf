@@ -10,7 +10,7 @@ variable "description" {
 }
 
 variable "service_principals" {
-  description = "Service principals allowed kms:GenerateDataKey* and kms:Decrypt for messaging (encrypted topics and queues), only on behalf of this account (aws:SourceAccount), e.g. [\"events.amazonaws.com\", \"sns.amazonaws.com\"]. CloudWatch Logs is always allowed for the account's log groups."
+  description = "Service principals allowed kms:GenerateDataKey* and kms:Decrypt to deliver to encrypted queues, only on behalf of this account (aws:SourceAccount), e.g. [\"events.amazonaws.com\", \"sns.amazonaws.com\"]. Not for EventBridge or CloudWatch publishing to encrypted topics: see allow_eventbridge_to_sns and allow_cloudwatch_alarms_to_sns. CloudWatch Logs is always allowed for the account's log groups."
   type        = list(string)
   default     = []
 
@@ -22,6 +22,30 @@ variable "service_principals" {
   validation {
     condition     = length(distinct(var.service_principals)) == length(var.service_principals)
     error_message = "service_principals must not repeat."
+  }
+}
+
+variable "allow_eventbridge_to_sns" {
+  description = "Let EventBridge rules publish to SNS topics encrypted with the key (this account and region, names starting with sns_topic_name_prefix), bound by the topic encryption context: SNS does not support aws:SourceAccount for EventBridge-to-encrypted topics."
+  type        = bool
+  default     = false
+}
+
+variable "allow_cloudwatch_alarms_to_sns" {
+  description = "Let this account's CloudWatch alarms publish to SNS topics encrypted with the key (this account and region, names starting with sns_topic_name_prefix)."
+  type        = bool
+  default     = false
+}
+
+variable "sns_topic_name_prefix" {
+  description = "Name prefix of the SNS topics encrypted with the key that EventBridge and CloudWatch alarms may publish to, e.g. \"<prefix>-\"; \"\" allows every topic of the account in the region."
+  type        = string
+  default     = ""
+
+  validation {
+    # Topic names: letters, digits, hyphens and underscores (a prefix of one, so may be empty).
+    condition     = can(regex("^[A-Za-z0-9_-]{0,200}$", var.sns_topic_name_prefix))
+    error_message = "sns_topic_name_prefix must be at most 200 letters, digits, hyphens or underscores."
   }
 }
 

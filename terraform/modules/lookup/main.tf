@@ -119,11 +119,13 @@ module "loader" {
 
   policy_statements = [
     {
-      # Write the new version, switch the pointer conditionally, delete the old version.
+      # Write the new version, switch the pointer conditionally, delete the old version;
+      # UpdateItem sets the TTL backstop (expires_at) on the version it retires.
       sid = "LoadLookupTable"
       actions = [
         "dynamodb:BatchWriteItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:GetItem",
         "dynamodb:Query",
@@ -213,6 +215,36 @@ resource "aws_cloudwatch_event_target" "loader" {
   dead_letter_config {
     arn = module.dlq.queue_arn
   }
+}
+
+# The rule could not invoke the loader after its retries (the event goes to the DLQ), or could
+# not even park it there (the event is lost): AWS/Events per rule.
+resource "aws_cloudwatch_metric_alarm" "rule_failures" {
+  for_each = {
+    failed-invocations = {
+      metric      = "FailedInvocations"
+      description = "The lookup rule failed to invoke the loader (check its permission and throttling); the events go to ${local.dlq_name}."
+    }
+    dlq-delivery-failed = {
+      metric      = "InvocationsFailedToBeSentToDlq"
+      description = "The lookup rule could invoke neither the loader nor deliver to ${local.dlq_name}: those lookup file events are lost (check the DLQ and key policies)."
+    }
+  }
+
+  alarm_name          = "${aws_cloudwatch_event_rule.lookup_file.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = "AWS/Events"
+  metric_name         = each.value.metric
+  dimensions          = { RuleName = aws_cloudwatch_event_rule.lookup_file.name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  ok_actions          = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  tags                = var.tags
 }
 
 # EventBridge invokes asynchronously: after Lambda's own two retries a failed load would vanish.

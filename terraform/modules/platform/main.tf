@@ -24,16 +24,20 @@ locals {
 # ---------------------------------------------------------------------------------------------
 # Encryption key: buckets, topics, queues and logs of every capability.
 # ---------------------------------------------------------------------------------------------
-# EventBridge publishes to encrypted topics; SNS delivers to encrypted queues; CloudWatch alarms
-# publish to the encrypted alerts topic.
+# EventBridge dead-letters into encrypted queues and SNS delivers to them (aws:SourceAccount);
+# EventBridge rules publish to the encrypted ingest topic and CloudWatch alarms to the encrypted
+# alerts topic (bound by the topic encryption context: "<prefix>-..." topics only).
 module "kms_key" {
   source = "../kms_key"
 
-  description          = var.kms_key_description
-  service_principals   = ["events.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"]
-  deletion_window_days = var.kms_deletion_window_days
-  alias_name           = coalesce(var.kms_alias_name, "alias/${var.name_prefix}")
-  tags                 = var.tags
+  description                    = var.kms_key_description
+  service_principals             = ["events.amazonaws.com", "sns.amazonaws.com"]
+  allow_eventbridge_to_sns       = true
+  allow_cloudwatch_alarms_to_sns = true
+  sns_topic_name_prefix          = "${var.name_prefix}-"
+  deletion_window_days           = var.kms_deletion_window_days
+  alias_name                     = coalesce(var.kms_alias_name, "alias/${var.name_prefix}")
+  tags                           = var.tags
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -63,6 +67,80 @@ resource "aws_sns_topic" "alerts" {
   tags              = var.tags
 }
 
+# Replaces SNS's default topic policy: the account administers the topic, this account's alarms
+# publish, and requests without TLS are refused (as for the buckets and queues).
+data "aws_iam_policy_document" "alerts" {
+  count = var.alerts_topic_arn == null ? 1 : 0
+
+  statement {
+    sid = "AccountAdministers"
+    actions = [
+      "sns:GetTopicAttributes",
+      "sns:SetTopicAttributes",
+      "sns:AddPermission",
+      "sns:RemovePermission",
+      "sns:DeleteTopic",
+      "sns:Subscribe",
+      "sns:ListSubscriptionsByTopic",
+      "sns:Publish",
+    ]
+    resources = [aws_sns_topic.alerts[0].arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "AccountAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:*"]
+    resources = [aws_sns_topic.alerts[0].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alerts" {
+  count = var.alerts_topic_arn == null ? 1 : 0
+
+  arn    = aws_sns_topic.alerts[0].arn
+  policy = data.aws_iam_policy_document.alerts[0].json
+}
+
 resource "aws_sns_topic_subscription" "alert_emails" {
   for_each = var.alerts_topic_arn == null ? toset(var.alert_emails) : toset([])
 
@@ -80,6 +158,55 @@ module "api" {
 
   name = coalesce(var.api_name, var.name_prefix)
   tags = var.tags
+}
+
+# API Gateway writes access logs (and execution logs) with one role per account and region, set
+# in the account settings. Opt-in: the setting is account-wide and may already be managed
+# elsewhere; a fresh account has none, and the stage's access logging then fails to apply.
+data "aws_iam_policy_document" "api_gateway_assume" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  statement {
+    sid     = "ApiGatewayAssumes"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["apigateway.amazonaws.com"]
+    }
+
+    # Only API Gateway acting for this account (confused deputy).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "api_gateway_cloudwatch" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  name               = "${var.name_prefix}-apigateway-cloudwatch"
+  description        = "API Gateway's account-wide CloudWatch Logs role (access and execution logs), set by ${var.name_prefix}."
+  assume_role_policy = data.aws_iam_policy_document.api_gateway_assume[0].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "api_gateway_cloudwatch" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  role       = aws_iam_role.api_gateway_cloudwatch[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+}
+
+resource "aws_api_gateway_account" "this" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.api_gateway_cloudwatch[0].arn
+
+  # API Gateway checks the role can be assumed and write logs when the setting is made.
+  depends_on = [aws_iam_role_policy_attachment.api_gateway_cloudwatch]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -77,3 +77,8 @@ output "scheduler_dlq_arn" {
   description = "ARN of the Scheduler DLQ: the dead_letter_config of every schedule's target."
   value       = aws_sqs_queue.scheduler_dlq.arn
 }
+
+output "api_gateway_cloudwatch_role_arn" {
+  description = "ARN of the account's API Gateway CloudWatch Logs role the module set, or null when manage_api_gateway_account is false."
+  value       = try(aws_api_gateway_account.this[0].cloudwatch_role_arn, null)
+}

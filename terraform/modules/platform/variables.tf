@@ -121,6 +121,12 @@ variable "dlq_message_retention_seconds" {
   }
 }
 
+variable "manage_api_gateway_account" {
+  description = "Create the account's API Gateway CloudWatch Logs role (managed policy AmazonAPIGatewayPushToCloudWatchLogs) and set it in the account settings (aws_api_gateway_account). Stage access logging needs it; a fresh account has none. One setting per account and region: enable in one stack only, and not where something else manages it."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags applied to every resource of the module."
   type        = map(string)

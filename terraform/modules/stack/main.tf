@@ -22,6 +22,8 @@ module "platform" {
   alerts_topic_arn = var.alerts_topic_arn
   alert_emails     = var.alert_emails
   tags             = var.tags
+
+  manage_api_gateway_account = var.manage_api_gateway_account
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -85,6 +87,7 @@ module "api_stage" {
   log_retention_days = var.log_retention_days
   subscribers        = var.subscribers
   internal_keys      = var.internal_keys
+  alarm_topic_arn    = module.platform.alerts_topic_arn
   tags               = var.tags
 
   # Every capability's routes: a change to any of them redeploys the stage.
@@ -92,4 +95,8 @@ module "api_stage" {
     module.platform.deployment_triggers,
     module.lookup.deployment_triggers,
   )
+
+  # Where the platform sets the account's API Gateway logging role, the stage (access logging)
+  # waits for it: API Gateway refuses access logging until the account has one.
+  depends_on = [module.platform]
 }

@@ -198,6 +198,12 @@ variable "alert_emails" {
   }
 }
 
+variable "manage_api_gateway_account" {
+  description = "Create and set the account's API Gateway CloudWatch Logs role (see ../platform). Stage access logging needs it and a fresh account has none; one stack per account and region may own it."
+  type        = bool
+  default     = false
+}
+
 variable "subscribers" {
   description = "API subscribers: name -> { throttle_rate_limit, throttle_burst_limit, quota_limit, quota_period } (one key and usage plan each; validated by ../api_stage)."
   type = map(object({

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -420,3 +423,174 @@ def test_base64_request_body_for_binary_payloads(base):
     event = response.json()
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == b"\xff\xfe\x00"
+
+
+# --- bad requests: answered as API Gateway does, in JSON, never a dropped connection ----------
+
+
+def raw_exchange(base: str, data: bytes, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Send ``data`` as is on a new connection; (status, headers, body) of the answer."""
+    host, port = urllib.parse.urlsplit(base).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection dropped without an answer: {received!r}"
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        while len(body) < int(headers.get("content-length", 0)):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def stage_path(base: str, path: str) -> str:
+    return urllib.parse.urlsplit(base).path + path
+
+
+@pytest.mark.parametrize(
+    ("content_length", "status", "message"),
+    [
+        ("abc", 400, "Invalid Content-Length"),
+        ("-5", 400, "Invalid Content-Length"),
+        (str(10 * 1024 * 1024 + 1), 413, "Request Too Long"),
+        (str(10**30), 413, "Request Too Long"),
+    ],
+)
+def test_bad_or_huge_content_length_is_a_json_error(base, content_length, status, message):
+    request = (
+        f"POST {stage_path(base, '/files/x')} HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Length: {content_length}\r\n\r\n"
+    ).encode()
+    got, headers, body = raw_exchange(base, request)
+    assert (got, json.loads(body)) == (status, {"message": message})
+    assert headers["content-type"] == "application/json"
+
+
+def test_body_over_ten_megabytes_is_413_and_one_at_the_limit_is_served(base):
+    assert (
+        call(f"{base}/files/big", method="POST", body=b"x" * (10 * 1024 * 1024 + 1)).status == 413
+    )
+    at_limit = call(f"{base}/files/big", method="PUT", body=b"{}" + b" " * (1024 * 1024))
+    assert at_limit.status == 200
+
+
+def test_chunked_body_reaches_the_function(base):
+    request = (
+        f"POST {stage_path(base, '/files/c')} HTTP/1.1\r\nHost: x\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nabcd\r\n2\r\nef\r\n0\r\n\r\n"
+    ).encode()
+    status, _, body = raw_exchange(base, request)
+    assert status == 200 and json.loads(body)["body"] == "abcdef"
+
+
+@pytest.mark.parametrize("method", ["get", "BREW", "TRACE"])
+def test_unknown_and_lower_case_methods_reach_no_resource(base, method):
+    request = f"{method} {stage_path(base, '/health')} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    status, headers, body = raw_exchange(base, request)
+    assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
+    assert headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+
+
+@pytest.mark.parametrize("length", [8193, 70_000])  # our limit, and http.server's own 64 KiB
+def test_over_long_url_is_414(base, length):
+    path = stage_path(base, "/files/") + "a" * length
+    status, _, body = raw_exchange(base, f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    assert (status, json.loads(body)) == (414, {"message": "Request-URI Too Long"})
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "X-Big: " + "a" * 11_000 + "\r\n",  # over API Gateway's 10240 bytes
+        "X-Huge: " + "a" * 70_000 + "\r\n",  # over http.server's line limit
+        "".join(f"X-{i}: 1\r\n" for i in range(120)),  # over http.server's 100 headers
+    ],
+)
+def test_over_long_headers_are_431(base, headers):
+    request = f"GET {stage_path(base, '/health')} HTTP/1.1\r\nHost: x\r\n{headers}\r\n"
+    status, _, body = raw_exchange(base, request.encode())
+    assert (status, json.loads(body)) == (431, {"message": "Request Header Fields Too Large"})
+
+
+def test_encoded_slash_stays_inside_a_path_parameter(base, deployed):
+    response = call(f"{base}/lookups/employees/a%2Fb", headers=key_header(deployed, "gold"))
+    assert response.status == 200, response.body
+    event = response.json()
+    assert event["resource"] == "/lookups/{dataset}/{key}"
+    assert event["pathParameters"] == {"dataset": "employees", "key": "a/b"}
+
+
+def test_connections_are_bounded_and_idle_ones_time_out(front, deployed):
+    limited = ApiFront(
+        front.endpoint_url,
+        front.invoker,
+        REGION,
+        base_port=free_port(),
+        refresh_interval=60,
+        max_connections=2,
+        connection_timeout=1.0,
+    )
+    limited.start()
+    try:
+        url = f"{limited.urls()[deployed.api_name]['url']}/{STAGE}"
+        host, port = urllib.parse.urlsplit(url).netloc.split(":")
+        before = threading.active_count()
+        idle = [socket.create_connection((host, int(port))) for _ in range(6)]
+        time.sleep(0.3)
+        # Two threads for the first two; the other four wait in the backlog, not in threads.
+        assert threading.active_count() - before <= 2
+        started = time.monotonic()
+        assert call(f"{url}/health").status == 200  # served once the idle ones time out
+        assert time.monotonic() - started < 15
+        for sock in idle:
+            sock.close()
+    finally:
+        limited.stop()
+
+
+def test_raising_a_plans_quota_keeps_the_usage_already_counted(aws, base, deployed, front):
+    add_plan_key(
+        aws,
+        deployed,
+        "raised",
+        "raised",
+        throttle={"rateLimit": 100.0, "burstLimit": 100},
+        quota={"limit": 2, "period": "DAY", "offset": 0},
+    )
+    url, headers = f"{base}/lookups/d/k", key_header(deployed, "raised")
+    assert [call(url, headers=headers).status for _ in range(3)] == [200, 200, 429]
+    aws("apigateway").update_usage_plan(
+        usagePlanId=deployed.plans["raised"],
+        patchOperations=[{"op": "replace", "path": "/quota/limit", "value": "4"}],
+    )
+    front.refresh()
+    # Two of four already used: two more, not four.
+    assert [call(url, headers=headers).status for _ in range(3)] == [200, 200, 429]
+
+
+def test_runner_runs_only_handlers_of_allowed_packages(aws, front, deployed, tmp_path, monkeypatch):
+    # Importable, and callable as a handler: only the allow-list keeps it from running.
+    (tmp_path / "hw_not_allowed.py").write_text(
+        "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ran'}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    name = f"apigw-outside-{deployed.suffix}"
+    aws("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=lambda_role(aws("iam"), f"apigw-{deployed.suffix}"),
+        Handler="hw_not_allowed.handler",
+        Code={"ZipFile": code_zip()},
+    )
+    deadline = time.monotonic() + 10
+    while name not in front.invoker.functions() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    result = front.invoker.invoke(name, {})
+    assert result.function_error and result.error_type == "Runtime.ImportModuleError"
+    assert "outside the allowed packages" in result.payload["errorMessage"]

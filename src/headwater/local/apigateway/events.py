@@ -32,6 +32,9 @@ class IncomingRequest:
     body: bytes
     source_ip: str
     protocol: str = "HTTP/1.1"
+    # Decoded path segments, split before decoding (an encoded slash stays inside its segment);
+    # None: split ``path``.
+    segments: tuple[str, ...] | None = None
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

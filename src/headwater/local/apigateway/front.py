@@ -60,6 +60,21 @@ PORT_SEARCH_SPAN = 100
 UNKNOWN_ROUTE_STATUS = 403
 EMULATOR_CREDENTIAL = "test"  # the emulator accepts any credentials
 
+# API Gateway's documented quotas for REST APIs (what a client meets on AWS, answered in JSON):
+# payload 10 MB (413), URL length 8192 characters (414), request line and headers 10240 bytes
+# in total (431). Methods outside this set reach no resource (403, as for an unknown route).
+MAX_BODY_BYTES = 10 * 1024 * 1024
+DRAIN_BYTES = 4 * MAX_BODY_BYTES  # bodies up to this size are read and dropped before a 413
+DRAIN_PAUSE = 1.0  # seconds without a byte that end the draining
+MAX_URL_LENGTH = 8192
+MAX_HEADER_BYTES = 10240
+METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+# Connections served at once per API (more wait in the listen backlog) and how long a connection
+# may sit idle or send a request slowly before it is closed: a few stuck clients cannot exhaust
+# the daemon's threads.
+MAX_CONNECTIONS = 64
+CONNECTION_TIMEOUT = 30.0
+
 
 class Invoker(Protocol):
     """The runner's synchronous invocation (``lambda_service.runner.Runner``)."""
@@ -116,7 +131,11 @@ class ApiFront:
         refresh_interval: float = 2.0,
         meter: UsageMeter | None = None,
         client_factory: Callable[[], Any] | None = None,
+        max_connections: int = MAX_CONNECTIONS,
+        connection_timeout: float = CONNECTION_TIMEOUT,
     ) -> None:
+        self.max_connections = max_connections
+        self.connection_timeout = connection_timeout
         self.endpoint_url = endpoint_url
         self.invoker = invoker
         self.region = region
@@ -314,7 +333,12 @@ class ApiFront:
             snapshot = self._snapshot
         if api is None or request.stage not in api.stages:
             return _gateway_error(403, "Forbidden")
-        matched = api.match(request.method, request.path)
+        if request.method not in METHODS:  # case-sensitive, as HTTP methods are
+            return _gateway_error(UNKNOWN_ROUTE_STATUS, "Missing Authentication Token")
+        if request.segments is not None:
+            matched = api.match_segments(request.method, request.segments)
+        else:
+            matched = api.match(request.method, request.path)
         if matched is None:
             return _gateway_error(UNKNOWN_ROUTE_STATUS, "Missing Authentication Token")
         method, path_parameters = matched
@@ -455,7 +479,35 @@ class _FrontServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], front: ApiFront, api_name: str) -> None:
         self.front = front
         self.api_name = api_name
+        # Taken before a connection's thread starts, given back when it ends: at most this many
+        # threads; further connections wait in the backlog instead of each getting a thread.
+        self._slots = threading.BoundedSemaphore(front.max_connections)
         super().__init__(address, _FrontHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._slots.acquire()
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away mid-request is routine: one line, not a traceback.
+        log.info("connection from %s ended with an error", client_address[0], exc_info=False)
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
 
 
 class _FrontHandler(BaseHTTPRequestHandler):
@@ -464,15 +516,102 @@ class _FrontHandler(BaseHTTPRequestHandler):
     # Headers and body go out in separate sends; with Nagle on, the body waits for the client's
     # delayed ACK: ~40 ms on every keep-alive request (bench/api_bench.py).
     disable_nagle_algorithm = True
+    error_content_type = "application/json"
+
+    def setup(self) -> None:
+        self.timeout = self.server.front.connection_timeout  # idle and slow clients are closed
+        super().setup()
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (TimeoutError, ConnectionError) as exc:
+            log.info("connection from %s closed: %s", self.client_address[0], exc)
+            self.close_connection = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (request line over 64 KiB, header lines too long or too
+        many, a bad request line) as API Gateway answers: JSON, never HTML."""
+        text = {414: "Request-URI Too Long", 431: "Request Header Fields Too Large"}.get(
+            code, message or "Bad Request"
+        )
+        self._reply(_gateway_error(code, text), close=True)
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method token reaches _serve, which answers an unknown one as API Gateway does,
+        # instead of http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return b""
+        if len(self.headers.get_all("Content-Length") or []) > 1 or not raw.strip().isdigit():
+            raise _BadRequest(400, "Invalid Content-Length")
+        length = int(raw)
+        if length > MAX_BODY_BYTES:
+            if length <= DRAIN_BYTES:
+                self._drain(length)
+            raise _BadRequest(413, "Request Too Long")
+        body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:
+            raise _BadRequest(400, "Incomplete request body")
+        return body
+
+    def _drain(self, length: int) -> None:
+        """Read and drop up to ``length`` bytes of a refused body, while they keep coming: a
+        client still sending would otherwise see a broken pipe instead of the answer."""
+        self.connection.settimeout(DRAIN_PAUSE)
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            while length > 0:
+                chunk = self.rfile.read1(min(1 << 20, length))
+                if not chunk:
+                    break
+                length -= len(chunk)
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise _BadRequest(400, "Invalid chunked body") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers, up to the blank line
+                    pass
+                return bytes(body)
+            if len(body) + size > MAX_BODY_BYTES:
+                raise _BadRequest(413, "Request Too Long")
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)  # the CRLF after each chunk
+
+    def _check_limits(self) -> None:
+        if len(self.path) > MAX_URL_LENGTH:
+            raise _BadRequest(414, "Request-URI Too Long")
+        size = len(self.requestline) + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+        if size > MAX_HEADER_BYTES:
+            raise _BadRequest(431, "Request Header Fields Too Large")
 
     def _serve(self) -> None:
+        try:
+            self._check_limits()
+            body = self._read_body()
+        except _BadRequest as exc:
+            # The rest of the request is unread: the connection cannot be reused.
+            self._reply(_gateway_error(exc.status, exc.text), close=True)
+            return
         split = urlsplit(self.path)
         parts = split.path.split("/", 2)  # "", stage, rest
         stage = unquote(parts[1]) if len(parts) > 1 else ""
-        path = "/" + "/".join(unquote(p) for p in (parts[2] if len(parts) > 2 else "").split("/"))
-        path = path if path == "/" else path.rstrip("/") or "/"
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        # Segments are split before decoding: an encoded slash (%2F) stays inside its segment,
+        # as API Gateway keeps it inside a path parameter.
+        segments = [unquote(p) for p in (parts[2] if len(parts) > 2 else "").split("/") if p]
+        path = "/" + "/".join(segments)
         request = IncomingRequest(
             method=self.command,
             path=path,
@@ -482,8 +621,13 @@ class _FrontHandler(BaseHTTPRequestHandler):
             body=body,
             source_ip=self.client_address[0],
             protocol=self.request_version,
+            segments=tuple(segments),
         )
-        response = self.server.front.handle(self.server.api_name, request)
+        self._reply(self.server.front.handle(self.server.api_name, request))
+
+    def _reply(self, response: ProxyResponse, close: bool = False) -> None:
+        if close:
+            self.close_connection = True
         self.send_response(response.status)
         names = {name.lower() for name, _ in response.headers}
         for name, value in response.headers:
@@ -492,11 +636,11 @@ class _FrontHandler(BaseHTTPRequestHandler):
         if "content-type" not in names:
             self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(response.body)))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if getattr(self, "command", None) != "HEAD":  # unset when the request line was unread
             self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)

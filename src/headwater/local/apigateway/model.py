@@ -113,7 +113,13 @@ class RestApi:
     stages: dict[str, Stage]
 
     def match(self, http_method: str, path: str) -> tuple[Method, dict[str, str]] | None:
-        segments = _segments(path)
+        return self.match_segments(http_method, _segments(path))
+
+    def match_segments(
+        self, http_method: str, segments: list[str] | tuple[str, ...] | None
+    ) -> tuple[Method, dict[str, str]] | None:
+        """As ``match``, for a path already split into decoded segments."""
+        segments = [part for part in segments or () if part]
         best: tuple[tuple[int, ...], Resource, dict[str, str]] | None = None
         for resource in self.resources:
             found = resource.match(segments)

@@ -101,6 +101,16 @@ class Quota:
             _, self._period_end = period_bounds(self.period, instant, self.offset)
             self._used = 0
 
+    def carry_over(self, previous: Quota) -> None:
+        """Take over ``previous``'s count when it counts the same period (same bounds)."""
+        with previous._lock:
+            previous._roll()
+            used, end = previous._used, previous._period_end
+        with self._lock:
+            self._roll()
+            if end == self._period_end:
+                self._used = used
+
     def remaining(self) -> int:
         with self._lock:
             self._roll()
@@ -185,6 +195,10 @@ class UsageMeter:
                     if limits.quota
                     else None
                 )
+                if entry is not None and entry[2] is not None and quota is not None:
+                    # AWS keeps the requests already counted in this period when a plan's
+                    # quota changes: raising 2 to 4 after 2 requests leaves 2, not 4.
+                    quota.carry_over(entry[2])
                 entry = (limits, bucket, quota)
                 self._state[slot] = entry
             return entry

@@ -50,6 +50,21 @@ class InitError(Exception):
         self.error = error
 
 
+HANDLER_PACKAGES_ENV = "HEADWATER_HANDLER_PACKAGES"
+# Passed to each worker by the runner (workers.worker_environment), after the function's own
+# variables, so a function cannot widen it.
+WORKER_PACKAGES_ENV = "_HEADWATER_HANDLER_PACKAGES"
+DEFAULT_HANDLER_PACKAGES = ("headwater",)
+
+
+def allowed_packages(value: str | None = None) -> frozenset[str]:
+    """Top-level packages whose handlers run: ``headwater`` plus a comma-separated list (tests
+    name their fixture packages), from ``value`` or the worker's environment."""
+    raw = value if value is not None else os.environ.get(WORKER_PACKAGES_ENV, "")
+    extra = {name.strip() for name in raw.split(",") if name.strip()}
+    return frozenset(DEFAULT_HANDLER_PACKAGES) | extra
+
+
 def load_handler(handler: str) -> Callable[[Any, Any], Any]:
     """Import ``pkg.module.func`` (or ``dir/module.func``) the way the Python runtime does."""
     try:
@@ -64,6 +79,19 @@ def load_handler(handler: str) -> Callable[[Any, Any], Any]:
             }
         ) from None
     module_name = module_name.replace("/", ".")
+    allowed = allowed_packages()
+    if module_name.split(".", 1)[0] not in allowed:
+        # The local mode runs the project's handlers, not whatever module a function names
+        # (Terraform variables or an emulator API call could name any importable module).
+        raise InitError(
+            {
+                "errorMessage": f"Unable to import module '{module_name}': outside the allowed "
+                f"packages ({', '.join(sorted(allowed))}; {HANDLER_PACKAGES_ENV} adds more)",
+                "errorType": "Runtime.ImportModuleError",
+                "requestId": "",
+                "stackTrace": [],
+            }
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

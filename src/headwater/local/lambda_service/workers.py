@@ -130,6 +130,9 @@ def worker_environment(
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
             "_HANDLER": config.handler,
+            # The packages whose handlers may run (worker_main.load_handler): the daemon's
+            # setting, never the function's.
+            "_HEADWATER_HANDLER_PACKAGES": os.environ.get("HEADWATER_HANDLER_PACKAGES", ""),
         }
     )
     return env

@@ -13,6 +13,7 @@ matters. :func:`apply` installs them all, once.
 - ``sns``: ``lambda`` subscriptions receive AWS's SNS event.
 - ``sqs``: queue attributes read back as AWS returns them (Terraform's waiters settle).
 - ``event_source_mappings``: moto never runs mappings itself; the runner's event sources do.
+- ``cors``: no ``Access-Control-Allow-Origin`` echoing any ``Origin`` (moto's global CORS).
 - ``lambda_invoker``: where the patches hand Lambda invocations (the runner, once registered).
 """
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from headwater.local.moto_patches import event_source_mappings, events, s3, sns, sqs
+from headwater.local.moto_patches import cors, event_source_mappings, events, s3, sns, sqs
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def apply() -> None:
                 moto.__version__,
                 PINNED_MOTO_VERSION,
             )
+        cors.apply()
         events.apply()
         s3.apply()
         event_source_mappings.apply()

@@ -20,7 +20,7 @@ module "kms_key" {
   source = "../../../kms_key"
 
   description        = "headwater-dev example function"
-  service_principals = ["sns.amazonaws.com", "cloudwatch.amazonaws.com"]
+  service_principals = ["sns.amazonaws.com"]
 }
 
 resource "aws_sqs_queue" "work" {

@@ -20,9 +20,13 @@ module "kms_key" {
   source = "../.."
 
   description          = "headwater-dev example: topics, queues and logs"
-  service_principals   = ["events.amazonaws.com", "sns.amazonaws.com", "cloudwatch.amazonaws.com"]
+  service_principals   = ["events.amazonaws.com", "sns.amazonaws.com"]
   deletion_window_days = 7
-  alias_name           = "alias/headwater-dev-example"
+
+  allow_eventbridge_to_sns       = true
+  allow_cloudwatch_alarms_to_sns = true
+  sns_topic_name_prefix          = "headwater-dev-"
+  alias_name                     = "alias/headwater-dev-example"
 }
 
 output "key_arn" {

@@ -20,7 +20,10 @@ module "kms_key" {
   source = "../../../kms_key"
 
   description        = "headwater-dev example queue"
-  service_principals = ["sns.amazonaws.com", "cloudwatch.amazonaws.com"]
+  service_principals = ["sns.amazonaws.com"]
+  # The alarms publish to an encrypted topic of this example.
+  allow_cloudwatch_alarms_to_sns = true
+  sns_topic_name_prefix          = "headwater-dev-example-"
 }
 
 resource "aws_sns_topic" "alerts" {

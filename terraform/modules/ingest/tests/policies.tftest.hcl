@@ -1,0 +1,118 @@
+# The ingest topic, delivery DLQ and processor policies AWS enforces and no emulator checks.
+# Data sources answer like a real account; resources get their computed values at plan time
+# (override_during), so policies that name them can be read; a policy document's JSON is "{}"
+# (the assertions read its statements, as configured).
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+}
+
+override_resource {
+  target          = aws_sns_topic.ingest
+  override_during = plan
+  values          = { arn = "arn:aws:sns:eu-west-1:123456789012:headwater-test-ingest" }
+}
+
+override_resource {
+  target          = aws_cloudwatch_event_rule.object_created
+  override_during = plan
+  values          = { arn = "arn:aws:events:eu-west-1:123456789012:rule/headwater-test-ingest-object-created" }
+}
+
+variables {
+  name_prefix     = "headwater-test"
+  artifact_path   = "../function/tests/artifact.zip"
+  raw_bucket_name = "headwater-test-raw"
+  raw_bucket_arn  = "arn:aws:s3:::headwater-test-raw"
+  kms_key_arn     = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  alarm_topic_arn = "arn:aws:sns:eu-west-1:123456789012:headwater-test-alerts"
+}
+
+run "topic_is_tls_only_and_only_the_rule_publishes" {
+  command = plan
+
+  # "Enforce encryption of data in transit" (SNS security best practices): use the
+  # aws:SecureTransport condition in the topic policy to refuse requests without TLS.
+  # https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html
+  assert {
+    condition = length([
+      for s in data.aws_iam_policy_document.topic.statement : s
+      if s.effect == "Deny" && contains(s.actions, "sns:*")
+      && anytrue([for p in s.principals : p.type == "*" && contains(p.identifiers, "*")])
+      && anytrue([for c in s.condition : c.test == "Bool" && c.variable == "aws:SecureTransport" && contains(c.values, "false")])
+    ]) == 1
+    error_message = "The ingest topic policy must deny every sns action when aws:SecureTransport is false."
+  }
+
+  # "Your Amazon SNS topic's resource-based policy must allow EventBridge" to publish; aws:SourceArn
+  # limits it to the rule. https://repost.aws/knowledge-center/sns-not-getting-eventbridge-notification
+  assert {
+    condition = length([
+      for s in data.aws_iam_policy_document.topic.statement : s
+      if contains(s.actions, "sns:Publish")
+      && anytrue([for p in s.principals : contains(p.identifiers, "events.amazonaws.com")])
+      && anytrue([for c in s.condition : c.variable == "aws:SourceArn" && contains(c.values, "arn:aws:events:eu-west-1:123456789012:rule/headwater-test-ingest-object-created")])
+    ]) == 1
+    error_message = "Only the ingest rule (aws:SourceArn) may publish to the ingest topic."
+  }
+}
+
+run "delivery_dlq_is_tls_only" {
+  command = plan
+
+  # "All requests to queues with SSE enabled must use HTTPS and Signature Version 4."
+  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-server-side-encryption.html
+  assert {
+    condition = length([
+      for s in data.aws_iam_policy_document.delivery_dlq.statement : s
+      if s.effect == "Deny" && contains(s.actions, "sqs:*")
+      && anytrue([for c in s.condition : c.variable == "aws:SecureTransport" && contains(c.values, "false")])
+    ]) == 1
+    error_message = "The delivery DLQ must deny requests without TLS."
+  }
+}
+
+run "processor_uses_the_key_only_through_s3_and_sqs" {
+  command = plan
+
+  # "The kms:ViaService condition key limits use of a KMS key to requests from specified AWS
+  # services." https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+  assert {
+    condition = alltrue([
+      for s in local.processor_statements : anytrue([
+        for c in s.conditions : c.variable == "kms:ViaService"
+        && toset(c.values) == toset(["s3.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com"])
+      ]) if anytrue([for a in s.actions : startswith(a, "kms:")])
+    ])
+    error_message = "Every KMS grant of the processor must carry kms:ViaService (S3 and SQS only)."
+  }
+}
+
+run "rule_failures_alarm" {
+  command = plan
+
+  # "If there are data points for both metrics, then the EventBridge rule notification tried to
+  # invoke the target but the invocation failed."
+  # https://repost.aws/knowledge-center/sns-not-getting-eventbridge-notification
+  assert {
+    condition     = toset([for a in aws_cloudwatch_metric_alarm.rule_failures : a.metric_name]) == toset(["FailedInvocations", "InvocationsFailedToBeSentToDlq"])
+    error_message = "The ingest rule needs alarms on FailedInvocations and InvocationsFailedToBeSentToDlq."
+  }
+
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.rule_failures : a.namespace == "AWS/Events" && a.dimensions.RuleName == "headwater-test-ingest-object-created"])
+    error_message = "The rule alarms read AWS/Events per RuleName."
+  }
+}
