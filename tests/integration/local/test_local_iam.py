@@ -68,7 +68,7 @@ def setup(endpoint: str) -> dict[str, Any]:  # noqa: F811 - the fixture above
 def test_update_item_without_permission_fails_like_aws_then_passes_once_granted(
     endpoint: str,  # noqa: F811
     setup: dict[str, Any],
-    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ):
     runner = Runner(endpoint, REGION, refresh_interval=0.3)
     runner.start()
@@ -82,6 +82,11 @@ def test_update_item_without_permission_fails_like_aws_then_passes_once_granted(
             "User: arn:aws:sts::123456789012:assumed-role/iam-check-loader/iam-loader is not "
             f"authorized to perform: dynamodb:UpdateItem on resource: {setup['table_arn']} "
             "because no identity-based policy allows the dynamodb:UpdateItem action"
+        )
+        # Workers write to the runner's stderr (the daemon's log): one line names what is missing.
+        assert (
+            f"AccessDenied: iam-loader needs dynamodb:UpdateItem on {setup['table_arn']}"
+            in capfd.readouterr().err
         )
         # The call never reached the emulator.
         assert "Item" not in setup["dynamodb"].get_item(TableName=TABLE, Key={"pk": {"S": "k"}})
