@@ -149,6 +149,11 @@ def _status(_args: argparse.Namespace) -> int:
 
     for line in status_lines(read_mappings(state.state_paths().root)):
         print(line)
+    from headwater.local.iam.policies import status_line
+
+    iam_line = status_line(state.state_paths().root / "iam")
+    if iam_line:
+        print(iam_line)
     return 0
 
 

@@ -314,6 +314,19 @@ def test_eventbridge_lambda_targets_reach_the_runner(cli: Cli, running: int):
     function_arn = create_function(
         aws, "recorder", "sample_handlers.record", {"OUT_BUCKET": "seen"}
     )
+    # The local IAM checks hold the recorder to its role, as AWS would.
+    aws.client("iam").put_role_policy(
+        RoleName="role-recorder",
+        PolicyName="write-seen",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::seen/*"}
+                ],
+            }
+        ),
+    )
     events = aws.client("events")
     events.put_rule(Name="to-recorder", EventPattern=json.dumps({"source": ["test.daemon"]}))
     events.put_targets(Rule="to-recorder", Targets=[{"Id": "fn", "Arn": function_arn}])

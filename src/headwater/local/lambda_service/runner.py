@@ -30,6 +30,7 @@ from headwater.local.event_sources.base import (
     SourceRuntime,
     UnsupportedMapping,
 )
+from headwater.local.iam.policies import PolicyFiles
 from headwater.local.lambda_service.workers import (
     EMULATOR_CREDENTIAL,
     FunctionConfig,
@@ -99,6 +100,11 @@ class Runner:
         self._async_queue: queue.Queue[tuple[str, dict, int] | None] = queue.Queue()
         self._timers: set[threading.Timer] = set()
         self._lambda = self._client("lambda")
+        # Local IAM checks: each function's workers check their calls against its role's
+        # policies (headwater.local.iam); HEADWATER_LOCAL_IAM=off turns them off.
+        self.iam = PolicyFiles(
+            self._client("iam"), region, state_dir / "iam" if state_dir is not None else None
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -137,6 +143,7 @@ class Runner:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+        self.iam.close()
         if self.state_dir is not None:
             # After any refresh in flight has published; later ones see ``_stopping``.
             with self._refresh_lock:
@@ -195,6 +202,14 @@ class Runner:
         # invocations of other functions (and of the new configuration) are not held up.
         for pool in retired:
             pool.close()
+        self._refresh_policies()
+
+    def _refresh_policies(self) -> None:
+        """Rewrite the policies of the functions with workers; workers re-read changed files."""
+        with self._lock:
+            live = [pool.config for pool in self._pools.values() if pool.iam_spec is not None]
+        for config in live:
+            self.iam.write(config.name, config.role)
 
     def _apply_functions(self, functions: dict[str, FunctionConfig]) -> list[FunctionPool]:
         """Take in the new configurations; returns the pools to close (outside the lock)."""
@@ -322,9 +337,19 @@ class Runner:
             if config is None:
                 raise FunctionNotFound(f"function not found: {function}")
             pool = self._pools.get(name)
+            if pool is not None:
+                return pool
+        # Reading the role's policies goes over the network: outside the lock.
+        iam_spec = self.iam.write(config.name, config.role)
+        with self._lock:
+            pool = self._pools.get(name)
             if pool is None:
                 pool = FunctionPool(
-                    config, self.endpoint_url, self.region, self.max_workers_per_function
+                    config,
+                    self.endpoint_url,
+                    self.region,
+                    self.max_workers_per_function,
+                    iam_spec=iam_spec,
                 )
                 self._pools[name] = pool
             return pool

@@ -1,7 +1,11 @@
 """Entry point of one function's worker process (the local stand-in for a Lambda sandbox).
 
 Started by ``workers`` as ``python -m headwater.local.lambda_service.worker_main <read_fd>
-<write_fd>`` with the function's environment already in place. It imports the handler once (the
+<write_fd> [<iam spec path>]`` with the function's environment already in place. With a spec
+path, every AWS call the handler makes is checked against the role's policies first
+(``headwater.local.iam.enforce``; that imports botocore before the handler, which the handler
+imports anyway). The path comes on the command line, not in the environment, so the handler sees
+exactly the environment AWS would give it. It imports the handler once (the
 cold start), reports ready or an init error, then serves invocations until told to stop or until
 its pipe closes (the parent died). Only the standard library is imported before the handler so
 the cold start measures the handler's own imports.
@@ -175,6 +179,10 @@ def serve(reader: Connection, writer: Connection, handler: str) -> int:
 
 def main() -> int:
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+    if len(sys.argv) > 3 and sys.argv[3]:
+        from headwater.local.iam import enforce
+
+        enforce.install(sys.argv[3])  # before the handler creates its first client
     reader = Connection(read_fd, writable=False)
     writer = Connection(write_fd, readable=False)
     return serve(reader, writer, os.environ["_HANDLER"])

@@ -49,6 +49,7 @@ class FunctionConfig:
     memory_size: int = 128
     runtime: str = "python3.12"
     environment: tuple[tuple[str, str], ...] = ()
+    role: str = ""
     # Part of the identity so that a redeploy (update_function_code) retires warm workers: new
     # workers import the code afresh, as a new sandbox does on AWS.
     code_sha256: str = ""
@@ -65,6 +66,7 @@ class FunctionConfig:
             memory_size=int(conf.get("MemorySize") or 128),
             runtime=conf.get("Runtime") or "python3.12",
             environment=tuple(sorted(variables.items())),
+            role=conf.get("Role") or "",
             code_sha256=conf.get("CodeSha256") or "",
             last_modified=str(conf.get("LastModified") or ""),
         )
@@ -155,7 +157,9 @@ class WorkerDied(Exception):
 class Worker:
     """One live worker process for one function."""
 
-    def __init__(self, config: FunctionConfig, endpoint_url: str, region: str) -> None:
+    def __init__(
+        self, config: FunctionConfig, endpoint_url: str, region: str, iam_spec: str | None = None
+    ) -> None:
         self.config = config
         self.log_stream_name = _new_log_stream_name()
         env = worker_environment(config, endpoint_url, region, self.log_stream_name)
@@ -169,6 +173,7 @@ class Worker:
                     "headwater.local.lambda_service.worker_main",
                     str(to_worker_r),
                     str(from_worker_w),
+                    *([iam_spec] if iam_spec else []),
                 ],
                 env=env,
                 pass_fds=(to_worker_r, from_worker_w),
@@ -302,6 +307,8 @@ class FunctionPool:
     endpoint_url: str
     region: str
     max_workers: int = 2
+    # The role's policies for the local IAM checks (``headwater.local.iam``); None: unchecked.
+    iam_spec: str | None = None
     _idle: list[Worker] = field(default_factory=list)
     _busy: int = 0
     _live: set[Worker] = field(default_factory=set)
@@ -368,7 +375,7 @@ class FunctionPool:
                 worker.stop()
         # Start outside the lock: a cold start must not hold up warm invocations.
         try:
-            worker = Worker(self.config, self.endpoint_url, self.region)
+            worker = Worker(self.config, self.endpoint_url, self.region, self.iam_spec)
             with self._cond:
                 self._live.add(worker)
             worker.wait_ready()
