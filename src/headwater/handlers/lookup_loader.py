@@ -86,6 +86,7 @@ def _load(created: ObjectCreated, config: Settings, logger: Logger, metrics: Met
             extra={**fields, "rows": manifest["rows"], "keys_written": manifest["keys_written"]},
         )
         detail_type = SUCCEEDED_DETAIL_TYPE
+        _report_retirement(manifest, logger, metrics)
     else:
         metrics.add_metric(name="LookupLoadsFailed", unit=MetricUnit.Count, value=1)
         # The report names rule, row and column; its message may quote a value, so only the
@@ -103,6 +104,26 @@ def _load(created: ObjectCreated, config: Settings, logger: Logger, metrics: Met
         detail_type = FAILED_DETAIL_TYPE
     _publish(config.event_bus, detail_type, manifest)
     return {"status": outcome.status, "manifest": manifest}
+
+
+def _report_retirement(manifest: dict[str, Any], logger: Logger, metrics: Metrics) -> None:
+    """An old version left behind (its delete failed): the load succeeded, the leftover must be
+    seen. The next load's sweep retires it; the TTL stamp is the backstop when none follows."""
+    for report in manifest.get("retirement_incomplete") or []:
+        metrics.add_metric(name="LookupRetirementsIncomplete", unit=MetricUnit.Count, value=1)
+        if str(report.get("ttl_backstop", "")).startswith("failed"):
+            metrics.add_metric(name="LookupTtlBackstopFailed", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "lookup retirement incomplete",
+            extra={
+                "dataset": manifest["dataset"],
+                "version": manifest["version"],
+                "retiring_version": report.get("version"),
+                "keys": report.get("keys"),
+                "error": report.get("error"),
+                "ttl_backstop": report.get("ttl_backstop"),
+            },
+        )
 
 
 def _publish(bus: str, detail_type: str, manifest: dict[str, Any]) -> None:

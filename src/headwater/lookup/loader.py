@@ -14,7 +14,6 @@ memory would need an external sort first; lookup files are meant to be reference
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
@@ -257,9 +256,14 @@ def load_lookup(
                 CONCURRENT_LOAD, "another load switched the dataset first; this one is discarded"
             ) from None
         stale = (pointer or {}).get("manifest", {}).get("previous_version")
-        _retire(store, dataset, previous, old_keys, policy, stats, ttl_backstop)
+        # The new version is live: a retirement that fails does not fail the load. It is
+        # reported in the manifest (the handler logs and counts it) and finished later.
+        leftovers = [_retire(store, dataset, previous, old_keys, policy, stats, ttl_backstop)]
         if stale:  # a version whose retire was interrupted last time
-            _retire(store, dataset, stale, None, policy, stats, ttl_backstop)
+            leftovers.append(_retire(store, dataset, stale, None, policy, stats, ttl_backstop))
+        incomplete = [report for report in leftovers if report is not None]
+        if incomplete:
+            manifest["retirement_incomplete"] = incomplete
         manifest.update(duration_ms=_elapsed(started), batch_write_calls=stats.calls)
         store.put_manifest(dataset, iso(dt.datetime.now(dt.UTC)), manifest)
         return LoadOutcome(SUCCEEDED, manifest)
@@ -323,24 +327,47 @@ def _retire(
     policy: RetryPolicy | None,
     stats: WriteStats,
     ttl_backstop: bool,
-) -> None:
+) -> dict[str, Any] | None:
+    """Delete an old version's items; None when done, else a report of what was left and why.
+
+    Never raises for a failed delete or stamp: the caller's version is already live, so the load
+    succeeded; the report goes into its manifest (and the handler's log line and metrics).
+    """
     if version is None:
-        return
-    if keys is None:
-        keys = list(store.version_keys(dataset, version))
-    if not keys:
-        return
+        return None
     try:
+        if keys is None:
+            keys = list(store.version_keys(dataset, version))
+        if not keys:
+            return None
         store.delete_version(dataset, version, keys, policy, stats)
-    except Exception:
-        # The next load retires leftovers too (the pointer keeps the previous version); TTL is
-        # the backstop should no load follow. Stamping only on failure: stamping every retiring
-        # item up front cost one UpdateItem per item, 5x the load itself (bench/lookup_bench.py).
-        if ttl_backstop:
-            with contextlib.suppress(Exception):
-                expires = int(time.time()) + TTL_BACKSTOP_SECONDS
-                store.stamp_expiry(dataset, version, keys, expires)
-        raise
+        return None
+    except Exception as exc:
+        report: dict[str, Any] = {
+            "version": version,
+            "keys": len(keys or []),
+            "error": _describe(exc),
+            "ttl_backstop": "off",
+        }
+    # The next load retires leftovers too (the pointer keeps the previous version); TTL is
+    # the backstop should no load follow. Stamping only on failure: stamping every retiring
+    # item up front cost one UpdateItem per item, 5x the load itself (bench/lookup_bench.py).
+    if ttl_backstop and keys:
+        try:
+            expires = int(time.time()) + TTL_BACKSTOP_SECONDS
+            store.stamp_expiry(dataset, version, keys, expires)
+            report["ttl_backstop"] = "stamped"
+        except Exception as exc:
+            # E.g. AccessDenied when the role lacks dynamodb:UpdateItem: must be seen, not hidden.
+            report["ttl_backstop"] = f"failed: {_describe(exc)}"
+    return report
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for a manifest: the AWS error code when there is one, never a traceback."""
+    error = getattr(exc, "response", {}).get("Error", {}) if hasattr(exc, "response") else {}
+    code = error.get("Code") if isinstance(error, dict) else None
+    return f"{code or type(exc).__name__}: {error.get('Message') if code else exc}"
 
 
 def _elapsed(started: float) -> int:

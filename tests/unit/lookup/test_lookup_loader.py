@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from aws_lambda_powertools import Metrics
 from botocore.exceptions import ClientError
 
 from headwater.handlers import lookup_loader
@@ -308,12 +309,63 @@ def test_an_interrupted_retirement_leaves_the_old_version_to_ttl(lookup_env, mon
         raise RuntimeError("throttled for good")
 
     monkeypatch.setattr(LookupStore, "delete_version", failing_delete)
-    with pytest.raises(RuntimeError, match="throttled"):
-        load(lookup_env, V2, name="employees-2.csv")
-
+    outcome = load(lookup_env, V2, name="employees-2.csv")
+    # The new version is live: the load succeeded; the leftover is reported, not hidden.
+    assert outcome.status == SUCCEEDED, outcome.failure
+    assert store(lookup_env).current_version("employees") == outcome.manifest["version"]
+    (report,) = outcome.manifest["retirement_incomplete"]
+    assert report["version"] == first and report["ttl_backstop"] == "stamped"
+    assert "throttled for good" in report["error"]
     leftovers = version_items(lookup_env, first)
     assert leftovers, "the old version is still there"
     assert all("expires_at" in item for item in leftovers)
+
+
+def _deny_update_item(monkeypatch):
+    def denied(self, pk, sk, expires_at):
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no dynamodb:UpdateItem"}},
+            "UpdateItem",
+        )
+
+    def failing_delete(self, *args, **kwargs):
+        raise RuntimeError("throttled for good")
+
+    monkeypatch.setattr(LookupStore, "_stamp", denied)
+    monkeypatch.setattr(LookupStore, "delete_version", failing_delete)
+
+
+def test_a_failed_ttl_stamp_is_reported_not_swallowed(lookup_env, monkeypatch):
+    first = load(lookup_env, V1).manifest["version"]
+    _deny_update_item(monkeypatch)
+    outcome = load(lookup_env, V2, name="employees-2.csv")
+    assert outcome.status == SUCCEEDED, outcome.failure
+    (report,) = outcome.manifest["retirement_incomplete"]
+    assert report["version"] == first
+    assert report["ttl_backstop"] == "failed: AccessDeniedException: no dynamodb:UpdateItem"
+    recorded = store(lookup_env).manifests("employees")[0]
+    assert recorded["retirement_incomplete"][0]["ttl_backstop"].startswith("failed")
+
+
+def test_handler_logs_and_counts_an_incomplete_retirement(lookup_env, monkeypatch, caplog):
+    lookup_loader.handler(lookup_env.put_csv(V1), LambdaContext())
+    first = store(lookup_env).current_version("employees")
+    _deny_update_item(monkeypatch)
+    counted: list[str] = []
+    original = Metrics.add_metric
+
+    def spy(self, name, *args, **kwargs):
+        counted.append(name)
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Metrics, "add_metric", spy)
+    result = lookup_loader.handler(lookup_env.put_csv(V2, "employees-2.csv"), LambdaContext())
+    assert result["status"] == SUCCEEDED
+    (warning,) = [r for r in caplog.records if r.getMessage() == "lookup retirement incomplete"]
+    assert warning.dataset == "employees" and warning.retiring_version == first
+    assert warning.version == result["manifest"]["version"]
+    assert warning.ttl_backstop.startswith("failed: AccessDeniedException")
+    assert {"LookupRetirementsIncomplete", "LookupTtlBackstopFailed"} <= set(counted)
 
 
 def test_a_successful_retirement_writes_no_ttl_stamps(lookup_env):
