@@ -86,8 +86,10 @@ def dataset_of(key: str, lookup_prefix: str) -> str:
 
 
 def new_version(now: dt.datetime) -> str:
-    # Sortable by load time; the random suffix keeps two loads in the same millisecond apart.
-    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
+    # Sortable by load time; the random suffix keeps two loads in the same millisecond apart;
+    # "-k2" marks the collision-proof key layout (store.LEGACY_VERSION is the old one). No "#":
+    # the store's keys rely on it.
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}-k2"
 
 
 def iso(now: dt.datetime) -> str:

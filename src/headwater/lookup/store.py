@@ -3,9 +3,16 @@
 One DynamoDB table (keys ``pk`` S, ``sk`` S; TTL attribute ``expires_at``) holds every dataset:
 
 - pointer   pk="<dataset>"                    sk="#current"       {version, loaded_at, manifest}
-- data      pk="<dataset>#<version>#<key>"    sk="part#<nnnn>"    {members: map, parts: n}
-- key index pk="<dataset>#<version>#keys"     sk="<key>"          {parts: n}
+- data      pk="<dataset>#<version>#d#<key>"  sk="part#<nnnn>"    {members: map, parts: n}
+- key index pk="<dataset>#<version>#i"        sk="<key>"          {parts: n}
 - manifest  pk="<dataset>"                    sk="manifest#<iso>" {manifest}
+
+Collision-proof for any key a CSV holds: dataset names and versions contain no ``#``, so a pk's
+first two ``#``-fields are always (dataset, version) and the third tells the kind apart: ``d#``
+followed by the key, or exactly ``i``. (The legacy layout, ``<dataset>#<version>#<key>`` next to
+``<dataset>#<version>#keys``, let a key named ``keys`` land in the index.) Versions written in the
+legacy layout (their ids match ``LEGACY_VERSION``) are still read and retired in it, so a
+deployment keeps serving its current version until the next load replaces it.
 
 Versions are immutable once the pointer names them, so a reader that resolves the pointer and
 then reads that version's items never sees a mix of two files. A partition larger than one item
@@ -20,6 +27,7 @@ import base64
 import binascii
 import contextlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -46,12 +54,20 @@ def pointer_key(dataset: str) -> dict[str, Any]:
     return {"pk": {"S": dataset}, "sk": {"S": POINTER_SK}}
 
 
+# Version ids of the legacy layout: "20261123T060002123Z-a1b2c3". New ids end in "-k2".
+LEGACY_VERSION = re.compile(r"\d{8}T\d{9}Z-[0-9a-f]{6}\Z")
+
+
 def data_pk(dataset: str, version: str, key: str) -> str:
-    return f"{dataset}#{version}#{key}"
+    if LEGACY_VERSION.match(version):
+        return f"{dataset}#{version}#{key}"
+    return f"{dataset}#{version}#d#{key}"
 
 
 def index_pk(dataset: str, version: str) -> str:
-    return f"{dataset}#{version}#keys"
+    if LEGACY_VERSION.match(version):
+        return f"{dataset}#{version}#keys"
+    return f"{dataset}#{version}#i"
 
 
 def part_sk(number: int) -> str:

@@ -11,7 +11,14 @@ from headwater.handlers import lookup_loader
 from headwater.lookup import batch
 from headwater.lookup.contracts import load_lookups
 from headwater.lookup.loader import FAILED, SUCCEEDED, Source, load_lookup
-from headwater.lookup.store import LookupStore, PointerMoved, decode_cursor
+from headwater.lookup.store import (
+    LookupStore,
+    PointerMoved,
+    data_pk,
+    decode_cursor,
+    index_pk,
+    part_sk,
+)
 from tests.support.lambda_context import LambdaContext
 from tests.support.lookup import (
     FIXTURES,
@@ -140,7 +147,8 @@ def test_partition_above_400_kb_is_split_across_parts_and_reassembled(lookup_env
     outcome = load(lookup_env, HEADER + "".join(rows) + "Small,A1,Al,,,,\n")
     assert outcome.status == SUCCEEDED, outcome.failure
     version = outcome.manifest["version"]
-    parts = [i for i in env_items(lookup_env) if i["pk"]["S"] == f"employees#{version}#Big"]
+    big = data_pk("employees", version, "Big")
+    parts = [i for i in env_items(lookup_env) if i["pk"]["S"] == big]
     assert len(parts) >= 2, "a >400 KB partition must be split"
     assert sorted(p["sk"]["S"] for p in parts)[:2] == ["part#0000", "part#0001"]
     members = store(lookup_env).get_partition("employees", "Big")["members"]
@@ -376,3 +384,50 @@ def test_a_successful_retirement_writes_no_ttl_stamps(lookup_env):
     load(lookup_env, V1)
     assert load(lookup_env, V2, name="employees-2.csv").status == SUCCEEDED
     assert calls == []
+
+
+# Keys that look like the store's own key parts: the legacy layout put a key named "keys" into
+# the key index ("<dataset>#<version>#keys"); none may collide with anything now.
+LOOKALIKES = ["keys", "i", "d", "d#i", "i#d", "#", "##", "#current", "part#0000", "manifest#x"]
+
+
+def test_keys_that_look_like_storage_keys_do_not_collide(lookup_env):
+    rows = "".join(f"{key},M{n},N{n},,,,\n" for n, key in enumerate(LOOKALIKES))
+    first = load(lookup_env, HEADER + rows)
+    assert first.status == SUCCEEDED, first.failure
+    lookups = store(lookup_env)
+    keys, cursor = lookups.list_keys("employees", limit=1000)
+    assert (sorted(keys), cursor) == (sorted(LOOKALIKES), None)
+    for n, key in enumerate(LOOKALIKES):
+        assert lookups.get_member("employees", key, f"M{n}")["facts"]["name"] == f"N{n}"
+    # The next load counts exactly the keys that vanished, and leaves nothing of the old one.
+    second = load(lookup_env, HEADER + "keys,M0,N0,,,,\n", name="employees-2.csv")
+    assert second.status == SUCCEEDED, second.failure
+    assert second.manifest["keys_deleted"] == len(LOOKALIKES) - 1
+    assert lookups.list_keys("employees")[0] == ["keys"]
+    assert version_items(lookup_env, first.manifest["version"]) == []
+
+
+def test_a_legacy_layout_version_keeps_serving_until_the_next_load_retires_it(lookup_env):
+    legacy = "20261123T060002123Z-a1b2c3"  # a version id as the legacy loader wrote them
+    members = {"E9": {"M": {"name": {"S": "Old"}}}}
+    for pk, sk, extra in [
+        (f"employees#{legacy}#Engineering", "part#0000", {"members": {"M": members}}),
+        (f"employees#{legacy}#keys", "Engineering", {}),
+    ]:
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, "parts": {"N": "1"}, **extra}
+        lookup_env.dynamodb.put_item(TableName=TABLE, Item=item)
+    store(lookup_env).switch_pointer("employees", legacy, None, "2026-11-23T06:00:02Z", {})
+    assert (data_pk("employees", legacy, "x"), index_pk("employees", legacy)) == (
+        f"employees#{legacy}#x",
+        f"employees#{legacy}#keys",
+    )
+    assert store(lookup_env).get_member("employees", "Engineering", "E9")["facts"] == {
+        "name": "Old"
+    }
+    assert store(lookup_env).list_keys("employees")[0] == ["Engineering"]
+    outcome = load(lookup_env, V1)
+    assert outcome.status == SUCCEEDED, outcome.failure
+    assert outcome.manifest["previous_version"] == legacy
+    assert version_items(lookup_env, legacy) == [], "retired in its own layout"
+    assert part_sk(0) == "part#0000"
