@@ -2,9 +2,12 @@
 
 Steps: stream and validate the CSV, grouping rows by partition key; write the new version's
 items (BatchWriteItem, retried); switch the dataset's pointer with a condition on the version it
-replaced (two concurrent loads cannot both win); retire the old version (TTL stamp as a backstop,
-then explicit deletes). Readers resolve the pointer first, so they see the old file or the new
-one, never a mix. A failed load leaves the pointer untouched and deletes what it wrote.
+replaced (two concurrent loads cannot both win) and only forward in upload order (S3's event time,
+then the sequencer for the same key: a replayed or late event of an older upload is SKIPPED, and a
+newer upload that loses a race re-reads the pointer and tries again); retire the old version
+(explicit deletes, a TTL stamp as the backstop if they fail). Readers resolve the pointer first,
+so they see the old file or the new one, never a mix. A failed load leaves the pointer untouched
+and deletes what it wrote.
 
 Memory: rows are grouped per partition key before anything is written, because a CSV need not be
 sorted by it; the bound is therefore the parsed file (about 1 KB of Python objects per row of the
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 import secrets
@@ -41,7 +45,7 @@ from headwater.contracts.rules import (
 from headwater.contracts.stream import CheckedStream
 from headwater.lookup.batch import RetryPolicy, WriteStats
 from headwater.lookup.contracts import LookupContract
-from headwater.lookup.rules import CONCURRENT_LOAD, KEY_TOO_LONG, MEMBER_TOO_LARGE, SLASH_IN_KEY
+from headwater.lookup.rules import KEY_TOO_LONG, MEMBER_TOO_LARGE, SLASH_IN_KEY
 from headwater.lookup.store import (
     MAX_SORT_KEY_BYTES,
     PART_BUDGET_BYTES,
@@ -50,7 +54,7 @@ from headwater.lookup.store import (
     split_members,
 )
 
-SUCCEEDED, FAILED = "succeeded", "failed"
+SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
 # How long a retiring version's items may survive if its explicit delete is interrupted.
 TTL_BACKSTOP_SECONDS = 24 * 3600
 
@@ -60,6 +64,8 @@ class Source:
     bucket: str
     key: str
     version_id: str | None = None
+    event_time: str | None = None  # the EventBridge event's time (when S3 created the object)
+    sequencer: str | None = None  # detail.object.sequencer: orders events of this key only
 
 
 @dataclass
@@ -70,7 +76,7 @@ class Parsed:
 
 @dataclass(frozen=True)
 class LoadOutcome:
-    status: str  # SUCCEEDED or FAILED
+    status: str  # SUCCEEDED, FAILED or SKIPPED (an older upload than the live one)
     manifest: dict[str, Any]
     failure: ContractViolation | None = None
 
@@ -214,9 +220,11 @@ def load_lookup(
     ttl_backstop: bool = True,
     part_budget: int = PART_BUDGET_BYTES,
 ) -> LoadOutcome:
-    """Load ``source``; a contract failure returns a FAILED outcome, AWS errors propagate."""
+    """Load ``source``; a contract failure returns a FAILED outcome, an upload older than the
+    live one a SKIPPED outcome, AWS errors (and a race lost too often) propagate."""
     started = time.monotonic()
     now = dt.datetime.now(dt.UTC)
+    policy = policy or RetryPolicy()
     manifest: dict[str, Any] = {
         "dataset": None,
         "version": None,
@@ -238,25 +246,44 @@ def load_lookup(
             )
         if PurePosixPath(source.key).suffix.lower() != ".csv":
             raise ContractViolation(UNSUPPORTED_FORMAT, "lookup files must be CSV (.csv)")
-        parsed = parse_csv(_open(s3, source), lookup)
-        manifest["rows"] = parsed.rows
+        body = _open(s3, source)
+        order = upload_order(source, body.get("LastModified"), now)
+        manifest["upload_order"] = order
         pointer = store.pointer(dataset, consistent=True)
-        previous = pointer["version"] if pointer else None
+        if not _is_newer(order, pointer):  # a replay or a late retry: nothing to write
+            return _skipped(store, manifest, pointer, started)
+        parsed = parse_csv(body["Body"], lookup)
+        manifest["rows"] = parsed.rows
         version = new_version(now)
-        manifest.update(version=version, previous_version=previous)
+        manifest["version"] = version
         _write_version(store, dataset, version, parsed, policy, stats, part_budget)
         manifest["keys_written"] = len(parsed.partitions)
-        old_keys = list(store.version_keys(dataset, previous)) if previous else []
-        manifest["keys_deleted"] = sum(1 for k, _ in old_keys if k not in parsed.partitions)
-        manifest.update(status=SUCCEEDED, duration_ms=_elapsed(started))
-        manifest["batch_write_calls"] = stats.calls
-        try:
-            store.switch_pointer(dataset, version, previous, iso(now), manifest)
-        except PointerMoved:
+        for attempt in range(SWITCH_ATTEMPTS):
+            if attempt:  # another load switched between our read and our switch: look again
+                policy.sleep(policy.delay(attempt))
+                pointer = store.pointer(dataset, consistent=True)
+                if not _is_newer(order, pointer):
+                    _discard(store, dataset, version, policy)
+                    return _skipped(store, manifest, pointer, started)
+            previous = pointer["version"] if pointer else None
+            old_keys = list(store.version_keys(dataset, previous)) if previous else []
+            manifest["previous_version"] = previous
+            manifest["keys_deleted"] = sum(1 for k, _ in old_keys if k not in parsed.partitions)
+            manifest.update(status=SUCCEEDED, duration_ms=_elapsed(started))
+            manifest["batch_write_calls"] = stats.calls
+            try:
+                store.switch_pointer(dataset, version, previous, iso(now), manifest, order)
+                break
+            except PointerMoved:
+                manifest["status"] = FAILED
+                continue
+        else:
+            # Still newer than what is live, yet every switch lost a race: raise, so the
+            # EventBridge target's retry policy runs the whole load again later.
             _discard(store, dataset, version, policy)
-            raise ContractViolation(
-                CONCURRENT_LOAD, "another load switched the dataset first; this one is discarded"
-            ) from None
+            raise LoadRaced(
+                f"dataset {dataset!r}: {SWITCH_ATTEMPTS} pointer switches lost to other loads"
+            )
         stale = (pointer or {}).get("manifest", {}).get("previous_version")
         # The new version is live: a retirement that fails does not fail the load. It is
         # reported in the manifest (the handler logs and counts it) and finished later.
@@ -282,9 +309,75 @@ def load_lookup(
         return LoadOutcome(FAILED, manifest, failure)
 
 
+class LoadRaced(RuntimeError):
+    """A newer upload's switch kept losing to concurrent loads: retried by the target."""
+
+
+SWITCH_ATTEMPTS = 5
+
+
+def upload_order(source: Source, last_modified: Any, now: dt.datetime) -> str:
+    """A string that sorts uploads as S3 made them: event time, then (same key only) sequencer.
+
+    ``<time>|<sha256 of key>|<sequencer left-padded to 64>``: the time comes first; the key's
+    hash only makes ties between different keys deterministic (their sequencers cannot be
+    compared, and any order is as good); for the same key and second the sequencer decides, left
+    padded with zeros as S3's documentation prescribes. Without an event time (a direct call)
+    the object's LastModified stands in; without a sequencer, ties go to the later load (the
+    processing time), as before this order existed.
+    """
+    when = _utc(source.event_time) if source.event_time else _utc(last_modified or now)
+    digest = hashlib.sha256(source.key.encode()).hexdigest()
+    # "~" sorts after any hex digit: a load without a sequencer wins a tie.
+    padded = source.sequencer.upper().rjust(64, "0") if source.sequencer else None
+    tie = padded or "0" * 64 + "~" + iso(now)
+    return f"{iso(when)}|{digest}|{tie}"
+
+
+def _utc(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise ContractViolation(
+                MALFORMED, f"the event time {value!r} is not an ISO 8601 time"
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def _is_newer(order: str, pointer: Mapping[str, Any] | None) -> bool:
+    """Whether this upload may replace what is live (a pointer of before upload orders: yes)."""
+    live = (pointer or {}).get("upload_order")
+    return live is None or order > live
+
+
+def _skipped(
+    store: LookupStore, manifest: dict[str, Any], pointer: Mapping[str, Any] | None, started: float
+) -> LoadOutcome:
+    live = (pointer or {}).get("manifest", {}).get("source", {})
+    manifest.update(
+        status=SKIPPED,
+        version=None,
+        keys_written=0,
+        keys_deleted=0,
+        duration_ms=_elapsed(started),
+        live_version=(pointer or {}).get("version"),
+        reason=(
+            f"a newer upload ({live.get('key')}, order {(pointer or {}).get('upload_order')}) "
+            "is already live; this older one is not loaded"
+        ),
+    )
+    store.put_manifest(manifest["dataset"], iso(dt.datetime.now(dt.UTC)), manifest)
+    return LoadOutcome(SKIPPED, manifest)
+
+
 def _open(s3: Any, source: Source) -> Any:
     extra = {"VersionId": source.version_id} if source.version_id else {}
-    return s3.get_object(Bucket=source.bucket, Key=source.key, **extra)["Body"]
+    return s3.get_object(Bucket=source.bucket, Key=source.key, **extra)
 
 
 def _write_version(

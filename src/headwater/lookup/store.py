@@ -398,21 +398,32 @@ class LookupStore:
         previous: str | None,
         loaded_at: str,
         manifest: Mapping[str, Any],
+        upload_order: str | None = None,
     ) -> None:
-        """Make ``version`` current if the pointer still names ``previous`` (None: no pointer)."""
+        """Make ``version`` current if the pointer still names ``previous`` (None: no pointer)
+        and, given ``upload_order``, only if it is later than the live one's (a pointer written
+        before upload orders existed has none: any order replaces it)."""
         item = {
             **pointer_key(dataset),
             "version": {"S": version},
             "loaded_at": {"S": loaded_at},
             "manifest": _serializer.serialize(_dynamo_value(manifest)),
         }
+        values: dict[str, Any] = {}
         if previous is None:
-            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+            expression = "attribute_not_exists(pk)"
         else:
-            condition = {
-                "ConditionExpression": "version = :previous",
-                "ExpressionAttributeValues": {":previous": {"S": previous}},
-            }
+            expression = "version = :previous"
+            values[":previous"] = {"S": previous}
+        if upload_order is not None:
+            item["upload_order"] = {"S": upload_order}
+            # Redundant with the loader's check of the pointer it read, and meant to be: the
+            # pointer never moves backwards, whatever a caller read.
+            expression += " AND (attribute_not_exists(upload_order) OR upload_order < :order)"
+            values[":order"] = {"S": upload_order}
+        condition: dict[str, Any] = {"ConditionExpression": expression}
+        if values:
+            condition["ExpressionAttributeValues"] = values
         try:
             self.client.put_item(TableName=self.table, Item=item, **condition)
         except self.client.exceptions.ConditionalCheckFailedException as exc:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+
 import boto3
 import pytest
 from aws_lambda_powertools import Metrics
@@ -10,7 +13,16 @@ from botocore.exceptions import ClientError
 from headwater.handlers import lookup_loader
 from headwater.lookup import batch
 from headwater.lookup.contracts import load_lookups
-from headwater.lookup.loader import FAILED, SUCCEEDED, Source, load_lookup
+from headwater.lookup.loader import (
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    SWITCH_ATTEMPTS,
+    LoadRaced,
+    Source,
+    load_lookup,
+    upload_order,
+)
 from headwater.lookup.store import (
     LookupStore,
     PointerMoved,
@@ -40,12 +52,19 @@ HEADER = V1.splitlines()[0] + "\n"
 
 
 def load(env, body, name="employees.csv", client=None, **kwargs):
-    event = env.put_csv(body, name)
+    return load_event(env, env.put_csv(body, name), client, **kwargs)
+
+
+def source_of(event) -> Source:
     obj = event["detail"]["object"]
+    return Source(RAW, obj["key"], obj["version-id"], event["time"], obj["sequencer"])
+
+
+def load_event(env, event, client=None, store_class=LookupStore, **kwargs):
     return load_lookup(
         s3=env.s3,
-        store=LookupStore(TABLE, client or env.dynamodb),
-        source=Source(RAW, obj["key"], obj["version-id"]),
+        store=store_class(TABLE, client or env.dynamodb),
+        source=source_of(event),
         lookups=load_lookups(),
         **kwargs,
     )
@@ -230,24 +249,111 @@ def test_pointer_switch_is_conditional_so_concurrent_loads_cannot_both_win(looku
     assert lookups.current_version("employees") == "v4"
 
 
-def test_load_that_loses_the_race_discards_its_version(lookup_env):
-    winner = load(lookup_env, V1).manifest["version"]
+def test_a_late_event_of_an_older_upload_is_skipped_not_a_rollback(lookup_env):
+    older = lookup_env.put_csv(V1, "monday.csv")
+    newer = lookup_env.put_csv(V2, "tuesday.csv")  # any names: only S3's order counts
+    live = load_event(lookup_env, newer)
+    assert live.status == SUCCEEDED, live.failure
+    before = len(lookup_env.items())
+    late = load_event(lookup_env, older)  # delivered late (a retry, a replay)
+    assert late.status == SKIPPED
+    assert late.manifest["live_version"] == live.manifest["version"]
+    assert "newer upload" in late.manifest["reason"]
+    assert store(lookup_env).current_version("employees") == live.manifest["version"]
+    assert store(lookup_env).get_partition("employees", "Sales") is None  # still V2
+    assert len(lookup_env.items()) == before + 1, "only the skipped manifest was written"
+    assert store(lookup_env).manifests("employees")[0]["status"] == SKIPPED
+    replay = load_event(lookup_env, newer)  # the same event twice: also skipped
+    assert replay.status == SKIPPED
 
-    class StaleStore(LookupStore):
-        def pointer(self, dataset, consistent=False):
-            return None  # read before the winner switched
 
-    event = lookup_env.put_csv(V2, "late.csv")
-    outcome = load_lookup(
-        s3=lookup_env.s3,
-        store=StaleStore(TABLE, lookup_env.dynamodb),
-        source=Source(RAW, event["detail"]["object"]["key"]),
-        lookups=load_lookups(),
-    )
-    assert outcome.status == FAILED and outcome.manifest["error"]["rule"] == "concurrent_load"
-    assert store(lookup_env).current_version("employees") == winner
-    loser = outcome.manifest["version"]
-    assert loser and version_items(lookup_env, loser) == []
+def test_upload_order_is_time_then_sequencer_for_the_same_key_only():
+    def order(key, when, sequencer):
+        return upload_order(Source(RAW, key, None, when, sequencer), None, dt.datetime.now(dt.UTC))
+
+    t1, t2 = "2026-11-23T06:00:01Z", "2026-11-23T06:00:02Z"
+    assert order("lookup/e/z.csv", t1, "FF") < order("lookup/e/a.csv", t2, "01")
+    # Same key and second: the sequencer decides, left-padded ("FF" < "0100").
+    assert order("lookup/e/a.csv", t1, "FF") < order("lookup/e/a.csv", t1, "0100")
+    assert order("lookup/e/a.csv", t1, "00ff") == order("lookup/e/a.csv", t1, "FF")
+    # Different keys in the same second: not comparable by sequencer; still one fixed order.
+    x, y = order("lookup/e/a.csv", t1, "FF"), order("lookup/e/b.csv", t1, "01")
+    assert x != y and (x < y) == (order("lookup/e/a.csv", t1, "01") < y)
+    assert order("k", "2026-11-23T07:00:01+01:00", None) < order("k", t2, None)
+
+
+def test_switch_pointer_never_moves_backwards_in_upload_order(lookup_env):
+    lookups = store(lookup_env)
+    lookups.switch_pointer("employees", "v1", None, "2026-11-23T00:00:00Z", {}, "2")
+    with pytest.raises(PointerMoved):
+        lookups.switch_pointer("employees", "v2", "v1", "2026-11-23T00:00:01Z", {}, "1")
+    lookups.switch_pointer("employees", "v3", "v1", "2026-11-23T00:00:02Z", {}, "3")
+    assert lookups.current_version("employees") == "v3"
+
+
+class GatedStore(LookupStore):
+    """Two loads that both read the pointer before either switches; ``first`` switches first."""
+
+    gate: threading.Barrier
+    first_done: threading.Event
+    first: str
+
+    def switch_pointer(self, dataset, version, previous, *args, **kwargs):
+        name = threading.current_thread().name
+        if not getattr(self, "_waited", False):
+            self._waited = True
+            self.gate.wait(timeout=30)
+            if name != self.first:
+                self.first_done.wait(timeout=30)
+        try:
+            return super().switch_pointer(dataset, version, previous, *args, **kwargs)
+        finally:
+            if name == self.first:
+                self.first_done.set()
+
+
+@pytest.mark.parametrize("first", ["older", "newer"])
+def test_two_overlapping_loads_end_on_the_newer_upload(lookup_env, first):
+    events = {"older": lookup_env.put_csv(V1, "a.csv"), "newer": lookup_env.put_csv(V2, "b.csv")}
+    GatedStore.gate, GatedStore.first_done = threading.Barrier(2), threading.Event()
+    GatedStore.first = first
+    outcomes: dict[str, object] = {}
+
+    def run(name):
+        outcomes[name] = load_event(lookup_env, events[name], store_class=GatedStore)
+
+    threads = [threading.Thread(target=run, args=(n,), name=n) for n in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    newer, older = outcomes["newer"], outcomes["older"]
+    assert newer.status == SUCCEEDED, newer.failure
+    # The older one either switched first (then was replaced) or found the newer live.
+    assert older.status == (SUCCEEDED if first == "older" else SKIPPED)
+    assert store(lookup_env).current_version("employees") == newer.manifest["version"]
+    assert store(lookup_env).get_partition("employees", "Sales") is None  # V2 is live
+    live = f"#{newer.manifest['version']}#"
+    data = [i for i in lookup_env.items() if i["pk"]["S"].count("#") >= 2]
+    assert data and all(live in i["pk"]["S"] for i in data), "nothing of the older version left"
+
+
+def test_a_newer_load_that_keeps_losing_the_race_raises_to_be_retried(lookup_env):
+    class AlwaysBeaten(LookupStore):
+        def switch_pointer(self, *args, **kwargs):
+            raise PointerMoved("another load switched first")
+
+    delays: list[float] = []
+    with pytest.raises(LoadRaced):
+        load_event(
+            lookup_env,
+            lookup_env.put_csv(V1),
+            store_class=AlwaysBeaten,
+            policy=batch.RetryPolicy(sleep=delays.append),
+        )
+    assert len(delays) == SWITCH_ATTEMPTS - 1, "bounded, with backoff"
+    assert store(lookup_env).current_version("employees") is None
+    assert [i for i in lookup_env.items() if "#" in i["pk"]["S"]] == [], "its version discarded"
 
 
 def test_reader_holding_a_retired_version_rereads_the_pointer(lookup_env):
@@ -431,3 +537,13 @@ def test_a_legacy_layout_version_keeps_serving_until_the_next_load_retires_it(lo
     assert outcome.manifest["previous_version"] == legacy
     assert version_items(lookup_env, legacy) == [], "retired in its own layout"
     assert part_sk(0) == "part#0000"
+
+
+def test_handler_reports_a_late_older_upload_as_skipped(lookup_env):
+    older = lookup_env.put_csv(V1, "a.csv")
+    newer = lookup_env.put_csv(V2, "b.csv")
+    assert lookup_loader.handler(newer, LambdaContext())["status"] == SUCCEEDED
+    late = lookup_loader.handler(older, LambdaContext())
+    assert late["status"] == SKIPPED
+    detail_types = [e["detail-type"] for e in lookup_env.events()]
+    assert detail_types == ["Lookup Load Succeeded", "Lookup Load Skipped"]
