@@ -57,6 +57,10 @@ from headwater.lookup.store import (
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
 # How long a retiring version's items may survive if its explicit delete is interrupted.
 TTL_BACKSTOP_SECONDS = 24 * 3600
+# A registered version older than this, and not live, belongs to a load that died: no load runs
+# longer than Lambda's 15-minute maximum, so after an hour nobody is still writing it.
+SWEEP_AFTER_SECONDS = 3600
+_epoch = time.time  # module-level so tests can move the clock
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,7 @@ def load_lookup(
         manifest["rows"] = parsed.rows
         version = new_version(now)
         manifest["version"] = version
+        store.register_version(dataset, version, int(_epoch()))
         _write_version(store, dataset, version, parsed, policy, stats, part_budget)
         manifest["keys_written"] = len(parsed.partitions)
         for attempt in range(SWITCH_ATTEMPTS):
@@ -290,6 +295,8 @@ def load_lookup(
         leftovers = [_retire(store, dataset, previous, old_keys, policy, stats, ttl_backstop)]
         if stale:  # a version whose retire was interrupted last time
             leftovers.append(_retire(store, dataset, stale, None, policy, stats, ttl_backstop))
+        retired = {v for v, r in zip((previous, stale), leftovers, strict=False) if v and not r}
+        leftovers.extend(_sweep(store, dataset, version, retired, policy, stats, ttl_backstop))
         incomplete = [report for report in leftovers if report is not None]
         if incomplete:
             manifest["retirement_incomplete"] = incomplete
@@ -405,13 +412,44 @@ def _write_version(
     try:
         store.put_version(dataset, version, partitions(), written, policy, stats)
     except BaseException:
-        # Never leave a partial version behind; the pointer was not touched.
+        # Never leave a partial version behind; the pointer was not touched. Should this delete
+        # fail too, the registry entry stays and a later load's sweep finishes the job.
         store.delete_version(dataset, version, written, policy)
+        store.unregister_version(dataset, version)
         raise
 
 
 def _discard(store: LookupStore, dataset: str, version: str, policy: RetryPolicy | None) -> None:
     store.delete_version(dataset, version, list(store.version_keys(dataset, version)), policy)
+    store.unregister_version(dataset, version)
+
+
+def _sweep(
+    store: LookupStore,
+    dataset: str,
+    live: str,
+    retired: set[str],
+    policy: RetryPolicy | None,
+    stats: WriteStats,
+    ttl_backstop: bool,
+) -> list[dict[str, Any] | None]:
+    """Unregister the versions this load ``retired``; retire registered versions that are not
+    live and old enough to be abandoned (a load that crashed or timed out mid-write, a retirement
+    that failed). One query per load and no cost per item unless something was abandoned: items
+    stamped with expires_at at write time would cost an UpdateItem per live item at each switch.
+    A recent version may belong to a load still running: the next load's sweep decides."""
+    reports: list[dict[str, Any] | None] = []
+    cutoff = int(_epoch()) - SWEEP_AFTER_SECONDS
+    for version, registered_at in store.registered_versions(dataset):
+        if version == live or (version not in retired and registered_at > cutoff):
+            continue
+        if version not in retired:
+            report = _retire(store, dataset, version, None, policy, stats, ttl_backstop)
+            reports.append(report)
+            if report is not None:
+                continue  # left registered: swept again by the next load
+        store.unregister_version(dataset, version)
+    return reports
 
 
 def _retire(

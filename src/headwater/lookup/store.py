@@ -6,6 +6,7 @@ One DynamoDB table (keys ``pk`` S, ``sk`` S; TTL attribute ``expires_at``) holds
 - data      pk="<dataset>#<version>#d#<key>"  sk="part#<nnnn>"    {members: map, parts: n}
 - key index pk="<dataset>#<version>#i"        sk="<key>"          {parts: n}
 - manifest  pk="<dataset>"                    sk="manifest#<iso>" {manifest}
+- registry  pk="<dataset>"                    sk="version#<version>" {registered_at: epoch s}
 
 Collision-proof for any key a CSV holds: dataset names and versions contain no ``#``, so a pk's
 first two ``#``-fields are always (dataset, version) and the third tells the kind apart: ``d#``
@@ -40,6 +41,7 @@ from headwater.lookup.batch import RetryPolicy, WriteStats, batch_write
 POINTER_SK = "#current"
 PART_PREFIX = "part#"
 MANIFEST_PREFIX = "manifest#"
+REGISTRY_PREFIX = "version#"
 # DynamoDB's item limit is 400 KB (409,600 bytes, attribute names included). Parts are filled up
 # to this estimate of the members map, leaving room for the keys and the other attributes.
 PART_BUDGET_BYTES = 380_000
@@ -428,6 +430,40 @@ class LookupStore:
             self.client.put_item(TableName=self.table, Item=item, **condition)
         except self.client.exceptions.ConditionalCheckFailedException as exc:
             raise PointerMoved(f"dataset {dataset!r} was switched by another load") from exc
+
+    def register_version(self, dataset: str, version: str, registered_at: int) -> None:
+        """Record a version before its first item is written: a load that dies mid-write leaves
+        this entry, and a later load's sweep finds and deletes the version from it."""
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                "pk": {"S": dataset},
+                "sk": {"S": f"{REGISTRY_PREFIX}{version}"},
+                "registered_at": {"N": str(registered_at)},
+            },
+        )
+
+    def unregister_version(self, dataset: str, version: str) -> None:
+        """Forget a version whose items are all deleted (delete the entry last, never first)."""
+        self.client.delete_item(
+            TableName=self.table,
+            Key={"pk": {"S": dataset}, "sk": {"S": f"{REGISTRY_PREFIX}{version}"}},
+        )
+
+    def registered_versions(self, dataset: str) -> list[tuple[str, int]]:
+        """(version, registered_at) of every version not yet retired, live one included."""
+        paginator = self.client.get_paginator("query")
+        found: list[tuple[str, int]] = []
+        for page in paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": dataset}, ":prefix": {"S": REGISTRY_PREFIX}},
+            ConsistentRead=True,
+        ):
+            for item in page.get("Items", []):
+                version = item["sk"]["S"][len(REGISTRY_PREFIX) :]
+                found.append((version, int(item["registered_at"]["N"])))
+        return found
 
     def put_manifest(self, dataset: str, recorded_at: str, manifest: Mapping[str, Any]) -> None:
         self.client.put_item(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 
 import boto3
@@ -11,7 +12,7 @@ from aws_lambda_powertools import Metrics
 from botocore.exceptions import ClientError
 
 from headwater.handlers import lookup_loader
-from headwater.lookup import batch
+from headwater.lookup import batch, loader
 from headwater.lookup.contracts import load_lookups
 from headwater.lookup.loader import (
     FAILED,
@@ -547,3 +548,39 @@ def test_handler_reports_a_late_older_upload_as_skipped(lookup_env):
     assert late["status"] == SKIPPED
     detail_types = [e["detail-type"] for e in lookup_env.events()]
     assert detail_types == ["Lookup Load Succeeded", "Lookup Load Skipped"]
+
+
+class Crash(BaseException):
+    """The function's process dies (timeout, out of memory): no cleanup code runs."""
+
+
+class CrashingStore(LookupStore):
+    def put_version(self, dataset, version, partitions, written, policy=None, stats=None):
+        super().put_version(dataset, version, itertools.islice(partitions, 2), written, policy)
+        raise Crash
+
+    def delete_version(self, *args, **kwargs):
+        raise Crash  # dead already: the cleanup never runs
+
+
+def test_a_load_that_died_mid_write_is_swept_by_a_later_load(lookup_env, monkeypatch):
+    live = load(lookup_env, V1).manifest["version"]
+    with pytest.raises(Crash):
+        load_event(lookup_env, lookup_env.put_csv(V2, "crashed.csv"), store_class=CrashingStore)
+    versions = {i["pk"]["S"].split("#")[1] for i in lookup_env.items() if "#" in i["pk"]["S"]}
+    (abandoned,) = versions - {live}
+    assert version_items(lookup_env, abandoned), "the crash left items behind"
+    assert store(lookup_env).current_version("employees") == live
+
+    # Soon after, the crashed load might still be running: a load leaves its version alone.
+    second = load(lookup_env, V1, name="again.csv")
+    assert second.status == SUCCEEDED and version_items(lookup_env, abandoned)
+    # Later than any load can run: the next load deletes it, and its registry entry.
+    clock = loader.time.time() + loader.SWEEP_AFTER_SECONDS + 60
+    monkeypatch.setattr(loader, "_epoch", lambda: clock)
+    third = load(lookup_env, V2, name="later.csv")
+    assert third.status == SUCCEEDED, third.failure
+    assert version_items(lookup_env, abandoned) == []
+    registered = [v for v, _ in store(lookup_env).registered_versions("employees")]
+    assert registered == [third.manifest["version"]], "only the live version stays registered"
+    assert "retirement_incomplete" not in third.manifest
