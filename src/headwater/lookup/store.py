@@ -30,6 +30,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -88,20 +89,41 @@ class StoreBusy(RuntimeError):
     """The dataset's version changed under every read attempt (several loads in a row)."""
 
 
-def encode_cursor(after: str) -> str:
-    raw = json.dumps({"after": after}, ensure_ascii=False).encode()
+class VersionGone(Exception):
+    """A listing's cursor names a version that is no longer live (HTTP 410: restart it)."""
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    version: str
+    keys: list[str]
+    next_cursor: str | None
+
+
+_BAD_CURSOR = "cursor is not valid; use the next_cursor of a previous page, or start without one"
+
+
+def encode_cursor(dataset: str, version: str, after: str) -> str:
+    """Opaque to clients; binds the page to its dataset and version (a listing never mixes
+    two files, and a cursor cannot be replayed against another dataset)."""
+    raw = json.dumps({"d": dataset, "v": version, "after": after}, ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str, dataset: str) -> tuple[str, str]:
+    """(version, last key) of a cursor issued for ``dataset``; InvalidCursor otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        after = json.loads(raw)["after"]
+        document = json.loads(raw)
+        issued_for, version, after = document["d"], document["v"], document["after"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise InvalidCursor("cursor is not valid; use the next_cursor of a previous page") from exc
-    if not isinstance(after, str) or not after:
-        raise InvalidCursor("cursor is not valid; use the next_cursor of a previous page")
-    return after
+        raise InvalidCursor(_BAD_CURSOR) from exc
+    if not all(isinstance(v, str) and v for v in (issued_for, version, after)):
+        raise InvalidCursor(_BAD_CURSOR)
+    if issued_for != dataset:
+        # Not named: the cursor may come from someone else's listing.
+        raise InvalidCursor("cursor was issued for another dataset; start this one without one")
+    return version, after
 
 
 def attribute_size(value: Mapping[str, Any]) -> int:
@@ -206,14 +228,48 @@ class LookupStore:
     def list_keys(
         self, dataset: str, limit: int = 100, cursor: str | None = None
     ) -> tuple[list[str], str | None]:
-        """One page of the current version's keys in order; the cursor survives a new version
-        (it holds the last key, not the version, so paging continues on the newer file)."""
+        """(keys, next cursor) of one page; see ``list_page``."""
+        page = self.list_page(dataset, limit, cursor)
+        return (page.keys, page.next_cursor) if page else ([], None)
+
+    def list_page(
+        self, dataset: str, limit: int = 100, cursor: str | None = None
+    ) -> KeyPage | None:
+        """One page of keys in order, None for an unknown dataset.
+
+        A listing stays on the version its first page read: its cursor names that version, and
+        a page is served only while the version is still live (a consistent pointer read after
+        the query: retirement starts after the switch, so an index still live was whole when
+        queried). Once a newer version is live, VersionGone: the client restarts the listing.
+        """
         if not 1 <= limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
-        after = decode_cursor(cursor) if cursor else None
-        version = self.current_version(dataset)
-        if version is None:
-            return [], None
+        if cursor:
+            version, after = decode_cursor(cursor, dataset)
+            keys, more = self._index_page(dataset, version, after, limit)
+            if self.current_version(dataset, consistent=True) != version:
+                raise VersionGone(
+                    f"dataset {dataset!r} was replaced since this listing started; "
+                    "restart it without a cursor"
+                )
+            return KeyPage(
+                version, keys, encode_cursor(dataset, version, keys[-1]) if more else None
+            )
+        current = self.current_version(dataset)
+        for _ in range(_READ_ATTEMPTS):
+            if current is None:
+                return None
+            keys, more = self._index_page(dataset, current, None, limit)
+            latest = self.current_version(dataset, consistent=True)
+            if latest == current:
+                next_cursor = encode_cursor(dataset, current, keys[-1]) if more else None
+                return KeyPage(current, keys, next_cursor)
+            current = latest  # replaced meanwhile: its index may be half deleted, read the new
+        raise StoreBusy(f"dataset {dataset!r} changed version during {_READ_ATTEMPTS} reads")
+
+    def _index_page(
+        self, dataset: str, version: str, after: str | None, limit: int
+    ) -> tuple[list[str], bool]:
         request: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
@@ -227,9 +283,7 @@ class LookupStore:
                 "sk": {"S": after},
             }
         items = self.client.query(**request).get("Items", [])
-        keys = [item["sk"]["S"] for item in items[:limit]]
-        next_cursor = encode_cursor(keys[-1]) if len(items) > limit else None
-        return keys, next_cursor
+        return [item["sk"]["S"] for item in items[:limit]], len(items) > limit
 
     def datasets(self) -> list[str]:
         """Datasets with a current version. A filtered scan: for operators, not the hot path."""
