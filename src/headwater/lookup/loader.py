@@ -44,7 +44,7 @@ from headwater.contracts.rules import (
 )
 from headwater.contracts.stream import CheckedStream
 from headwater.lookup.batch import RetryPolicy, WriteStats
-from headwater.lookup.contracts import LookupContract
+from headwater.lookup.contracts import DATASET_NAME, LookupContract
 from headwater.lookup.rules import KEY_TOO_LONG, MEMBER_TOO_LARGE, SLASH_IN_KEY
 from headwater.lookup.store import (
     MAX_SORT_KEY_BYTES,
@@ -311,7 +311,9 @@ def load_lookup(
             keys_deleted=0,
             error=failure.report(),
         )
-        if manifest["dataset"] in lookups:
+        # Undeclared datasets too: `lookup publish --wait` then ends with the reason. Only a
+        # valid dataset name becomes a pk (names carry no "#", the store's keys rely on it).
+        if manifest["dataset"] and DATASET_NAME.match(manifest["dataset"]):
             store.put_manifest(manifest["dataset"], iso(dt.datetime.now(dt.UTC)), manifest)
         return LoadOutcome(FAILED, manifest, failure)
 

@@ -587,3 +587,17 @@ def test_a_load_that_died_mid_write_is_swept_by_a_later_load(lookup_env, monkeyp
     registered = [v for v, _ in store(lookup_env).registered_versions("employees")]
     assert registered == [third.manifest["version"]], "only the live version stays registered"
     assert "retirement_incomplete" not in third.manifest
+
+
+def test_an_undeclared_dataset_records_its_failure_for_the_waiting_publisher(lookup_env):
+    event = lookup_env.put_csv(V1, dataset="staff")
+    outcome = load_event(lookup_env, event)
+    assert outcome.status == FAILED and outcome.manifest["error"]["rule"] == "unknown_dataset"
+    (recorded,) = store(lookup_env).manifests("staff")
+    assert (
+        recorded["status"] == FAILED and recorded["source"]["key"] == "lookup/staff/employees.csv"
+    )
+    # A name no contract could declare is not made into a storage key: nothing is written.
+    before = len(lookup_env.items())
+    assert load_event(lookup_env, lookup_env.put_csv(V1, dataset="Bad#Name")).status == FAILED
+    assert len(lookup_env.items()) == before
