@@ -23,7 +23,9 @@ class ObjectCreated:
     version_id: str | None
     etag: str | None
     size: int | None
-    time: str | None
+    time: str | None  # the EventBridge event's time: when S3 created the object (seconds)
+    # detail.object.sequencer: orders events of the same key only (hex, compare left-padded).
+    sequencer: str | None = None
 
 
 def parse_message(body: str) -> ObjectCreated | None:
@@ -63,6 +65,7 @@ def parse_event(document: Any) -> ObjectCreated | None:
         etag=obj.get("etag") or None,
         size=size if isinstance(size, int) else None,
         time=document.get("time"),
+        sequencer=obj.get("sequencer") or None,
     )
 
 

@@ -8,6 +8,7 @@ routing the loader's events to an SQS queue, so tests read the events the loader
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from tests.support import paths
 FIXTURES = paths.FIXTURES / "lookup"
 RAW, TABLE, QUEUE = "hw-raw", "hw-lookup", "hw-lookup-events"
 REGION = "us-east-1"
+UPLOADS_START = dt.datetime(2026, 11, 23, 6, 0, 0, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -32,6 +34,7 @@ class LookupEnv:
     dynamodb: Any
     sqs: Any
     queue_url: str
+    uploads: int = 0  # S3's clock, as the events tell it: one second and one sequencer per upload
 
     def put_csv(self, body: bytes | str, name: str = "employees.csv", dataset="employees") -> dict:
         """Upload like the data team would; return the EventBridge event S3 would emit."""
@@ -39,10 +42,16 @@ class LookupEnv:
         key = f"lookup/{dataset}/{name}"
         response = self.s3.put_object(Bucket=RAW, Key=key, Body=data)
         event = json.loads((FIXTURES / "object_created.json").read_text())
+        self.uploads += 1
+        # Later uploads get later event times and sequencers, as S3 would give them.
+        event["time"] = (UPLOADS_START + dt.timedelta(seconds=self.uploads)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
         event["detail"]["object"].update(
             key=key,
             size=len(data),
             etag=response["ETag"].strip('"'),
+            sequencer=f"{0x62E99A88DC407460 + self.uploads:018X}",
             **{"version-id": response["VersionId"]},
         )
         return event

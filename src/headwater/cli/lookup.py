@@ -191,8 +191,24 @@ class LoadReport:
     manifest: dict[str, Any]
 
 
+def _require_declared(dataset: str) -> None:
+    """Fail before uploading a file no loader would load, when --wait would wait in vain. (Only
+    then: without --wait an upload for declarations deployed from elsewhere stays possible.)"""
+    from headwater.lookup.contracts import load_lookups
+
+    declared = sorted(load_lookups())
+    if dataset not in declared:
+        raise CommandError(
+            f"no lookup contract declares dataset {dataset!r} (declared: "
+            f"{', '.join(declared) or 'none'}); add one under src/headwater/datasets/lookup/"
+        )
+
+
 def _publish(args: argparse.Namespace) -> int:
     from headwater.lookup.store import LookupStore
+
+    if args.wait > 0:
+        _require_declared(args.dataset)
 
     outputs = read_outputs(args.outputs)
     bucket = setting(args.bucket, outputs, "raw_bucket", "--bucket")

@@ -30,7 +30,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, Field
 
 from headwater.handlers.support.settings import env_var, read_settings
-from headwater.lookup.store import InvalidCursor, LookupStore, StoreBusy
+from headwater.lookup.store import InvalidCursor, LookupStore, StoreBusy, VersionGone
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -88,6 +88,7 @@ _ERROR_TEXT = {
     400: "Bad parameters",
     403: "Missing or unknown API key",
     404: "Unknown dataset, key or member",
+    410: "The dataset was replaced since this listing started; restart it without a cursor",
     429: "Throttled or over quota",
     503: "The dataset is being replaced; retry",
 }
@@ -142,20 +143,31 @@ def _unknown_dataset(dataset: str) -> ApiError:
     "/lookups/<dataset>",
     summary="List the dataset's partition keys, a page at a time",
     operation_id="listKeys",
-    responses=_responses(KeyPage, 400, 404),
+    description=(
+        "A listing stays on one version of the dataset: every page answers with the version of "
+        "the first. A cursor is bound to its dataset and version: a cursor of another dataset "
+        "(or not a cursor) is a 400; once a newer version is live, the next page is a 410, and "
+        "the client restarts the listing without a cursor."
+    ),
+    responses=_responses(KeyPage, 400, 404, 410),
     security=_SECURED,
 )
 def list_keys(dataset: Dataset, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
     dataset = _param("dataset", dataset)
-    lookups = store()
-    version = lookups.current_version(dataset)
-    if version is None:
-        raise _unknown_dataset(dataset)
     try:
-        keys, next_cursor = lookups.list_keys(dataset, limit=limit, cursor=cursor)
+        page = store().list_page(dataset, limit=limit, cursor=cursor)
     except InvalidCursor as exc:
         raise ApiError(400, str(exc)) from None
-    return {"dataset": dataset, "version": version, "keys": keys, "next_cursor": next_cursor}
+    except VersionGone as exc:
+        raise ApiError(410, str(exc)) from None
+    if page is None:
+        raise _unknown_dataset(dataset)
+    return {
+        "dataset": dataset,
+        "version": page.version,
+        "keys": page.keys,
+        "next_cursor": page.next_cursor,
+    }
 
 
 @app.get(

@@ -1,7 +1,8 @@
 """Lambda entrypoint of the lookup loader: S3 "Object Created" EventBridge event -> new version.
 
 Thin on purpose: parse the event, call ``headwater.lookup.loader.load_lookup``, count, and put one
-success or failure event on the bus for operators (one per load, never one per row). A bad file
+success, failure or skipped (an upload older than the live one) event on the bus for operators
+(one per load, never one per row). A bad file
 is not an error of the function: it is reported and the current version keeps serving. AWS
 errors propagate so the EventBridge target's retry policy, then its DLQ, handle them.
 """
@@ -24,6 +25,7 @@ from headwater.handlers.support.settings import env_var, read_settings
 EVENT_SOURCE = "headwater.lookup"
 SUCCEEDED_DETAIL_TYPE = "Lookup Load Succeeded"
 FAILED_DETAIL_TYPE = "Lookup Load Failed"
+SKIPPED_DETAIL_TYPE = "Lookup Load Skipped"
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _load(created: ObjectCreated, config: Settings, logger: Logger, metrics: Metrics) -> dict:
-    from headwater.lookup.loader import SUCCEEDED, Source, load_lookup
+    from headwater.lookup.loader import SKIPPED, SUCCEEDED, Source, load_lookup
     from headwater.lookup.store import LookupStore
 
     outcome = load_lookup(
         s3=aws.client("s3"),
         store=LookupStore(config.table, aws.client("dynamodb")),
-        source=Source(created.bucket, created.key, created.version_id),
+        source=Source(
+            created.bucket, created.key, created.version_id, created.time, created.sequencer
+        ),
         lookups=_lookups(config.lookups_dir),
         lookup_prefix=config.lookup_prefix,
     )
@@ -86,6 +90,16 @@ def _load(created: ObjectCreated, config: Settings, logger: Logger, metrics: Met
             extra={**fields, "rows": manifest["rows"], "keys_written": manifest["keys_written"]},
         )
         detail_type = SUCCEEDED_DETAIL_TYPE
+        _report_retirement(manifest, logger, metrics)
+    elif outcome.status == SKIPPED:
+        # A late or replayed event of an upload older than the live one: not a failure, and
+        # not a load either (the dataset stays on the newer upload).
+        metrics.add_metric(name="LookupLoadsSkipped", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "lookup load skipped",
+            extra={**fields, "live_version": manifest.get("live_version")},
+        )
+        detail_type = SKIPPED_DETAIL_TYPE
     else:
         metrics.add_metric(name="LookupLoadsFailed", unit=MetricUnit.Count, value=1)
         # The report names rule, row and column; its message may quote a value, so only the
@@ -103,6 +117,26 @@ def _load(created: ObjectCreated, config: Settings, logger: Logger, metrics: Met
         detail_type = FAILED_DETAIL_TYPE
     _publish(config.event_bus, detail_type, manifest)
     return {"status": outcome.status, "manifest": manifest}
+
+
+def _report_retirement(manifest: dict[str, Any], logger: Logger, metrics: Metrics) -> None:
+    """An old version left behind (its delete failed): the load succeeded, the leftover must be
+    seen. The next load's sweep retires it; the TTL stamp is the backstop when none follows."""
+    for report in manifest.get("retirement_incomplete") or []:
+        metrics.add_metric(name="LookupRetirementsIncomplete", unit=MetricUnit.Count, value=1)
+        if str(report.get("ttl_backstop", "")).startswith("failed"):
+            metrics.add_metric(name="LookupTtlBackstopFailed", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "lookup retirement incomplete",
+            extra={
+                "dataset": manifest["dataset"],
+                "version": manifest["version"],
+                "retiring_version": report.get("version"),
+                "keys": report.get("keys"),
+                "error": report.get("error"),
+                "ttl_backstop": report.get("ttl_backstop"),
+            },
+        )
 
 
 def _publish(bus: str, detail_type: str, manifest: dict[str, Any]) -> None:

@@ -3,9 +3,17 @@
 One DynamoDB table (keys ``pk`` S, ``sk`` S; TTL attribute ``expires_at``) holds every dataset:
 
 - pointer   pk="<dataset>"                    sk="#current"       {version, loaded_at, manifest}
-- data      pk="<dataset>#<version>#<key>"    sk="part#<nnnn>"    {members: map, parts: n}
-- key index pk="<dataset>#<version>#keys"     sk="<key>"          {parts: n}
+- data      pk="<dataset>#<version>#d#<key>"  sk="part#<nnnn>"    {members: map, parts: n}
+- key index pk="<dataset>#<version>#i"        sk="<key>"          {parts: n}
 - manifest  pk="<dataset>"                    sk="manifest#<iso>" {manifest}
+- registry  pk="<dataset>"                    sk="version#<version>" {registered_at: epoch s}
+
+Collision-proof for any key a CSV holds: dataset names and versions contain no ``#``, so a pk's
+first two ``#``-fields are always (dataset, version) and the third tells the kind apart: ``d#``
+followed by the key, or exactly ``i``. (The legacy layout, ``<dataset>#<version>#<key>`` next to
+``<dataset>#<version>#keys``, let a key named ``keys`` land in the index.) Versions written in the
+legacy layout (their ids match ``LEGACY_VERSION``) are still read and retired in it, so a
+deployment keeps serving its current version until the next load replaces it.
 
 Versions are immutable once the pointer names them, so a reader that resolves the pointer and
 then reads that version's items never sees a mix of two files. A partition larger than one item
@@ -20,7 +28,9 @@ import base64
 import binascii
 import contextlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +42,7 @@ from headwater.lookup.batch import RetryPolicy, WriteStats, batch_write
 POINTER_SK = "#current"
 PART_PREFIX = "part#"
 MANIFEST_PREFIX = "manifest#"
+REGISTRY_PREFIX = "version#"
 # DynamoDB's item limit is 400 KB (409,600 bytes, attribute names included). Parts are filled up
 # to this estimate of the members map, leaving room for the keys and the other attributes.
 PART_BUDGET_BYTES = 380_000
@@ -46,12 +57,20 @@ def pointer_key(dataset: str) -> dict[str, Any]:
     return {"pk": {"S": dataset}, "sk": {"S": POINTER_SK}}
 
 
+# Version ids of the legacy layout: "20261123T060002123Z-a1b2c3". New ids end in "-k2".
+LEGACY_VERSION = re.compile(r"\d{8}T\d{9}Z-[0-9a-f]{6}\Z")
+
+
 def data_pk(dataset: str, version: str, key: str) -> str:
-    return f"{dataset}#{version}#{key}"
+    if LEGACY_VERSION.match(version):
+        return f"{dataset}#{version}#{key}"
+    return f"{dataset}#{version}#d#{key}"
 
 
 def index_pk(dataset: str, version: str) -> str:
-    return f"{dataset}#{version}#keys"
+    if LEGACY_VERSION.match(version):
+        return f"{dataset}#{version}#keys"
+    return f"{dataset}#{version}#i"
 
 
 def part_sk(number: int) -> str:
@@ -70,20 +89,41 @@ class StoreBusy(RuntimeError):
     """The dataset's version changed under every read attempt (several loads in a row)."""
 
 
-def encode_cursor(after: str) -> str:
-    raw = json.dumps({"after": after}, ensure_ascii=False).encode()
+class VersionGone(Exception):
+    """A listing's cursor names a version that is no longer live (HTTP 410: restart it)."""
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    version: str
+    keys: list[str]
+    next_cursor: str | None
+
+
+_BAD_CURSOR = "cursor is not valid; use the next_cursor of a previous page, or start without one"
+
+
+def encode_cursor(dataset: str, version: str, after: str) -> str:
+    """Opaque to clients; binds the page to its dataset and version (a listing never mixes
+    two files, and a cursor cannot be replayed against another dataset)."""
+    raw = json.dumps({"d": dataset, "v": version, "after": after}, ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str, dataset: str) -> tuple[str, str]:
+    """(version, last key) of a cursor issued for ``dataset``; InvalidCursor otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        after = json.loads(raw)["after"]
+        document = json.loads(raw)
+        issued_for, version, after = document["d"], document["v"], document["after"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise InvalidCursor("cursor is not valid; use the next_cursor of a previous page") from exc
-    if not isinstance(after, str) or not after:
-        raise InvalidCursor("cursor is not valid; use the next_cursor of a previous page")
-    return after
+        raise InvalidCursor(_BAD_CURSOR) from exc
+    if not all(isinstance(v, str) and v for v in (issued_for, version, after)):
+        raise InvalidCursor(_BAD_CURSOR)
+    if issued_for != dataset:
+        # Not named: the cursor may come from someone else's listing.
+        raise InvalidCursor("cursor was issued for another dataset; start this one without one")
+    return version, after
 
 
 def attribute_size(value: Mapping[str, Any]) -> int:
@@ -188,14 +228,48 @@ class LookupStore:
     def list_keys(
         self, dataset: str, limit: int = 100, cursor: str | None = None
     ) -> tuple[list[str], str | None]:
-        """One page of the current version's keys in order; the cursor survives a new version
-        (it holds the last key, not the version, so paging continues on the newer file)."""
+        """(keys, next cursor) of one page; see ``list_page``."""
+        page = self.list_page(dataset, limit, cursor)
+        return (page.keys, page.next_cursor) if page else ([], None)
+
+    def list_page(
+        self, dataset: str, limit: int = 100, cursor: str | None = None
+    ) -> KeyPage | None:
+        """One page of keys in order, None for an unknown dataset.
+
+        A listing stays on the version its first page read: its cursor names that version, and
+        a page is served only while the version is still live (a consistent pointer read after
+        the query: retirement starts after the switch, so an index still live was whole when
+        queried). Once a newer version is live, VersionGone: the client restarts the listing.
+        """
         if not 1 <= limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
-        after = decode_cursor(cursor) if cursor else None
-        version = self.current_version(dataset)
-        if version is None:
-            return [], None
+        if cursor:
+            version, after = decode_cursor(cursor, dataset)
+            keys, more = self._index_page(dataset, version, after, limit)
+            if self.current_version(dataset, consistent=True) != version:
+                raise VersionGone(
+                    f"dataset {dataset!r} was replaced since this listing started; "
+                    "restart it without a cursor"
+                )
+            return KeyPage(
+                version, keys, encode_cursor(dataset, version, keys[-1]) if more else None
+            )
+        current = self.current_version(dataset)
+        for _ in range(_READ_ATTEMPTS):
+            if current is None:
+                return None
+            keys, more = self._index_page(dataset, current, None, limit)
+            latest = self.current_version(dataset, consistent=True)
+            if latest == current:
+                next_cursor = encode_cursor(dataset, current, keys[-1]) if more else None
+                return KeyPage(current, keys, next_cursor)
+            current = latest  # replaced meanwhile: its index may be half deleted, read the new
+        raise StoreBusy(f"dataset {dataset!r} changed version during {_READ_ATTEMPTS} reads")
+
+    def _index_page(
+        self, dataset: str, version: str, after: str | None, limit: int
+    ) -> tuple[list[str], bool]:
         request: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
@@ -209,9 +283,7 @@ class LookupStore:
                 "sk": {"S": after},
             }
         items = self.client.query(**request).get("Items", [])
-        keys = [item["sk"]["S"] for item in items[:limit]]
-        next_cursor = encode_cursor(keys[-1]) if len(items) > limit else None
-        return keys, next_cursor
+        return [item["sk"]["S"] for item in items[:limit]], len(items) > limit
 
     def datasets(self) -> list[str]:
         """Datasets with a current version. A filtered scan: for operators, not the hot path."""
@@ -382,25 +454,70 @@ class LookupStore:
         previous: str | None,
         loaded_at: str,
         manifest: Mapping[str, Any],
+        upload_order: str | None = None,
     ) -> None:
-        """Make ``version`` current if the pointer still names ``previous`` (None: no pointer)."""
+        """Make ``version`` current if the pointer still names ``previous`` (None: no pointer)
+        and, given ``upload_order``, only if it is later than the live one's (a pointer written
+        before upload orders existed has none: any order replaces it)."""
         item = {
             **pointer_key(dataset),
             "version": {"S": version},
             "loaded_at": {"S": loaded_at},
             "manifest": _serializer.serialize(_dynamo_value(manifest)),
         }
+        values: dict[str, Any] = {}
         if previous is None:
-            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+            expression = "attribute_not_exists(pk)"
         else:
-            condition = {
-                "ConditionExpression": "version = :previous",
-                "ExpressionAttributeValues": {":previous": {"S": previous}},
-            }
+            expression = "version = :previous"
+            values[":previous"] = {"S": previous}
+        if upload_order is not None:
+            item["upload_order"] = {"S": upload_order}
+            # Redundant with the loader's check of the pointer it read, and meant to be: the
+            # pointer never moves backwards, whatever a caller read.
+            expression += " AND (attribute_not_exists(upload_order) OR upload_order < :order)"
+            values[":order"] = {"S": upload_order}
+        condition: dict[str, Any] = {"ConditionExpression": expression}
+        if values:
+            condition["ExpressionAttributeValues"] = values
         try:
             self.client.put_item(TableName=self.table, Item=item, **condition)
         except self.client.exceptions.ConditionalCheckFailedException as exc:
             raise PointerMoved(f"dataset {dataset!r} was switched by another load") from exc
+
+    def register_version(self, dataset: str, version: str, registered_at: int) -> None:
+        """Record a version before its first item is written: a load that dies mid-write leaves
+        this entry, and a later load's sweep finds and deletes the version from it."""
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                "pk": {"S": dataset},
+                "sk": {"S": f"{REGISTRY_PREFIX}{version}"},
+                "registered_at": {"N": str(registered_at)},
+            },
+        )
+
+    def unregister_version(self, dataset: str, version: str) -> None:
+        """Forget a version whose items are all deleted (delete the entry last, never first)."""
+        self.client.delete_item(
+            TableName=self.table,
+            Key={"pk": {"S": dataset}, "sk": {"S": f"{REGISTRY_PREFIX}{version}"}},
+        )
+
+    def registered_versions(self, dataset: str) -> list[tuple[str, int]]:
+        """(version, registered_at) of every version not yet retired, live one included."""
+        paginator = self.client.get_paginator("query")
+        found: list[tuple[str, int]] = []
+        for page in paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": dataset}, ":prefix": {"S": REGISTRY_PREFIX}},
+            ConsistentRead=True,
+        ):
+            for item in page.get("Items", []):
+                version = item["sk"]["S"][len(REGISTRY_PREFIX) :]
+                found.append((version, int(item["registered_at"]["N"])))
+        return found
 
     def put_manifest(self, dataset: str, recorded_at: str, manifest: Mapping[str, Any]) -> None:
         self.client.put_item(

@@ -38,3 +38,10 @@ def test_other_s3_events_are_ignored_and_anything_else_is_invalid():
             parse_message(bad)
     with pytest.raises(InvalidEvent, match="without a string 'Message'"):
         parse_event({"Type": "Notification", "Message": 1})
+
+
+def test_the_sequencer_is_read_from_the_object():
+    event = json.loads(json.dumps(EVENT))
+    event["detail"]["object"]["sequencer"] = "0062E99A88DC407460"
+    assert parse_event(event).sequencer == "0062E99A88DC407460"
+    assert CREATED.sequencer is None  # events without one (MiniStack, hand-made) still parse

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -156,3 +157,39 @@ def test_health_is_api_gateways_and_unknown_routes_are_404(loaded):
     assert call(event) == (404, {"message": "Not found"})
     status, body = call(api_event(None, "/nothing/here"))
     assert status == 404 and body == {"message": "Not found"}
+
+
+def _first_page(dataset: str = "employees") -> dict:
+    status, body = call(api_event({"dataset": dataset}, LIST, {"limit": "1"}))
+    assert status == 200 and body["next_cursor"], body
+    return body
+
+
+def test_a_cursor_of_another_dataset_is_400(loaded):
+    cursor = _first_page("employees")["next_cursor"]
+    status, body = call(api_event({"dataset": "staff"}, LIST, {"cursor": cursor}))
+    assert status == 400 and "another dataset" in body["message"]
+
+
+def test_a_cursor_without_dataset_and_version_is_400(loaded):
+    legacy = base64.urlsafe_b64encode(json.dumps({"after": "Engineering"}).encode()).decode()
+    status, body = call(api_event({"dataset": "employees"}, LIST, {"cursor": legacy}))
+    assert status == 400 and "cursor is not valid" in body["message"]
+
+
+def test_a_listing_stays_on_its_version_or_ends_with_410(loaded):
+    first = _first_page()
+    status, second = call(
+        api_event({"dataset": "employees"}, LIST, {"cursor": first["next_cursor"], "limit": "1"})
+    )
+    assert status == 200 and second["version"] == first["version"]
+    assert second["keys"] == ["Research & Development"]
+    v2 = (FIXTURES / "employees_v2.csv").read_text()
+    result = lookup_loader.handler(loaded.put_csv(v2, "employees-2.csv"), LambdaContext())
+    assert result["status"] == "succeeded"
+    status, body = call(
+        api_event({"dataset": "employees"}, LIST, {"cursor": second["next_cursor"]})
+    )
+    assert status == 410 and "restart it without a cursor" in body["message"]
+    status, body = call(api_event({"dataset": "employees"}, LIST))
+    assert status == 200 and body["version"] == result["manifest"]["version"]

@@ -251,3 +251,11 @@ def test_curl_without_a_local_front_says_so(api, outputs, capsys):
 def test_curl_with_an_unknown_key_name_says_so(api, outputs, capsys):
     assert curl("--outputs", str(outputs), "--key-name", "nobody") == 1
     assert "no API key(s) named 'nobody'" in capsys.readouterr().err
+
+
+def test_publish_of_an_undeclared_dataset_fails_at_once(lookup_env, outputs, capsys):
+    code = publish(str(EXAMPLE), "--dataset", "staff", "--outputs", str(outputs), "--wait", "30")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "no lookup contract declares dataset 'staff' (declared: employees)" in err
+    assert "Contents" not in lookup_env.s3.list_objects_v2(Bucket=RAW), "nothing uploaded"

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import threading
+
 import boto3
 import pytest
+from aws_lambda_powertools import Metrics
 from botocore.exceptions import ClientError
 
 from headwater.handlers import lookup_loader
-from headwater.lookup import batch
+from headwater.lookup import batch, loader
 from headwater.lookup.contracts import load_lookups
-from headwater.lookup.loader import FAILED, SUCCEEDED, Source, load_lookup
-from headwater.lookup.store import LookupStore, PointerMoved, decode_cursor
+from headwater.lookup.loader import (
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    SWITCH_ATTEMPTS,
+    LoadRaced,
+    Source,
+    load_lookup,
+    upload_order,
+)
+from headwater.lookup.store import (
+    LookupStore,
+    PointerMoved,
+    data_pk,
+    decode_cursor,
+    index_pk,
+    part_sk,
+)
 from tests.support.lambda_context import LambdaContext
 from tests.support.lookup import (
     FIXTURES,
@@ -32,12 +53,19 @@ HEADER = V1.splitlines()[0] + "\n"
 
 
 def load(env, body, name="employees.csv", client=None, **kwargs):
-    event = env.put_csv(body, name)
+    return load_event(env, env.put_csv(body, name), client, **kwargs)
+
+
+def source_of(event) -> Source:
     obj = event["detail"]["object"]
+    return Source(RAW, obj["key"], obj["version-id"], event["time"], obj["sequencer"])
+
+
+def load_event(env, event, client=None, store_class=LookupStore, **kwargs):
     return load_lookup(
         s3=env.s3,
-        store=LookupStore(TABLE, client or env.dynamodb),
-        source=Source(RAW, obj["key"], obj["version-id"]),
+        store=store_class(TABLE, client or env.dynamodb),
+        source=source_of(event),
         lookups=load_lookups(),
         **kwargs,
     )
@@ -139,7 +167,8 @@ def test_partition_above_400_kb_is_split_across_parts_and_reassembled(lookup_env
     outcome = load(lookup_env, HEADER + "".join(rows) + "Small,A1,Al,,,,\n")
     assert outcome.status == SUCCEEDED, outcome.failure
     version = outcome.manifest["version"]
-    parts = [i for i in env_items(lookup_env) if i["pk"]["S"] == f"employees#{version}#Big"]
+    big = data_pk("employees", version, "Big")
+    parts = [i for i in env_items(lookup_env) if i["pk"]["S"] == big]
     assert len(parts) >= 2, "a >400 KB partition must be split"
     assert sorted(p["sk"]["S"] for p in parts)[:2] == ["part#0000", "part#0001"]
     members = store(lookup_env).get_partition("employees", "Big")["members"]
@@ -221,24 +250,111 @@ def test_pointer_switch_is_conditional_so_concurrent_loads_cannot_both_win(looku
     assert lookups.current_version("employees") == "v4"
 
 
-def test_load_that_loses_the_race_discards_its_version(lookup_env):
-    winner = load(lookup_env, V1).manifest["version"]
+def test_a_late_event_of_an_older_upload_is_skipped_not_a_rollback(lookup_env):
+    older = lookup_env.put_csv(V1, "monday.csv")
+    newer = lookup_env.put_csv(V2, "tuesday.csv")  # any names: only S3's order counts
+    live = load_event(lookup_env, newer)
+    assert live.status == SUCCEEDED, live.failure
+    before = len(lookup_env.items())
+    late = load_event(lookup_env, older)  # delivered late (a retry, a replay)
+    assert late.status == SKIPPED
+    assert late.manifest["live_version"] == live.manifest["version"]
+    assert "newer upload" in late.manifest["reason"]
+    assert store(lookup_env).current_version("employees") == live.manifest["version"]
+    assert store(lookup_env).get_partition("employees", "Sales") is None  # still V2
+    assert len(lookup_env.items()) == before + 1, "only the skipped manifest was written"
+    assert store(lookup_env).manifests("employees")[0]["status"] == SKIPPED
+    replay = load_event(lookup_env, newer)  # the same event twice: also skipped
+    assert replay.status == SKIPPED
 
-    class StaleStore(LookupStore):
-        def pointer(self, dataset, consistent=False):
-            return None  # read before the winner switched
 
-    event = lookup_env.put_csv(V2, "late.csv")
-    outcome = load_lookup(
-        s3=lookup_env.s3,
-        store=StaleStore(TABLE, lookup_env.dynamodb),
-        source=Source(RAW, event["detail"]["object"]["key"]),
-        lookups=load_lookups(),
-    )
-    assert outcome.status == FAILED and outcome.manifest["error"]["rule"] == "concurrent_load"
-    assert store(lookup_env).current_version("employees") == winner
-    loser = outcome.manifest["version"]
-    assert loser and version_items(lookup_env, loser) == []
+def test_upload_order_is_time_then_sequencer_for_the_same_key_only():
+    def order(key, when, sequencer):
+        return upload_order(Source(RAW, key, None, when, sequencer), None, dt.datetime.now(dt.UTC))
+
+    t1, t2 = "2026-11-23T06:00:01Z", "2026-11-23T06:00:02Z"
+    assert order("lookup/e/z.csv", t1, "FF") < order("lookup/e/a.csv", t2, "01")
+    # Same key and second: the sequencer decides, left-padded ("FF" < "0100").
+    assert order("lookup/e/a.csv", t1, "FF") < order("lookup/e/a.csv", t1, "0100")
+    assert order("lookup/e/a.csv", t1, "00ff") == order("lookup/e/a.csv", t1, "FF")
+    # Different keys in the same second: not comparable by sequencer; still one fixed order.
+    x, y = order("lookup/e/a.csv", t1, "FF"), order("lookup/e/b.csv", t1, "01")
+    assert x != y and (x < y) == (order("lookup/e/a.csv", t1, "01") < y)
+    assert order("k", "2026-11-23T07:00:01+01:00", None) < order("k", t2, None)
+
+
+def test_switch_pointer_never_moves_backwards_in_upload_order(lookup_env):
+    lookups = store(lookup_env)
+    lookups.switch_pointer("employees", "v1", None, "2026-11-23T00:00:00Z", {}, "2")
+    with pytest.raises(PointerMoved):
+        lookups.switch_pointer("employees", "v2", "v1", "2026-11-23T00:00:01Z", {}, "1")
+    lookups.switch_pointer("employees", "v3", "v1", "2026-11-23T00:00:02Z", {}, "3")
+    assert lookups.current_version("employees") == "v3"
+
+
+class GatedStore(LookupStore):
+    """Two loads that both read the pointer before either switches; ``first`` switches first."""
+
+    gate: threading.Barrier
+    first_done: threading.Event
+    first: str
+
+    def switch_pointer(self, dataset, version, previous, *args, **kwargs):
+        name = threading.current_thread().name
+        if not getattr(self, "_waited", False):
+            self._waited = True
+            self.gate.wait(timeout=30)
+            if name != self.first:
+                self.first_done.wait(timeout=30)
+        try:
+            return super().switch_pointer(dataset, version, previous, *args, **kwargs)
+        finally:
+            if name == self.first:
+                self.first_done.set()
+
+
+@pytest.mark.parametrize("first", ["older", "newer"])
+def test_two_overlapping_loads_end_on_the_newer_upload(lookup_env, first):
+    events = {"older": lookup_env.put_csv(V1, "a.csv"), "newer": lookup_env.put_csv(V2, "b.csv")}
+    GatedStore.gate, GatedStore.first_done = threading.Barrier(2), threading.Event()
+    GatedStore.first = first
+    outcomes: dict[str, object] = {}
+
+    def run(name):
+        outcomes[name] = load_event(lookup_env, events[name], store_class=GatedStore)
+
+    threads = [threading.Thread(target=run, args=(n,), name=n) for n in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    newer, older = outcomes["newer"], outcomes["older"]
+    assert newer.status == SUCCEEDED, newer.failure
+    # The older one either switched first (then was replaced) or found the newer live.
+    assert older.status == (SUCCEEDED if first == "older" else SKIPPED)
+    assert store(lookup_env).current_version("employees") == newer.manifest["version"]
+    assert store(lookup_env).get_partition("employees", "Sales") is None  # V2 is live
+    live = f"#{newer.manifest['version']}#"
+    data = [i for i in lookup_env.items() if i["pk"]["S"].count("#") >= 2]
+    assert data and all(live in i["pk"]["S"] for i in data), "nothing of the older version left"
+
+
+def test_a_newer_load_that_keeps_losing_the_race_raises_to_be_retried(lookup_env):
+    class AlwaysBeaten(LookupStore):
+        def switch_pointer(self, *args, **kwargs):
+            raise PointerMoved("another load switched first")
+
+    delays: list[float] = []
+    with pytest.raises(LoadRaced):
+        load_event(
+            lookup_env,
+            lookup_env.put_csv(V1),
+            store_class=AlwaysBeaten,
+            policy=batch.RetryPolicy(sleep=delays.append),
+        )
+    assert len(delays) == SWITCH_ATTEMPTS - 1, "bounded, with backoff"
+    assert store(lookup_env).current_version("employees") is None
+    assert [i for i in lookup_env.items() if "#" in i["pk"]["S"]] == [], "its version discarded"
 
 
 def test_reader_holding_a_retired_version_rereads_the_pointer(lookup_env):
@@ -270,7 +386,10 @@ def test_list_keys_pages_with_an_opaque_cursor(lookup_env):
         if cursor is None:
             break
         assert "/" not in cursor and "+" not in cursor and "=" not in cursor
-        assert decode_cursor(cursor) == keys[-1]
+        assert decode_cursor(cursor, "employees") == (
+            store(lookup_env).current_version("employees"),
+            keys[-1],
+        )
     assert seen == [f"K{i:02d}" for i in range(7)] and pages == 3
 
 
@@ -308,12 +427,63 @@ def test_an_interrupted_retirement_leaves_the_old_version_to_ttl(lookup_env, mon
         raise RuntimeError("throttled for good")
 
     monkeypatch.setattr(LookupStore, "delete_version", failing_delete)
-    with pytest.raises(RuntimeError, match="throttled"):
-        load(lookup_env, V2, name="employees-2.csv")
-
+    outcome = load(lookup_env, V2, name="employees-2.csv")
+    # The new version is live: the load succeeded; the leftover is reported, not hidden.
+    assert outcome.status == SUCCEEDED, outcome.failure
+    assert store(lookup_env).current_version("employees") == outcome.manifest["version"]
+    (report,) = outcome.manifest["retirement_incomplete"]
+    assert report["version"] == first and report["ttl_backstop"] == "stamped"
+    assert "throttled for good" in report["error"]
     leftovers = version_items(lookup_env, first)
     assert leftovers, "the old version is still there"
     assert all("expires_at" in item for item in leftovers)
+
+
+def _deny_update_item(monkeypatch):
+    def denied(self, pk, sk, expires_at):
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no dynamodb:UpdateItem"}},
+            "UpdateItem",
+        )
+
+    def failing_delete(self, *args, **kwargs):
+        raise RuntimeError("throttled for good")
+
+    monkeypatch.setattr(LookupStore, "_stamp", denied)
+    monkeypatch.setattr(LookupStore, "delete_version", failing_delete)
+
+
+def test_a_failed_ttl_stamp_is_reported_not_swallowed(lookup_env, monkeypatch):
+    first = load(lookup_env, V1).manifest["version"]
+    _deny_update_item(monkeypatch)
+    outcome = load(lookup_env, V2, name="employees-2.csv")
+    assert outcome.status == SUCCEEDED, outcome.failure
+    (report,) = outcome.manifest["retirement_incomplete"]
+    assert report["version"] == first
+    assert report["ttl_backstop"] == "failed: AccessDeniedException: no dynamodb:UpdateItem"
+    recorded = store(lookup_env).manifests("employees")[0]
+    assert recorded["retirement_incomplete"][0]["ttl_backstop"].startswith("failed")
+
+
+def test_handler_logs_and_counts_an_incomplete_retirement(lookup_env, monkeypatch, caplog):
+    lookup_loader.handler(lookup_env.put_csv(V1), LambdaContext())
+    first = store(lookup_env).current_version("employees")
+    _deny_update_item(monkeypatch)
+    counted: list[str] = []
+    original = Metrics.add_metric
+
+    def spy(self, name, *args, **kwargs):
+        counted.append(name)
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Metrics, "add_metric", spy)
+    result = lookup_loader.handler(lookup_env.put_csv(V2, "employees-2.csv"), LambdaContext())
+    assert result["status"] == SUCCEEDED
+    (warning,) = [r for r in caplog.records if r.getMessage() == "lookup retirement incomplete"]
+    assert warning.dataset == "employees" and warning.retiring_version == first
+    assert warning.version == result["manifest"]["version"]
+    assert warning.ttl_backstop.startswith("failed: AccessDeniedException")
+    assert {"LookupRetirementsIncomplete", "LookupTtlBackstopFailed"} <= set(counted)
 
 
 def test_a_successful_retirement_writes_no_ttl_stamps(lookup_env):
@@ -324,3 +494,110 @@ def test_a_successful_retirement_writes_no_ttl_stamps(lookup_env):
     load(lookup_env, V1)
     assert load(lookup_env, V2, name="employees-2.csv").status == SUCCEEDED
     assert calls == []
+
+
+# Keys that look like the store's own key parts: the legacy layout put a key named "keys" into
+# the key index ("<dataset>#<version>#keys"); none may collide with anything now.
+LOOKALIKES = ["keys", "i", "d", "d#i", "i#d", "#", "##", "#current", "part#0000", "manifest#x"]
+
+
+def test_keys_that_look_like_storage_keys_do_not_collide(lookup_env):
+    rows = "".join(f"{key},M{n},N{n},,,,\n" for n, key in enumerate(LOOKALIKES))
+    first = load(lookup_env, HEADER + rows)
+    assert first.status == SUCCEEDED, first.failure
+    lookups = store(lookup_env)
+    keys, cursor = lookups.list_keys("employees", limit=1000)
+    assert (sorted(keys), cursor) == (sorted(LOOKALIKES), None)
+    for n, key in enumerate(LOOKALIKES):
+        assert lookups.get_member("employees", key, f"M{n}")["facts"]["name"] == f"N{n}"
+    # The next load counts exactly the keys that vanished, and leaves nothing of the old one.
+    second = load(lookup_env, HEADER + "keys,M0,N0,,,,\n", name="employees-2.csv")
+    assert second.status == SUCCEEDED, second.failure
+    assert second.manifest["keys_deleted"] == len(LOOKALIKES) - 1
+    assert lookups.list_keys("employees")[0] == ["keys"]
+    assert version_items(lookup_env, first.manifest["version"]) == []
+
+
+def test_a_legacy_layout_version_keeps_serving_until_the_next_load_retires_it(lookup_env):
+    legacy = "20261123T060002123Z-a1b2c3"  # a version id as the legacy loader wrote them
+    members = {"E9": {"M": {"name": {"S": "Old"}}}}
+    for pk, sk, extra in [
+        (f"employees#{legacy}#Engineering", "part#0000", {"members": {"M": members}}),
+        (f"employees#{legacy}#keys", "Engineering", {}),
+    ]:
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, "parts": {"N": "1"}, **extra}
+        lookup_env.dynamodb.put_item(TableName=TABLE, Item=item)
+    store(lookup_env).switch_pointer("employees", legacy, None, "2026-11-23T06:00:02Z", {})
+    assert (data_pk("employees", legacy, "x"), index_pk("employees", legacy)) == (
+        f"employees#{legacy}#x",
+        f"employees#{legacy}#keys",
+    )
+    assert store(lookup_env).get_member("employees", "Engineering", "E9")["facts"] == {
+        "name": "Old"
+    }
+    assert store(lookup_env).list_keys("employees")[0] == ["Engineering"]
+    outcome = load(lookup_env, V1)
+    assert outcome.status == SUCCEEDED, outcome.failure
+    assert outcome.manifest["previous_version"] == legacy
+    assert version_items(lookup_env, legacy) == [], "retired in its own layout"
+    assert part_sk(0) == "part#0000"
+
+
+def test_handler_reports_a_late_older_upload_as_skipped(lookup_env):
+    older = lookup_env.put_csv(V1, "a.csv")
+    newer = lookup_env.put_csv(V2, "b.csv")
+    assert lookup_loader.handler(newer, LambdaContext())["status"] == SUCCEEDED
+    late = lookup_loader.handler(older, LambdaContext())
+    assert late["status"] == SKIPPED
+    detail_types = [e["detail-type"] for e in lookup_env.events()]
+    assert detail_types == ["Lookup Load Succeeded", "Lookup Load Skipped"]
+
+
+class Crash(BaseException):
+    """The function's process dies (timeout, out of memory): no cleanup code runs."""
+
+
+class CrashingStore(LookupStore):
+    def put_version(self, dataset, version, partitions, written, policy=None, stats=None):
+        super().put_version(dataset, version, itertools.islice(partitions, 2), written, policy)
+        raise Crash
+
+    def delete_version(self, *args, **kwargs):
+        raise Crash  # dead already: the cleanup never runs
+
+
+def test_a_load_that_died_mid_write_is_swept_by_a_later_load(lookup_env, monkeypatch):
+    live = load(lookup_env, V1).manifest["version"]
+    with pytest.raises(Crash):
+        load_event(lookup_env, lookup_env.put_csv(V2, "crashed.csv"), store_class=CrashingStore)
+    versions = {i["pk"]["S"].split("#")[1] for i in lookup_env.items() if "#" in i["pk"]["S"]}
+    (abandoned,) = versions - {live}
+    assert version_items(lookup_env, abandoned), "the crash left items behind"
+    assert store(lookup_env).current_version("employees") == live
+
+    # Soon after, the crashed load might still be running: a load leaves its version alone.
+    second = load(lookup_env, V1, name="again.csv")
+    assert second.status == SUCCEEDED and version_items(lookup_env, abandoned)
+    # Later than any load can run: the next load deletes it, and its registry entry.
+    clock = loader.time.time() + loader.SWEEP_AFTER_SECONDS + 60
+    monkeypatch.setattr(loader, "_epoch", lambda: clock)
+    third = load(lookup_env, V2, name="later.csv")
+    assert third.status == SUCCEEDED, third.failure
+    assert version_items(lookup_env, abandoned) == []
+    registered = [v for v, _ in store(lookup_env).registered_versions("employees")]
+    assert registered == [third.manifest["version"]], "only the live version stays registered"
+    assert "retirement_incomplete" not in third.manifest
+
+
+def test_an_undeclared_dataset_records_its_failure_for_the_waiting_publisher(lookup_env):
+    event = lookup_env.put_csv(V1, dataset="staff")
+    outcome = load_event(lookup_env, event)
+    assert outcome.status == FAILED and outcome.manifest["error"]["rule"] == "unknown_dataset"
+    (recorded,) = store(lookup_env).manifests("staff")
+    assert (
+        recorded["status"] == FAILED and recorded["source"]["key"] == "lookup/staff/employees.csv"
+    )
+    # A name no contract could declare is not made into a storage key: nothing is written.
+    before = len(lookup_env.items())
+    assert load_event(lookup_env, lookup_env.put_csv(V1, dataset="Bad#Name")).status == FAILED
+    assert len(lookup_env.items()) == before

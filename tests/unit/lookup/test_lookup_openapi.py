@@ -43,6 +43,9 @@ def test_every_documented_lookup_route_reaches_the_function(path, monkeypatch):
         def get_partition(self, _dataset, _key):
             return None
 
+        def list_page(self, _dataset, **_kwargs):
+            return None
+
     monkeypatch.setattr(lookup_api, "store", Empty)
     names = [n.strip("{}") for n in path.split("/") if n.startswith("{")]
     response = lookup_api.handler(
