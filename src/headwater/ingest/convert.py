@@ -242,7 +242,7 @@ def _csv_batches(
             include_columns=schema.names,
             # Only nullable columns can be absent (checked above); they read as all-null.
             include_missing_columns=True,
-            null_values=[""],
+            null_values=list(contract.null_values),
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
             true_values=sorted(CSV_TRUE),
