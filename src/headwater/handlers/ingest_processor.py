@@ -36,10 +36,10 @@ class Settings:
 
 
 @functools.cache
-def _contracts(directory: str | None) -> tuple[Any, ...]:
-    from headwater.ingest.contracts import load_contracts
+def _contracts(directory: str | None) -> Any:
+    from headwater.ingest.contracts import load_contracts_isolated
 
-    return tuple(load_contracts(directory))
+    return load_contracts_isolated(directory)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -49,7 +49,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     @logger.inject_lambda_context
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         config = read_settings(Settings)
-        contracts = _contracts(config.contracts_dir)
+        loaded = _contracts(config.contracts_dir)
+        for broken in loaded.broken:
+            # Every invocation, not once per cold start: the log is where the fix is asked for.
+            logger.error(
+                "invalid dataset declaration",
+                extra={"source": broken.source, "error": broken.error, "prefix": broken.prefix},
+            )
         budget = TimeBudget(context)
         # Whole-batch failures are reported like partial ones: the same contract either way, and
         # every listed record returns to the queue, so a poison batch still ends in the DLQ.
@@ -62,7 +68,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             try:
                 created = parse_message(record.body)  # InvalidEvent -> retried -> DLQ
                 budget.start_next()
-                return _process_record(created, config, contracts, logger, metrics)
+                return _process_record(created, config, loaded, logger, metrics)
             except Exception as exc:
                 _log_failure(logger, metrics, record, created, exc)
                 raise
@@ -102,7 +108,7 @@ def _process_object(**kwargs: Any) -> Any:
 def _process_record(
     created: ObjectCreated | None,
     config: Settings,
-    contracts: Any,
+    loaded: Any,
     logger: Logger,
     metrics: Metrics,
 ) -> str:
@@ -119,7 +125,8 @@ def _process_record(
         etag=created.etag,
         size=created.size,
         event_time=created.time,
-        contracts=contracts,
+        contracts=loaded.contracts,
+        broken=loaded.broken,
         curated_bucket=config.curated_bucket,
         quarantine_bucket=config.quarantine_bucket,
         ingest_prefix=config.ingest_prefix,

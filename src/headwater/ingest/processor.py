@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from headwater.contracts.rules import ContractViolation
 from headwater.contracts.schema import Contract
-from headwater.ingest.contracts import select_contract
+from headwater.ingest.contracts import BrokenDeclaration, select_contract
 from headwater.ingest.convert import Tuning, convert_to_parquet
 
 CURATED = "curated"
@@ -91,6 +91,7 @@ def process_object(
     ingest_prefix: str,
     tuning: Tuning | None = None,
     work_dir: str | None = None,
+    broken: Sequence[BrokenDeclaration] = (),
 ) -> Outcome:
     if not key.startswith(ingest_prefix):
         # Another capability's root (e.g. "lookup/"): not ours to curate or quarantine.
@@ -101,7 +102,7 @@ def process_object(
     source = {"bucket": bucket, "key": key, "version_id": version_id, "etag": etag, "size": size}
     contract: Contract | None = None
     try:
-        contract = select_contract(contracts, relative)
+        contract = select_contract(contracts, relative, broken)
 
         def open_source() -> Any:
             args = {"Bucket": bucket, "Key": key}

@@ -311,3 +311,26 @@ def test_first_record_runs_even_when_the_timeout_is_shorter_than_the_margin(s3):
 def test_safety_margin_is_at_least_ten_seconds_or_a_fifth_of_the_budget():
     assert safety_margin_ms(30_000) == 10_000
     assert safety_margin_ms(900_000) == 180_000
+
+
+def test_one_invalid_declaration_quarantines_only_its_own_files(
+    s3, stdout_lines, monkeypatch, tmp_path
+):
+    from headwater.contracts import declarations
+
+    for source, text in declarations.read_documents("ingest"):
+        (tmp_path / source).write_text(text)
+    (tmp_path / "events.toml").write_text('dataset = "events"\nprefix = \n')  # invalid TOML
+    monkeypatch.setenv("CONTRACTS_DIR", str(tmp_path))
+    sales = put(s3, "ingest/sales/ok.csv", sales_csv())
+    events = put(s3, "ingest/events/e.ndjson", b'{"event_id": "e1"}\n')
+    read = stdout_lines()
+    assert invoke(json.dumps(sales), json.dumps(events)) == {"batchItemFailures": []}
+
+    assert len(keys(s3, CURATED, "sales/")) == 1
+    report = s3.get_object(Bucket=QUARANTINE, Key="reports/ingest/events/e.ndjson.json")
+    report = json.loads(report["Body"].read())
+    assert report["rule"] == "invalid_declaration"
+    assert "events.toml: invalid TOML" in report["message"]
+    errors = [line for line in read() if line.get("message") == "invalid dataset declaration"]
+    assert [(e["level"], e["source"]) for e in errors] == [("ERROR", "events.toml")]
