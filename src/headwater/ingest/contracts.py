@@ -25,6 +25,7 @@ from headwater.contracts.rules import (
     define_rule,
 )
 from headwater.contracts.schema import FORMAT_EXTENSIONS, Contract, parse_contract
+from headwater.contracts.stream import COMPRESSION_SUFFIXES
 
 INVALID_DECLARATION = define_rule("invalid_declaration")
 
@@ -119,12 +120,20 @@ def select_contract(
             UNKNOWN_DATASET, f"no dataset contract matches key {relative_key!r}"
         )
     contract = max(matches, key=lambda c: len(c.prefix))
-    suffix = PurePosixPath(relative_key).suffix.lower()
+    suffix = PurePosixPath(split_compression(relative_key)[0]).suffix.lower()
     allowed = FORMAT_EXTENSIONS[contract.format]
     if suffix not in allowed:
         raise ContractViolation(
             UNSUPPORTED_FORMAT,
             f"dataset {contract.dataset!r} expects {contract.format} "
-            f"({', '.join(allowed)}), got {suffix or 'no extension'!r}",
+            f"({', '.join(allowed)}, optionally compressed: "
+            f"{', '.join(COMPRESSION_SUFFIXES)}), got {suffix or 'no extension'!r}",
         )
     return contract
+
+
+def split_compression(relative_key: str) -> tuple[str, str | None]:
+    """``("a/x.csv", "gzip")`` for ``"a/x.csv.gz"``; ``(key, None)`` when not compressed."""
+    suffix = PurePosixPath(relative_key).suffix.lower()
+    codec = COMPRESSION_SUFFIXES.get(suffix)
+    return (relative_key[: -len(suffix)], codec) if codec else (relative_key, None)

@@ -23,7 +23,8 @@ from botocore.exceptions import ClientError
 
 from headwater.contracts.rules import ContractViolation
 from headwater.contracts.schema import Contract
-from headwater.ingest.contracts import BrokenDeclaration, select_contract
+from headwater.contracts.stream import Decompressed
+from headwater.ingest.contracts import BrokenDeclaration, select_contract, split_compression
 from headwater.ingest.convert import Tuning, convert_to_parquet
 
 CURATED = "curated"
@@ -61,7 +62,7 @@ def curated_key(
     """``<dataset>/ingest_date=YYYY-MM-DD/<stem>-<version or etag>.parquet``: stable per version,
     so a redelivered event overwrites the same object instead of adding a duplicate."""
     tag = version_id or (etag or "").strip('"') or "unversioned"
-    stem = PurePosixPath(relative_key).stem
+    stem = PurePosixPath(split_compression(relative_key)[0]).stem
     return f"{dataset}/ingest_date={ingest_date(event_time)}/{stem}-{tag}.parquet"
 
 
@@ -103,8 +104,14 @@ def process_object(
     contract: Contract | None = None
     try:
         contract = select_contract(contracts, relative, broken)
+        codec = split_compression(relative)[1]
 
         def open_source() -> Any:
+            body = open_raw()
+            # Decompressed as it streams: the converter sees plain text, memory stays bounded.
+            return Decompressed(body, codec) if codec else body
+
+        def open_raw() -> Any:
             args = {"Bucket": bucket, "Key": key}
             if version_id:
                 args["VersionId"] = version_id
