@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from headwater.contracts.rules import ContractViolation
+from headwater.contracts.rules import ContractViolation, define_rule
 from headwater.contracts.schema import Contract
 from headwater.contracts.stream import Decompressed
 from headwater.ingest.contracts import BrokenDeclaration, select_contract, split_compression
@@ -30,6 +30,8 @@ from headwater.ingest.convert import Tuning, convert_to_parquet
 CURATED = "curated"
 QUARANTINED = "quarantined"
 SKIPPED = "skipped"
+
+FOLDER_KEY_WITH_DATA = define_rule("folder_key_with_data")
 
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404"})
 # GetObject/CopyObject with If-Match answer 412; HEAD requests carry no body, hence the bare code.
@@ -98,9 +100,19 @@ def process_object(
         # Another capability's root (e.g. "lookup/"): not ours to curate or quarantine.
         return Outcome(SKIPPED, key, message=f"key is outside the ingest root {ingest_prefix!r}")
     relative = key[len(ingest_prefix) :]
-    if relative.endswith("/"):
-        return Outcome(SKIPPED, key, message="a folder marker is not a data file")
     source = {"bucket": bucket, "key": key, "version_id": version_id, "etag": etag, "size": size}
+    if relative.endswith("/"):
+        # Consoles create zero-byte "folder" markers; they are not data. A key ending in "/" that
+        # holds bytes is a producer's mistake: quarantine it, nothing may vanish silently.
+        length = size if size is not None else _object_size(s3, source)
+        if not length:
+            return Outcome(SKIPPED, key, message="a folder marker is not a data file")
+        violation = ContractViolation(
+            FOLDER_KEY_WITH_DATA,
+            f"the key ends in '/' like a folder marker but holds {length} bytes; "
+            "upload it under a file name with its format's extension",
+        )
+        return quarantine(s3, source, None, violation, quarantine_bucket)
     contract: Contract | None = None
     try:
         contract = select_contract(contracts, relative, broken)
@@ -215,6 +227,19 @@ def _is_current(s3: Any, source: dict[str, Any]) -> bool:
     if source.get("etag"):
         return _quoted(head.get("ETag") or "") == _quoted(source["etag"])
     return True  # nothing to compare with: the event carried neither version nor ETag
+
+
+def _object_size(s3: Any, source: dict[str, Any]) -> int:
+    """The object's size when the event did not carry it (0 when it is already gone)."""
+    args = {"Bucket": source["bucket"], "Key": source["key"]}
+    if source.get("version_id"):
+        args["VersionId"] = source["version_id"]
+    try:
+        return int(s3.head_object(**args)["ContentLength"])
+    except ClientError as exc:
+        if _error_code(exc) in _MISSING_OBJECT_CODES:
+            return 0
+        raise
 
 
 def _quoted(etag: str) -> str:

@@ -147,3 +147,26 @@ def test_quarantine_copy_of_replaced_unversioned_object_is_superseded(s3):
     assert outcome.status == "skipped" and "superseded" in outcome.message
     assert keys_in(s3, "qua") == [], "the newer content is not what was judged"
     assert s3.get_object(Bucket="raw", Key=key)["Body"].read() == good_csv(3)
+
+
+@pytest.mark.parametrize("size", [None, 13])
+def test_a_key_ending_in_a_slash_that_holds_data_is_quarantined(s3, size):
+    key = "ingest/sales/exports/"
+    etag = s3.put_object(Bucket="raw", Key=key, Body=b"order_id\n1\n2\n")["ETag"]
+    outcome = process_object(
+        s3=s3,
+        bucket="raw",
+        key=key,
+        version_id=None,
+        etag=etag,
+        size=size,
+        event_time=None,
+        contracts=load_contracts(),
+        curated_bucket="cur",
+        quarantine_bucket="qua",
+        ingest_prefix="ingest/",
+    )
+    assert (outcome.status, outcome.rule) == ("quarantined", "folder_key_with_data")
+    assert "holds 13 bytes" in outcome.message
+    assert s3.get_object(Bucket="qua", Key=f"files/{key}")["Body"].read() == b"order_id\n1\n2\n"
+    assert s3.list_objects_v2(Bucket="raw")["KeyCount"] == 0
