@@ -63,7 +63,7 @@ def curated_key(
 ) -> str:
     """``<dataset>/ingest_date=YYYY-MM-DD/<stem>-<version or etag>.parquet``: stable per version,
     so a redelivered event overwrites the same object instead of adding a duplicate."""
-    tag = version_id or (etag or "").strip('"') or "unversioned"
+    tag = version_tag(version_id, etag)
     stem = PurePosixPath(split_compression(relative_key)[0]).stem
     return f"{dataset}/ingest_date={ingest_date(event_time)}/{stem}-{tag}.parquet"
 
@@ -75,8 +75,18 @@ def ingest_date(event_time: str | None) -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()
 
 
-def quarantine_keys(key: str) -> tuple[str, str]:
-    return f"files/{key}", f"reports/{key}.json"
+def version_tag(version_id: str | None, etag: str | None) -> str:
+    """What tells two uploads of one key apart: the version id, else (unversioned) the ETag."""
+    return version_id or (etag or "").strip('"') or "unversioned"
+
+
+def quarantine_keys(key: str, version_id: str | None, etag: str | None) -> tuple[str, str]:
+    """``files/<key>/<tag>/<name>`` and ``reports/<key>/<tag>.json``: one pair per version, so
+    two bad uploads of one key keep both copies and both reports (tag: see version_tag)."""
+    tag = version_tag(version_id, etag)
+    base = key.rstrip("/")  # a key ending in "/" (quarantined too) must not give "//"
+    name = PurePosixPath(base).name or "object"
+    return f"files/{base}/{tag}/{name}", f"reports/{base}/{tag}.json"
 
 
 def process_object(
@@ -142,7 +152,7 @@ def process_object(
             except ClientError as exc:
                 if _error_code(exc) in _PRECONDITION_CODES:
                     return Outcome(SKIPPED, key, contract.dataset, message=_SUPERSEDED)
-                earlier = _earlier_quarantine(s3, exc, quarantine_bucket, key)
+                earlier = _earlier_quarantine(s3, exc, quarantine_bucket, key, version_id, etag)
                 if earlier is not None:
                     return earlier
                 raise
@@ -171,7 +181,9 @@ def quarantine(
     still works on redelivery. The raw object is deleted only while it is still the quarantined
     version, so a newer upload of the same key is not hidden (see the race note below).
     """
-    file_key, report_key = quarantine_keys(source["key"])
+    file_key, report_key = quarantine_keys(
+        source["key"], source.get("version_id"), source.get("etag")
+    )
     copy_source = {"Bucket": source["bucket"], "Key": source["key"]}
     copy_args: dict[str, str] = {}
     if source.get("version_id"):
@@ -252,12 +264,17 @@ def _error_code(exc: Exception) -> str | None:
 
 
 def _earlier_quarantine(
-    s3: Any, exc: Exception, quarantine_bucket: str, key: str
+    s3: Any,
+    exc: Exception,
+    quarantine_bucket: str,
+    key: str,
+    version_id: str | None,
+    etag: str | None,
 ) -> Outcome | None:
     """A redelivered event for an object we already quarantined (unversioned bucket: gone)."""
     if _error_code(exc) not in _MISSING_OBJECT_CODES:
         return None
-    _, report_key = quarantine_keys(key)
+    _, report_key = quarantine_keys(key, version_id, etag)
     try:
         body = s3.get_object(Bucket=quarantine_bucket, Key=report_key)["Body"].read()
     except ClientError:

@@ -17,6 +17,7 @@ from headwater import aws
 from headwater.handlers import ingest_processor as handler_module
 from headwater.handlers.support import observability
 from headwater.handlers.support.time_budget import safety_margin_ms
+from headwater.ingest.processor import quarantine_keys
 from tests.support import paths
 from tests.support.lambda_context import LambdaContext
 
@@ -118,10 +119,9 @@ def test_poison_message_fails_alone_and_bad_file_is_quarantined(s3, capsys, capl
     assert result == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
 
     assert len(keys(s3, CURATED, "sales/")) == 1
-    assert keys(s3, QUARANTINE) == [f"files/{bad_key}", f"reports/{bad_key}.json"]
-    report = json.loads(
-        s3.get_object(Bucket=QUARANTINE, Key=f"reports/{bad_key}.json")["Body"].read()
-    )
+    file_key, report_key = quarantine_keys(bad_key, bad["detail"]["object"]["version-id"], None)
+    assert keys(s3, QUARANTINE) == [file_key, report_key]
+    report = json.loads(s3.get_object(Bucket=QUARANTINE, Key=report_key)["Body"].read())
     assert report["rule"] == "type_mismatch"
     assert (report["row"], report["column"]) == (1, "quantity")
     assert report["dataset"] == "sales"
@@ -132,7 +132,7 @@ def test_poison_message_fails_alone_and_bad_file_is_quarantined(s3, capsys, capl
         "etag": bad["detail"]["object"]["etag"],
         "size": bad["detail"]["object"]["size"],
     }
-    quarantined = s3.get_object(Bucket=QUARANTINE, Key=f"files/{bad_key}")["Body"].read()
+    quarantined = s3.get_object(Bucket=QUARANTINE, Key=file_key)["Body"].read()
     assert quarantined == sales_csv(quantity="SECRET-VALUE-42")
     # The raw object is deleted: a delete marker on top, the version kept.
     assert keys(s3, RAW) == ["ingest/sales/2026-11-23/good.csv"]
@@ -152,15 +152,18 @@ def test_poison_message_fails_alone_and_bad_file_is_quarantined(s3, capsys, capl
 def test_redelivery_rewrites_the_same_objects(s3):
     good = json.dumps(put(s3, "ingest/sales/x/a.csv", sales_csv()))
     bad_key = "ingest/sales/x/empty.csv"
-    bad = json.dumps(put(s3, bad_key, b""))
+    bad_event = put(s3, bad_key, b"")
+    bad = json.dumps(bad_event)
     assert invoke(good, bad) == {"batchItemFailures": []}
     first = keys(s3, CURATED)
     # At-least-once delivery: the same events again, after the bad raw object was deleted.
     assert invoke(good, bad) == {"batchItemFailures": []}
     assert keys(s3, CURATED) == first and len(first) == 1
     assert read_parquet(s3, first[0]).num_rows == 3
-    assert keys(s3, QUARANTINE) == [f"files/{bad_key}", f"reports/{bad_key}.json"]
-    report = s3.get_object(Bucket=QUARANTINE, Key=f"reports/{bad_key}.json")["Body"].read()
+    version = bad_event["detail"]["object"]["version-id"]
+    file_key, report_key = quarantine_keys(bad_key, version, None)
+    assert keys(s3, QUARANTINE) == [file_key, report_key]
+    report = s3.get_object(Bucket=QUARANTINE, Key=report_key)["Body"].read()
     assert json.loads(report)["rule"] == "empty_file"
 
 
@@ -176,7 +179,9 @@ def test_other_s3_events_are_ignored_and_unknown_prefixes_quarantined(s3):
     unknown = put(s3, "ingest/payroll/p.csv", b"a\n1\n")
     assert invoke(deleted, json.dumps(unknown)) == {"batchItemFailures": []}
     assert keys(s3, CURATED) == []
-    report = s3.get_object(Bucket=QUARANTINE, Key="reports/ingest/payroll/p.csv.json")
+    version = unknown["detail"]["object"]["version-id"]
+    report_key = f"reports/ingest/payroll/p.csv/{version}.json"
+    report = s3.get_object(Bucket=QUARANTINE, Key=report_key)
     assert json.loads(report["Body"].read())["rule"] == "unknown_dataset"
 
 
@@ -328,7 +333,8 @@ def test_one_invalid_declaration_quarantines_only_its_own_files(
     assert invoke(json.dumps(sales), json.dumps(events)) == {"batchItemFailures": []}
 
     assert len(keys(s3, CURATED, "sales/")) == 1
-    report = s3.get_object(Bucket=QUARANTINE, Key="reports/ingest/events/e.ndjson.json")
+    version = events["detail"]["object"]["version-id"]
+    report = s3.get_object(Bucket=QUARANTINE, Key=f"reports/ingest/events/e.ndjson/{version}.json")
     report = json.loads(report["Body"].read())
     assert report["rule"] == "invalid_declaration"
     assert "events.toml: invalid TOML" in report["message"]
