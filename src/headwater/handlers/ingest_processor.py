@@ -67,8 +67,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             created: ObjectCreated | None = None
             try:
                 created = parse_message(record.body)  # InvalidEvent -> retried -> DLQ
-                budget.start_next()
-                return _process_record(created, config, loaded, logger, metrics)
+                if created is not None:
+                    budget.start_next(_estimate_ms(created))
+                return _process_record(created, config, loaded, budget, logger, metrics)
+            except OutOfTime as exc:
+                _log_deferral(logger, metrics, record, created, exc)
+                raise
             except Exception as exc:
                 _log_failure(logger, metrics, record, created, exc)
                 raise
@@ -76,6 +80,24 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return process_partial_response(event, record_handler, processor, context)
 
     return handle(event, context)
+
+
+def _estimate_ms(created: ObjectCreated) -> int | None:
+    from headwater.ingest.processor import estimate_ms
+
+    return estimate_ms(created.key, created.size)
+
+
+def _log_deferral(
+    logger: Logger, metrics: Metrics, record: Any, created: ObjectCreated | None, exc: Exception
+) -> None:
+    """Not started for lack of time: expected under load, retried on the next receive. Counted as
+    FilesDeferred, never FilesFailed (whose alarm is for real failures)."""
+    fields: dict[str, Any] = {"message_id": record.message_id, "reason": str(exc)}
+    if created is not None:
+        fields.update(bucket=created.bucket, key=created.key, version_id=created.version_id)
+    metrics.add_metric(name="FilesDeferred", unit=MetricUnit.Count, value=1)
+    logger.warning("record deferred", extra=fields)
 
 
 def _log_failure(
@@ -93,9 +115,7 @@ def _log_failure(
     if frames:
         fields["raised_at"] = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}"
     metrics.add_metric(name="FilesFailed", unit=MetricUnit.Count, value=1)
-    # Deferred for time is expected under load and retried cleanly; anything else is an error.
-    log = logger.warning if isinstance(exc, OutOfTime) else logger.error
-    log("record failed", extra=fields)
+    logger.error("record failed", extra=fields)
 
 
 def _process_object(**kwargs: Any) -> Any:
@@ -109,6 +129,7 @@ def _process_record(
     created: ObjectCreated | None,
     config: Settings,
     loaded: Any,
+    budget: TimeBudget,
     logger: Logger,
     metrics: Metrics,
 ) -> str:
@@ -127,6 +148,8 @@ def _process_record(
         event_time=created.time,
         contracts=loaded.contracts,
         broken=loaded.broken,
+        # A file estimated to need more than a whole invocation is quarantined, not retried.
+        max_duration_ms=budget.total_ms,
         curated_bucket=config.curated_bucket,
         quarantine_bucket=config.quarantine_bucket,
         ingest_prefix=config.ingest_prefix,

@@ -32,6 +32,22 @@ QUARANTINED = "quarantined"
 SKIPPED = "skipped"
 
 FOLDER_KEY_WITH_DATA = define_rule("folder_key_with_data")
+TOO_LARGE_FOR_TIMEOUT = define_rule("too_large_for_timeout")
+
+# Conservative conversion throughput on Lambda, for planning only: bench/ingest_bench.py measured
+# 124 MB/s on 2 local cores; a 1024 MB function has about 0.6 vCPU and reads from S3, so plan
+# with a sixth of it. Compressed inputs are planned at their usual text expansion.
+ESTIMATED_BYTES_PER_SECOND = 20_000_000
+COMPRESSION_EXPANSION = 6
+
+
+def estimate_ms(key: str, size: int | None) -> int | None:
+    """How long converting ``key`` of ``size`` bytes should take (None when the size is unknown)."""
+    if size is None:
+        return None
+    expanded = size * (COMPRESSION_EXPANSION if split_compression(key)[1] else 1)
+    return int(expanded * 1000 / ESTIMATED_BYTES_PER_SECOND)
+
 
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404"})
 # GetObject/CopyObject with If-Match answer 412; HEAD requests carry no body, hence the bare code.
@@ -105,6 +121,7 @@ def process_object(
     tuning: Tuning | None = None,
     work_dir: str | None = None,
     broken: Sequence[BrokenDeclaration] = (),
+    max_duration_ms: int | None = None,
 ) -> Outcome:
     if not key.startswith(ingest_prefix):
         # Another capability's root (e.g. "lookup/"): not ours to curate or quarantine.
@@ -127,6 +144,15 @@ def process_object(
     try:
         contract = select_contract(contracts, relative, broken)
         codec = split_compression(relative)[1]
+        expected = estimate_ms(key, size)
+        if max_duration_ms is not None and expected is not None and expected > max_duration_ms:
+            # Deferring it would only repeat the timeout on every delivery, then park it in the DLQ.
+            raise ContractViolation(
+                TOO_LARGE_FOR_TIMEOUT,
+                f"{size} bytes need about {expected // 1000} s to convert, more than the "
+                f"{max_duration_ms // 1000} s an invocation has: split the file or raise the "
+                "function's timeout",
+            )
 
         def open_source() -> Any:
             body = open_raw()
