@@ -318,7 +318,8 @@ def _json_array_batches(
 
     validator = RowValidator(contract, text_values=False)
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", newline="")
-    parser = JsonArrayReader(text)
+    # Elements up to the maximum row size are read (the reader holds one element at a time).
+    parser = JsonArrayReader(text, max_element_chars=tuning.max_row_bytes)
     records: list[dict[str, Any]] = []
     for row, element in enumerate(parser, 1):
         if not isinstance(element, dict):

@@ -4,6 +4,7 @@ is quarantined as row_too_large."""
 from __future__ import annotations
 
 import io
+import json
 
 import pyarrow.parquet as pq
 import pytest
@@ -69,3 +70,13 @@ def test_a_type_error_after_a_large_row_is_still_located(tmp_path):
         )
     report = info.value.report()
     assert (report["rule"], report["row"], report["column"]) == ("type_mismatch", 4, "quantity")
+
+
+def test_a_json_array_element_up_to_the_maximum_row_size_is_read(tmp_path):
+    from tests.unit.ingest.test_ingest_convert import track
+
+    element = track(1, name="n" * (20 << 20))  # above the reader's former 16 MiB bound
+    data = json.dumps([track(0), element]).encode()
+    out = tmp_path / "o.parquet"
+    result = convert_to_parquet(lambda: io.BytesIO(data), CONTRACTS["tracks"], out)
+    assert result.rows == 2
