@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import importlib
 import os
 import re
 import shutil
@@ -203,6 +204,7 @@ def build_artifact(
         raise BuildError(f"unknown artifact group {group!r}; choose one of {known}")
     if not (package_dir / "__init__.py").is_file():
         raise BuildError(f"package not found: {package_dir}/__init__.py is missing")
+    check_declarations(package_dir)
 
     out_dir = Path(out_dir)
     out_path = out_dir / ("lambda-local.zip" if local else f"lambda-{group}-{arch}.zip")
@@ -250,6 +252,39 @@ def build_artifact(
         sha256_base64=base64.b64encode(digest).decode("ascii"),
         file_count=len(entries),
     )
+
+
+# Each capability's parser of its declarations (module, function taking (file name, TOML text)
+# pairs). The build runs them so a declaration the functions would refuse at runtime is refused
+# here, before anything is deployed (plain Terraform users build with this script too).
+DECLARATION_PARSERS = {
+    "ingest": ("headwater.ingest.contracts", "parse_documents"),
+    "lookup": ("headwater.lookup.contracts", "parse_lookup_documents"),
+}
+
+
+def check_declarations(package_dir: Path) -> None:
+    """Raise BuildError naming the file and the problem if a packaged declaration is invalid."""
+    datasets = package_dir / "datasets"
+    if not datasets.is_dir():
+        return
+    for directory in sorted(p for p in datasets.iterdir() if p.is_dir()):
+        if directory.name.startswith(("_", ".")):
+            continue  # __pycache__ and the like
+        documents = sorted((f.name, f.read_text("utf-8")) for f in directory.glob("*.toml"))
+        if not documents:
+            continue
+        where = f"datasets/{directory.name}/"
+        if directory.name not in DECLARATION_PARSERS:
+            raise BuildError(
+                f"{where}: no parser known for these declarations (add the capability to "
+                "DECLARATION_PARSERS in scripts/build_artifact.py); no artifact written"
+            )
+        module, function = DECLARATION_PARSERS[directory.name]
+        try:
+            getattr(importlib.import_module(module), function)(documents)
+        except Exception as exc:  # ContractError, or anything else a parser trips on
+            raise BuildError(f"invalid declaration in {where}: {exc}; no artifact written") from exc
 
 
 def _package_entries(package_dir: Path) -> Iterator[tuple[str, Path]]:

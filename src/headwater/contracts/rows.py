@@ -107,6 +107,8 @@ class RowValidator:
             (c, make(c.type)) for c in contract.columns
         ]
         self._names = frozenset(contract.names)
+        # Text (CSV) only: a declared missing-value token is null whatever the column's type.
+        self._null_text = frozenset(contract.null_values) if text_values else frozenset()
 
     def check_names(self, names: list[str], row: int | None) -> None:
         unexpected = [n for n in names if n not in self._names]
@@ -133,8 +135,8 @@ class RowValidator:
                 out[column.name] = None
                 continue
             value = record[column.name]
-            # CSV has no null: an empty unquoted field means null (Arrow's null_values=[""]).
-            if value is None or (self.text_values and value == ""):
+            # CSV has no null: the declared tokens mean null (Arrow's null_values, same list).
+            if value is None or (self.text_values and value in self._null_text):
                 if not column.nullable:
                     raise ContractViolation(
                         NULL_VALUE,

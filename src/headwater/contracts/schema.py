@@ -19,6 +19,9 @@ FORMAT_EXTENSIONS: Mapping[str, tuple[str, ...]] = {
     "json": (".json",),
 }
 
+# An empty unquoted CSV field is null unless a declaration says otherwise.
+DEFAULT_NULL_VALUES: tuple[str, ...] = ("",)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -35,6 +38,9 @@ class Contract:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
     source: str = ""
+    # CSV fields that mean "no value" (compared before type conversion, so "NA" in an int64
+    # column is null, not a type mismatch). JSON formats have a real null and ignore this.
+    null_values: tuple[str, ...] = DEFAULT_NULL_VALUES
 
     @property
     def names(self) -> list[str]:
@@ -88,7 +94,7 @@ def parse_contract(data: Mapping[str, Any], source: str) -> Contract:
         value = data.get(field)
         if not isinstance(value, str) or not value:
             raise fail(field, "required, a non-empty string")
-    allowed = {"dataset", "prefix", "format", "primary_key", "columns"}
+    allowed = {"dataset", "prefix", "format", "primary_key", "columns", "null_values"}
     extra = sorted(set(data) - allowed)
     if extra:
         raise fail(extra[0], f"unknown field (allowed: {', '.join(sorted(allowed))})")
@@ -129,6 +135,13 @@ def parse_contract(data: Mapping[str, Any], source: str) -> Contract:
             raise fail("primary_key", f"{key!r} is not a declared column")
         if next(c for c in columns if c.name == key).nullable:
             raise fail("primary_key", f"key column {key!r} must be nullable = false")
+    null_values = data.get("null_values")
+    if null_values is None:  # absent (a capability passing it through may hand over None)
+        null_values = list(DEFAULT_NULL_VALUES)
+    if not isinstance(null_values, list) or not all(isinstance(v, str) for v in null_values):
+        raise fail("null_values", 'must be a list of strings, e.g. ["", "NA"]')
+    if data["format"] != "csv" and null_values != list(DEFAULT_NULL_VALUES):
+        raise fail("null_values", "only applies to csv (JSON has its own null)")
     return Contract(
         dataset=data["dataset"],
         prefix=data["prefix"],
@@ -136,4 +149,5 @@ def parse_contract(data: Mapping[str, Any], source: str) -> Contract:
         columns=tuple(columns),
         primary_key=tuple(primary_key),
         source=source,
+        null_values=tuple(dict.fromkeys(null_values)),
     )

@@ -12,7 +12,10 @@ import io
 import threading
 from typing import Any, BinaryIO
 
-from headwater.contracts.rules import ENCODING, ContractViolation
+from headwater.contracts.rules import ENCODING, MALFORMED, ContractViolation
+
+# File name suffix -> Arrow codec of the compressed uploads read transparently.
+COMPRESSION_SUFFIXES = {".gz": "gzip", ".zst": "zstd"}
 
 
 class CheckedStream(io.RawIOBase):
@@ -59,7 +62,11 @@ class CheckedStream(io.RawIOBase):
                 if self._reads - self._consumed >= self._max_ahead:
                     self._progress.wait(timeout=0.2)
                 self._reads += 1
-        data = self._read_raw(size)
+        try:
+            data = self._read_raw(size)
+        except ContractViolation as exc:  # e.g. a corrupt compressed stream (Decompressed)
+            self.violation = exc
+            raise
         self._check(data, final=not data)
         self.bytes_read += len(data)
         self.newlines += data.count(b"\n")
@@ -115,6 +122,70 @@ class CheckedStream(io.RawIOBase):
                 row=max(line - self._header_lines, 1),
             )
             raise self.violation from None
+
+    def close(self) -> None:
+        close = getattr(self._raw, "close", None)
+        if close is not None:
+            close()
+        super().close()
+
+
+class Decompressed(io.RawIOBase):
+    """Decompress a binary ``read(n)`` source as it streams (gzip or zstd, Arrow's codecs).
+
+    Arrow reads the compressed source in 64 KiB chunks and keeps one chunk's output buffered, so
+    memory stays bounded whatever the expansion ratio. A stream that does not decompress is bad
+    data (MALFORMED); an error from the source itself (network) propagates unchanged for a retry.
+    """
+
+    def __init__(self, raw: BinaryIO | Any, codec: str) -> None:
+        import pyarrow as pa
+
+        self._source = _SourceReader(raw)
+        self._codec = codec
+        self._stream = pa.CompressedInputStream(pa.PythonFile(self._source, mode="r"), codec)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return bytes(self._stream.read(None if size is None or size < 0 else size))
+        except Exception as exc:
+            if self._source.error is not None:
+                raise self._source.error from None
+            raise ContractViolation(
+                MALFORMED, f"not a valid {self._codec} stream: {exc}"[:300]
+            ) from None
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
+
+
+class _SourceReader(io.RawIOBase):
+    """The file-like object Arrow's PythonFile needs, remembering the source's own errors."""
+
+    def __init__(self, raw: BinaryIO | Any) -> None:
+        self._raw = raw
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._raw.read(len(buffer))
+        except BaseException as exc:
+            self.error = exc
+            raise
+        buffer[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         close = getattr(self._raw, "close", None)

@@ -36,10 +36,10 @@ class Settings:
 
 
 @functools.cache
-def _contracts(directory: str | None) -> tuple[Any, ...]:
-    from headwater.ingest.contracts import load_contracts
+def _contracts(directory: str | None) -> Any:
+    from headwater.ingest.contracts import load_contracts_isolated
 
-    return tuple(load_contracts(directory))
+    return load_contracts_isolated(directory)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -49,7 +49,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     @logger.inject_lambda_context
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         config = read_settings(Settings)
-        contracts = _contracts(config.contracts_dir)
+        loaded = _contracts(config.contracts_dir)
+        for broken in loaded.broken:
+            # Every invocation, not once per cold start: the log is where the fix is asked for.
+            logger.error(
+                "invalid dataset declaration",
+                extra={"source": broken.source, "error": broken.error, "prefix": broken.prefix},
+            )
         budget = TimeBudget(context)
         # Whole-batch failures are reported like partial ones: the same contract either way, and
         # every listed record returns to the queue, so a poison batch still ends in the DLQ.
@@ -61,8 +67,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             created: ObjectCreated | None = None
             try:
                 created = parse_message(record.body)  # InvalidEvent -> retried -> DLQ
-                budget.start_next()
-                return _process_record(created, config, contracts, logger, metrics)
+                if created is not None:
+                    budget.start_next(_estimate_ms(created))
+                return _process_record(created, config, loaded, budget, logger, metrics)
+            except OutOfTime as exc:
+                _log_deferral(logger, metrics, record, created, exc)
+                raise
             except Exception as exc:
                 _log_failure(logger, metrics, record, created, exc)
                 raise
@@ -70,6 +80,24 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return process_partial_response(event, record_handler, processor, context)
 
     return handle(event, context)
+
+
+def _estimate_ms(created: ObjectCreated) -> int | None:
+    from headwater.ingest.processor import estimate_ms
+
+    return estimate_ms(created.key, created.size)
+
+
+def _log_deferral(
+    logger: Logger, metrics: Metrics, record: Any, created: ObjectCreated | None, exc: Exception
+) -> None:
+    """Not started for lack of time: expected under load, retried on the next receive. Counted as
+    FilesDeferred, never FilesFailed (whose alarm is for real failures)."""
+    fields: dict[str, Any] = {"message_id": record.message_id, "reason": str(exc)}
+    if created is not None:
+        fields.update(bucket=created.bucket, key=created.key, version_id=created.version_id)
+    metrics.add_metric(name="FilesDeferred", unit=MetricUnit.Count, value=1)
+    logger.warning("record deferred", extra=fields)
 
 
 def _log_failure(
@@ -87,9 +115,7 @@ def _log_failure(
     if frames:
         fields["raised_at"] = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}"
     metrics.add_metric(name="FilesFailed", unit=MetricUnit.Count, value=1)
-    # Deferred for time is expected under load and retried cleanly; anything else is an error.
-    log = logger.warning if isinstance(exc, OutOfTime) else logger.error
-    log("record failed", extra=fields)
+    logger.error("record failed", extra=fields)
 
 
 def _process_object(**kwargs: Any) -> Any:
@@ -102,7 +128,8 @@ def _process_object(**kwargs: Any) -> Any:
 def _process_record(
     created: ObjectCreated | None,
     config: Settings,
-    contracts: Any,
+    loaded: Any,
+    budget: TimeBudget,
     logger: Logger,
     metrics: Metrics,
 ) -> str:
@@ -119,7 +146,10 @@ def _process_record(
         etag=created.etag,
         size=created.size,
         event_time=created.time,
-        contracts=contracts,
+        contracts=loaded.contracts,
+        broken=loaded.broken,
+        # A file estimated to need more than a whole invocation is quarantined, not retried.
+        max_duration_ms=budget.total_ms,
         curated_bucket=config.curated_bucket,
         quarantine_bucket=config.quarantine_bucket,
         ingest_prefix=config.ingest_prefix,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import os
 import queue
@@ -29,6 +30,7 @@ from headwater.contracts.rules import (
     MISSING_COLUMN,
     NULL_VALUE,
     ContractViolation,
+    define_rule,
 )
 from headwater.contracts.schema import Contract
 from headwater.contracts.stream import CheckedStream
@@ -48,6 +50,18 @@ class Tuning:
     row_group_rows: int = 512 << 10  # rows buffered before a Parquet row group is written
     compression: str = "snappy"
     json_rows_per_batch: int = 10_000
+    # The largest row (CSV record or NDJSON line) read. A row longer than block_size makes
+    # Arrow fail the block ("straddling object"); the file is then read again with blocks four
+    # times larger (read-ahead 1, so memory stays about 3 blocks), up to this size. A larger row
+    # quarantines the file as row_too_large. Raise it with the function's memory.
+    max_row_bytes: int = 32 << 20
+
+
+ROW_TOO_LARGE = define_rule("row_too_large")
+
+
+class _BlockTooSmall(Exception):
+    """Arrow met a row longer than the block: read again with larger blocks."""
 
 
 @dataclass(frozen=True)
@@ -72,11 +86,29 @@ def convert_to_parquet(
     """
     tuning = tuning or Tuning()
     try:
-        return _convert(open_source, contract, out_path, tuning, temp_dir)
+        while True:
+            try:
+                return _convert(open_source, contract, out_path, tuning, temp_dir)
+            except _BlockTooSmall:
+                if tuning.block_size >= tuning.max_row_bytes:
+                    raise _row_too_large(tuning) from None
+                tuning = dataclasses.replace(
+                    tuning,
+                    block_size=min(tuning.block_size * 4, tuning.max_row_bytes),
+                    max_read_ahead=1,
+                )
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(out_path)
         raise
+
+
+def _row_too_large(tuning: Tuning, row: int | None = None) -> ContractViolation:
+    return ContractViolation(
+        ROW_TOO_LARGE,
+        f"a row is larger than the maximum row size of {tuning.max_row_bytes} bytes",
+        row=row,
+    )
 
 
 def _convert(
@@ -103,7 +135,7 @@ def _convert(
             try:
                 for batch in _batches(stream, contract, schema, tuning):
                     stream.consumed()
-                    _check_nulls(batch, contract, rows, open_source)
+                    _check_nulls(batch, contract, rows, open_source, tuning)
                     if detector is not None:
                         detector.add(batch)
                     rows += batch.num_rows
@@ -119,7 +151,9 @@ def _convert(
             except (pa.ArrowException, ValueError, csv.Error) as exc:
                 if stream.violation is not None:
                     raise stream.violation from None
-                raise _diagnose(open_source, contract, exc) from None
+                if "straddl" in str(exc):  # Arrow: a row longer than the block
+                    raise _BlockTooSmall from None
+                raise _diagnose(open_source, contract, exc, tuning) from None
             if stream.bytes_read == 0:
                 raise ContractViolation(EMPTY_FILE, "the file is zero bytes")
             if rows == 0:
@@ -242,7 +276,7 @@ def _csv_batches(
             include_columns=schema.names,
             # Only nullable columns can be absent (checked above); they read as all-null.
             include_missing_columns=True,
-            null_values=[""],
+            null_values=list(contract.null_values),
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
             true_values=sorted(CSV_TRUE),
@@ -284,7 +318,8 @@ def _json_array_batches(
 
     validator = RowValidator(contract, text_values=False)
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8", newline="")
-    parser = JsonArrayReader(text)
+    # Elements up to the maximum row size are read (the reader holds one element at a time).
+    parser = JsonArrayReader(text, max_element_chars=tuning.max_row_bytes)
     records: list[dict[str, Any]] = []
     for row, element in enumerate(parser, 1):
         if not isinstance(element, dict):
@@ -301,7 +336,9 @@ def _json_array_batches(
 # --- checks on batches ------------------------------------------------------------------------
 
 
-def _check_nulls(batch: Any, contract: Contract, rows_before: int, open_source: OpenSource) -> None:
+def _check_nulls(
+    batch: Any, contract: Contract, rows_before: int, open_source: OpenSource, tuning: Tuning
+) -> None:
     import pyarrow.compute as pc
 
     for column in contract.columns:
@@ -318,7 +355,7 @@ def _check_nulls(batch: Any, contract: Contract, rows_before: int, open_source: 
             )
             if contract.format == "ndjson":
                 # In JSON, null and an absent key both read as null: the diagnostic pass tells.
-                raise _diagnose(open_source, contract, guess)
+                raise _diagnose(open_source, contract, guess, tuning)
             raise guess
 
 
@@ -360,8 +397,13 @@ def _confirm_duplicates(
 # --- diagnostic pass --------------------------------------------------------------------------
 
 
-def _diagnose(open_source: OpenSource, contract: Contract, cause: Exception) -> ContractViolation:
+def _diagnose(
+    open_source: OpenSource, contract: Contract, cause: Exception, tuning: Tuning
+) -> ContractViolation:
     """Re-read the source row by row; return the first violation, else one wrapping ``cause``."""
+    # The csv module's own limit (128 KiB a field) is not ours: rows up to max_row_bytes are valid.
+    if csv.field_size_limit() < tuning.max_row_bytes:
+        csv.field_size_limit(tuning.max_row_bytes)
     if isinstance(cause, ContractViolation):
         fallback = cause
     else:
@@ -372,7 +414,7 @@ def _diagnose(open_source: OpenSource, contract: Contract, cause: Exception) -> 
     rows = -1  # the JSON-array reader validates row by row already: nothing to diagnose
     try:
         if contract.format == "csv":
-            rows = _diagnose_csv(text, validator)
+            rows = _diagnose_csv(text, validator, tuning)
         elif contract.format == "ndjson":
             rows = _diagnose_ndjson(text, validator)
     except ContractViolation as violation:
@@ -384,7 +426,7 @@ def _diagnose(open_source: OpenSource, contract: Contract, cause: Exception) -> 
     return fallback
 
 
-def _diagnose_csv(text: io.TextIOWrapper, validator: RowValidator) -> int:
+def _diagnose_csv(text: io.TextIOWrapper, validator: RowValidator, tuning: Tuning) -> int:
     reader = csv.reader(text, strict=True)
     row = 0
     try:
@@ -401,6 +443,8 @@ def _diagnose_csv(text: io.TextIOWrapper, validator: RowValidator) -> int:
                 )
             validator.convert(dict(zip(header, fields, strict=True)), row)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise _row_too_large(tuning, row + 1) from None
         raise ContractViolation(MALFORMED, f"invalid CSV: {exc}", row=row + 1) from None
     return row
 

@@ -21,14 +21,33 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from headwater.contracts.rules import ContractViolation
+from headwater.contracts.rules import ContractViolation, define_rule
 from headwater.contracts.schema import Contract
-from headwater.ingest.contracts import select_contract
+from headwater.contracts.stream import Decompressed
+from headwater.ingest.contracts import BrokenDeclaration, select_contract, split_compression
 from headwater.ingest.convert import Tuning, convert_to_parquet
 
 CURATED = "curated"
 QUARANTINED = "quarantined"
 SKIPPED = "skipped"
+
+FOLDER_KEY_WITH_DATA = define_rule("folder_key_with_data")
+TOO_LARGE_FOR_TIMEOUT = define_rule("too_large_for_timeout")
+
+# Conservative conversion throughput on Lambda, for planning only: bench/ingest_bench.py measured
+# 124 MB/s on 2 local cores; a 1024 MB function has about 0.6 vCPU and reads from S3, so plan
+# with a sixth of it. Compressed inputs are planned at their usual text expansion.
+ESTIMATED_BYTES_PER_SECOND = 20_000_000
+COMPRESSION_EXPANSION = 6
+
+
+def estimate_ms(key: str, size: int | None) -> int | None:
+    """How long converting ``key`` of ``size`` bytes should take (None when the size is unknown)."""
+    if size is None:
+        return None
+    expanded = size * (COMPRESSION_EXPANSION if split_compression(key)[1] else 1)
+    return int(expanded * 1000 / ESTIMATED_BYTES_PER_SECOND)
+
 
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404"})
 # GetObject/CopyObject with If-Match answer 412; HEAD requests carry no body, hence the bare code.
@@ -60,8 +79,8 @@ def curated_key(
 ) -> str:
     """``<dataset>/ingest_date=YYYY-MM-DD/<stem>-<version or etag>.parquet``: stable per version,
     so a redelivered event overwrites the same object instead of adding a duplicate."""
-    tag = version_id or (etag or "").strip('"') or "unversioned"
-    stem = PurePosixPath(relative_key).stem
+    tag = version_tag(version_id, etag)
+    stem = PurePosixPath(split_compression(relative_key)[0]).stem
     return f"{dataset}/ingest_date={ingest_date(event_time)}/{stem}-{tag}.parquet"
 
 
@@ -72,8 +91,18 @@ def ingest_date(event_time: str | None) -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()
 
 
-def quarantine_keys(key: str) -> tuple[str, str]:
-    return f"files/{key}", f"reports/{key}.json"
+def version_tag(version_id: str | None, etag: str | None) -> str:
+    """What tells two uploads of one key apart: the version id, else (unversioned) the ETag."""
+    return version_id or (etag or "").strip('"') or "unversioned"
+
+
+def quarantine_keys(key: str, version_id: str | None, etag: str | None) -> tuple[str, str]:
+    """``files/<key>/<tag>/<name>`` and ``reports/<key>/<tag>.json``: one pair per version, so
+    two bad uploads of one key keep both copies and both reports (tag: see version_tag)."""
+    tag = version_tag(version_id, etag)
+    base = key.rstrip("/")  # a key ending in "/" (quarantined too) must not give "//"
+    name = PurePosixPath(base).name or "object"
+    return f"files/{base}/{tag}/{name}", f"reports/{base}/{tag}.json"
 
 
 def process_object(
@@ -91,19 +120,46 @@ def process_object(
     ingest_prefix: str,
     tuning: Tuning | None = None,
     work_dir: str | None = None,
+    broken: Sequence[BrokenDeclaration] = (),
+    max_duration_ms: int | None = None,
 ) -> Outcome:
     if not key.startswith(ingest_prefix):
         # Another capability's root (e.g. "lookup/"): not ours to curate or quarantine.
         return Outcome(SKIPPED, key, message=f"key is outside the ingest root {ingest_prefix!r}")
     relative = key[len(ingest_prefix) :]
-    if relative.endswith("/"):
-        return Outcome(SKIPPED, key, message="a folder marker is not a data file")
     source = {"bucket": bucket, "key": key, "version_id": version_id, "etag": etag, "size": size}
+    if relative.endswith("/"):
+        # Consoles create zero-byte "folder" markers; they are not data. A key ending in "/" that
+        # holds bytes is a producer's mistake: quarantine it, nothing may vanish silently.
+        length = size if size is not None else _object_size(s3, source)
+        if not length:
+            return Outcome(SKIPPED, key, message="a folder marker is not a data file")
+        violation = ContractViolation(
+            FOLDER_KEY_WITH_DATA,
+            f"the key ends in '/' like a folder marker but holds {length} bytes; "
+            "upload it under a file name with its format's extension",
+        )
+        return quarantine(s3, source, None, violation, quarantine_bucket)
     contract: Contract | None = None
     try:
-        contract = select_contract(contracts, relative)
+        contract = select_contract(contracts, relative, broken)
+        codec = split_compression(relative)[1]
+        expected = estimate_ms(key, size)
+        if max_duration_ms is not None and expected is not None and expected > max_duration_ms:
+            # Deferring it would only repeat the timeout on every delivery, then park it in the DLQ.
+            raise ContractViolation(
+                TOO_LARGE_FOR_TIMEOUT,
+                f"{size} bytes need about {expected // 1000} s to convert, more than the "
+                f"{max_duration_ms // 1000} s an invocation has: split the file or raise the "
+                "function's timeout",
+            )
 
         def open_source() -> Any:
+            body = open_raw()
+            # Decompressed as it streams: the converter sees plain text, memory stays bounded.
+            return Decompressed(body, codec) if codec else body
+
+        def open_raw() -> Any:
             args = {"Bucket": bucket, "Key": key}
             if version_id:
                 args["VersionId"] = version_id
@@ -122,7 +178,7 @@ def process_object(
             except ClientError as exc:
                 if _error_code(exc) in _PRECONDITION_CODES:
                     return Outcome(SKIPPED, key, contract.dataset, message=_SUPERSEDED)
-                earlier = _earlier_quarantine(s3, exc, quarantine_bucket, key)
+                earlier = _earlier_quarantine(s3, exc, quarantine_bucket, key, version_id, etag)
                 if earlier is not None:
                     return earlier
                 raise
@@ -151,7 +207,9 @@ def quarantine(
     still works on redelivery. The raw object is deleted only while it is still the quarantined
     version, so a newer upload of the same key is not hidden (see the race note below).
     """
-    file_key, report_key = quarantine_keys(source["key"])
+    file_key, report_key = quarantine_keys(
+        source["key"], source.get("version_id"), source.get("etag")
+    )
     copy_source = {"Bucket": source["bucket"], "Key": source["key"]}
     copy_args: dict[str, str] = {}
     if source.get("version_id"):
@@ -209,6 +267,19 @@ def _is_current(s3: Any, source: dict[str, Any]) -> bool:
     return True  # nothing to compare with: the event carried neither version nor ETag
 
 
+def _object_size(s3: Any, source: dict[str, Any]) -> int:
+    """The object's size when the event did not carry it (0 when it is already gone)."""
+    args = {"Bucket": source["bucket"], "Key": source["key"]}
+    if source.get("version_id"):
+        args["VersionId"] = source["version_id"]
+    try:
+        return int(s3.head_object(**args)["ContentLength"])
+    except ClientError as exc:
+        if _error_code(exc) in _MISSING_OBJECT_CODES:
+            return 0
+        raise
+
+
 def _quoted(etag: str) -> str:
     """S3 returns ETags quoted, EventBridge events carry them bare; If-Match wants them quoted."""
     return f'"{etag.strip(chr(34))}"'
@@ -219,12 +290,17 @@ def _error_code(exc: Exception) -> str | None:
 
 
 def _earlier_quarantine(
-    s3: Any, exc: Exception, quarantine_bucket: str, key: str
+    s3: Any,
+    exc: Exception,
+    quarantine_bucket: str,
+    key: str,
+    version_id: str | None,
+    etag: str | None,
 ) -> Outcome | None:
     """A redelivered event for an object we already quarantined (unversioned bucket: gone)."""
     if _error_code(exc) not in _MISSING_OBJECT_CODES:
         return None
-    _, report_key = quarantine_keys(key)
+    _, report_key = quarantine_keys(key, version_id, etag)
     try:
         body = s3.get_object(Bucket=quarantine_bucket, Key=report_key)["Body"].read()
     except ClientError:

@@ -105,10 +105,11 @@ class Ledger:
         for url in filter(None, (self.places.dlq_url, self.places.delivery_dlq_url)):
             in_dlq |= _dlq_keys(sqs, url)
         for item in pending:
-            report = _quarantine_report(s3, self.places.quarantine_bucket, item.key)
-            if report is not None and _same_version(item, report.get("source", {})):
+            found = _quarantine_report(s3, self.places.quarantine_bucket, item)
+            if found is not None:
+                report_key, report = found
                 item.state, item.rule = QUARANTINED, report.get("rule")
-                item.location = f"s3://{self.places.quarantine_bucket}/reports/{item.key}.json"
+                item.location = f"s3://{self.places.quarantine_bucket}/{report_key}"
                 continue
             curated = self._find_curated(s3, item)
             if curated is not None:
@@ -156,14 +157,25 @@ def _versions(s3: Any, bucket: str, key: str) -> Iterable[str]:
             yield version["ETag"].strip('"')  # unversioned buckets name outputs by ETag
 
 
-def _quarantine_report(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        body = s3.get_object(Bucket=bucket, Key=f"reports/{key}.json")["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-            return None
-        raise
-    return json.loads(body)
+def _quarantine_report(s3: Any, bucket: str, item: FileState) -> tuple[str, dict[str, Any]] | None:
+    """The report of this version (reports are per version: ``reports/<key>/<tag>.json``); with
+    no version known, any report of the key."""
+    if item.version:
+        candidates = [f"reports/{item.key}/{item.version}.json"]
+    else:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"reports/{item.key}/")
+        candidates = sorted(o["Key"] for o in listed.get("Contents", []))
+    for report_key in candidates:
+        try:
+            body = s3.get_object(Bucket=bucket, Key=report_key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                continue
+            raise
+        report = json.loads(body)
+        if _same_version(item, report.get("source", {})):
+            return report_key, report
+    return None
 
 
 def _parquet_rows(s3: Any, bucket: str, key: str) -> int | None:

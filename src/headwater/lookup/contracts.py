@@ -46,7 +46,7 @@ def parse_lookup(data: Mapping[str, Any], source: str) -> LookupContract:
     def fail(field: str, problem: str) -> ContractError:
         return ContractError(f"{source}: field {field!r}: {problem}")
 
-    allowed = {"dataset", "partition_key", "member_key", "columns"}
+    allowed = {"dataset", "partition_key", "member_key", "columns", "null_values"}
     extra = sorted(set(data) - allowed)
     if extra:
         raise fail(extra[0], f"unknown field (allowed: {', '.join(sorted(allowed))})")
@@ -64,6 +64,7 @@ def parse_lookup(data: Mapping[str, Any], source: str) -> LookupContract:
             "format": "csv",
             "primary_key": [data["partition_key"], data["member_key"]],
             "columns": data.get("columns"),
+            "null_values": data.get("null_values"),
         },
         source,
     )

@@ -20,6 +20,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 import pytest
 
+from headwater.ingest.processor import quarantine_keys
 from tests.support.e2e import DAY, FILES, ROOT, SEED
 
 pytestmark = pytest.mark.e2e
@@ -118,14 +119,14 @@ def test_quarantine_reports_name_the_broken_rule(platform):
     bad = [f for f in _manifest(platform)["files"] if f["outcome"] == "quarantined"]
     assert bad
     for entry in bad:
+        # Quarantined copies and reports are per version of the key.
+        file_key, report_key = quarantine_keys(entry["key"], entry["version_id"], entry["etag"])
         report = json.loads(
-            s3.get_object(Bucket=outputs["quarantine_bucket"], Key=f"reports/{entry['key']}.json")[
-                "Body"
-            ].read()
+            s3.get_object(Bucket=outputs["quarantine_bucket"], Key=report_key)["Body"].read()
         )
         assert report["rule"] == entry["rule"], entry["key"]
         assert report["source"]["key"] == entry["key"]
-        s3.head_object(Bucket=outputs["quarantine_bucket"], Key=f"files/{entry['key']}")
+        s3.head_object(Bucket=outputs["quarantine_bucket"], Key=file_key)
 
 
 def test_a_redelivered_event_rewrites_the_same_object(platform):

@@ -278,3 +278,20 @@ def test_tls_only_bucket_policy_admits_emulator_requests_and_still_denies_others
     s3.put_object(Bucket=bucket, Key="open/file.csv", Body=b"a,b\n")
     with pytest.raises(Exception, match=r"AccessDenied|403"):
         s3.put_object(Bucket=bucket, Key="locked/file.csv", Body=b"a,b\n")
+
+
+def test_a_multipart_upload_sends_one_object_created_event(aws, unique, tmp_path):
+    # AWS sends one event (CompleteMultipartUpload); moto also sent its internal PutObject's.
+    from boto3.s3.transfer import TransferConfig
+
+    bucket, url = raw_bucket_with_rule(aws, unique, versioned=True)
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a,b\n" + b"1,2\n" * 1000)
+    config = TransferConfig(multipart_threshold=1)  # multipart as upload_file does above 8 MB
+    aws("s3").upload_file(str(path), bucket, "ingest/big.csv", Config=config)
+
+    events = [json.loads(m["Body"]) for m in receive_all(aws, url)]
+    assert [(e["detail"]["object"]["key"], e["detail"]["reason"]) for e in events] == [
+        ("ingest/big.csv", "CompleteMultipartUpload")
+    ]
+    assert events[0]["detail"]["object"]["size"] == path.stat().st_size

@@ -51,7 +51,7 @@ def test_the_budget_refuses_a_record_only_after_the_first():
     budget = TimeBudget(context)
     context.remaining_ms = 5_000
     budget.start_next()  # the first always runs
-    with pytest.raises(OutOfTime, match="5000 ms left, below the 10000 ms"):
+    with pytest.raises(OutOfTime, match="5000 ms left, 10000 ms needed"):
         budget.start_next()
 
 
@@ -59,3 +59,14 @@ def test_no_clock_means_no_limit():
     budget = TimeBudget(object())
     for _ in range(3):
         budget.start_next()
+
+
+def test_with_an_estimate_the_budget_plans_for_the_next_record_itself():
+    context = Clock(900_000)  # flat margin: 20 % = 180 s
+    budget = TimeBudget(context)
+    budget.start_next(1_000)
+    context.remaining_ms = 100_000
+    budget.start_next(1_000)  # a small file fits in 100 s although the flat margin is 180 s
+    with pytest.raises(OutOfTime, match="100000 ms left, 110000 ms needed"):
+        budget.start_next(100_000)  # 100 s of work plus the 10 s reserve does not
+    assert budget.total_ms == 900_000

@@ -17,6 +17,7 @@ from headwater import aws
 from headwater.handlers import ingest_processor as handler_module
 from headwater.handlers.support import observability
 from headwater.handlers.support.time_budget import safety_margin_ms
+from headwater.ingest.processor import quarantine_keys
 from tests.support import paths
 from tests.support.lambda_context import LambdaContext
 
@@ -118,10 +119,9 @@ def test_poison_message_fails_alone_and_bad_file_is_quarantined(s3, capsys, capl
     assert result == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
 
     assert len(keys(s3, CURATED, "sales/")) == 1
-    assert keys(s3, QUARANTINE) == [f"files/{bad_key}", f"reports/{bad_key}.json"]
-    report = json.loads(
-        s3.get_object(Bucket=QUARANTINE, Key=f"reports/{bad_key}.json")["Body"].read()
-    )
+    file_key, report_key = quarantine_keys(bad_key, bad["detail"]["object"]["version-id"], None)
+    assert keys(s3, QUARANTINE) == [file_key, report_key]
+    report = json.loads(s3.get_object(Bucket=QUARANTINE, Key=report_key)["Body"].read())
     assert report["rule"] == "type_mismatch"
     assert (report["row"], report["column"]) == (1, "quantity")
     assert report["dataset"] == "sales"
@@ -132,7 +132,7 @@ def test_poison_message_fails_alone_and_bad_file_is_quarantined(s3, capsys, capl
         "etag": bad["detail"]["object"]["etag"],
         "size": bad["detail"]["object"]["size"],
     }
-    quarantined = s3.get_object(Bucket=QUARANTINE, Key=f"files/{bad_key}")["Body"].read()
+    quarantined = s3.get_object(Bucket=QUARANTINE, Key=file_key)["Body"].read()
     assert quarantined == sales_csv(quantity="SECRET-VALUE-42")
     # The raw object is deleted: a delete marker on top, the version kept.
     assert keys(s3, RAW) == ["ingest/sales/2026-11-23/good.csv"]
@@ -152,15 +152,18 @@ def test_poison_message_fails_alone_and_bad_file_is_quarantined(s3, capsys, capl
 def test_redelivery_rewrites_the_same_objects(s3):
     good = json.dumps(put(s3, "ingest/sales/x/a.csv", sales_csv()))
     bad_key = "ingest/sales/x/empty.csv"
-    bad = json.dumps(put(s3, bad_key, b""))
+    bad_event = put(s3, bad_key, b"")
+    bad = json.dumps(bad_event)
     assert invoke(good, bad) == {"batchItemFailures": []}
     first = keys(s3, CURATED)
     # At-least-once delivery: the same events again, after the bad raw object was deleted.
     assert invoke(good, bad) == {"batchItemFailures": []}
     assert keys(s3, CURATED) == first and len(first) == 1
     assert read_parquet(s3, first[0]).num_rows == 3
-    assert keys(s3, QUARANTINE) == [f"files/{bad_key}", f"reports/{bad_key}.json"]
-    report = s3.get_object(Bucket=QUARANTINE, Key=f"reports/{bad_key}.json")["Body"].read()
+    version = bad_event["detail"]["object"]["version-id"]
+    file_key, report_key = quarantine_keys(bad_key, version, None)
+    assert keys(s3, QUARANTINE) == [file_key, report_key]
+    report = s3.get_object(Bucket=QUARANTINE, Key=report_key)["Body"].read()
     assert json.loads(report)["rule"] == "empty_file"
 
 
@@ -176,7 +179,9 @@ def test_other_s3_events_are_ignored_and_unknown_prefixes_quarantined(s3):
     unknown = put(s3, "ingest/payroll/p.csv", b"a\n1\n")
     assert invoke(deleted, json.dumps(unknown)) == {"batchItemFailures": []}
     assert keys(s3, CURATED) == []
-    report = s3.get_object(Bucket=QUARANTINE, Key="reports/ingest/payroll/p.csv.json")
+    version = unknown["detail"]["object"]["version-id"]
+    report_key = f"reports/ingest/payroll/p.csv/{version}.json"
+    report = s3.get_object(Bucket=QUARANTINE, Key=report_key)
     assert json.loads(report["Body"].read())["rule"] == "unknown_dataset"
 
 
@@ -290,12 +295,15 @@ def test_records_left_when_time_runs_short_are_returned_for_retry(s3, stdout_lin
     curated = keys(s3, CURATED)
     assert len(curated) == 1 and "/0-" in curated[0]
     lines = read_stdout()
-    deferred = [line for line in lines if line.get("message") == "record failed"]
-    assert [(d["level"], d["exception"], d["key"]) for d in deferred] == [
-        ("WARNING", "OutOfTime", "ingest/sales/t/1.csv"),
-        ("WARNING", "OutOfTime", "ingest/sales/t/2.csv"),
+    deferred = [line for line in lines if line.get("message") == "record deferred"]
+    assert [(d["level"], d["key"]) for d in deferred] == [
+        ("WARNING", "ingest/sales/t/1.csv"),
+        ("WARNING", "ingest/sales/t/2.csv"),
     ]
-    assert sum(emf_values(lines, "FilesFailed")) == 2.0
+    # Deferrals are expected under load: their own metric, never the FilesFailed alarm's.
+    assert sum(emf_values(lines, "FilesDeferred")) == 2.0
+    assert sum(emf_values(lines, "FilesFailed")) == 0.0
+    assert not [line for line in lines if line.get("message") == "record failed"]
 
 
 def test_first_record_runs_even_when_the_timeout_is_shorter_than_the_margin(s3):
@@ -311,3 +319,61 @@ def test_first_record_runs_even_when_the_timeout_is_shorter_than_the_margin(s3):
 def test_safety_margin_is_at_least_ten_seconds_or_a_fifth_of_the_budget():
     assert safety_margin_ms(30_000) == 10_000
     assert safety_margin_ms(900_000) == 180_000
+
+
+def test_one_invalid_declaration_quarantines_only_its_own_files(
+    s3, stdout_lines, monkeypatch, tmp_path
+):
+    from headwater.contracts import declarations
+
+    for source, text in declarations.read_documents("ingest"):
+        (tmp_path / source).write_text(text)
+    (tmp_path / "events.toml").write_text('dataset = "events"\nprefix = \n')  # invalid TOML
+    monkeypatch.setenv("CONTRACTS_DIR", str(tmp_path))
+    sales = put(s3, "ingest/sales/ok.csv", sales_csv())
+    events = put(s3, "ingest/events/e.ndjson", b'{"event_id": "e1"}\n')
+    read = stdout_lines()
+    assert invoke(json.dumps(sales), json.dumps(events)) == {"batchItemFailures": []}
+
+    assert len(keys(s3, CURATED, "sales/")) == 1
+    version = events["detail"]["object"]["version-id"]
+    report = s3.get_object(Bucket=QUARANTINE, Key=f"reports/ingest/events/e.ndjson/{version}.json")
+    report = json.loads(report["Body"].read())
+    assert report["rule"] == "invalid_declaration"
+    assert "events.toml: invalid TOML" in report["message"]
+    errors = [line for line in read() if line.get("message") == "invalid dataset declaration"]
+    assert [(e["level"], e["source"]) for e in errors] == [("ERROR", "events.toml")]
+
+
+def test_a_file_that_cannot_finish_in_an_invocation_is_quarantined_not_deferred(s3):
+    event = put(s3, "ingest/sales/huge.csv", sales_csv())
+    event["detail"]["object"]["size"] = 50 * 10**9  # about 2,500 s at the planned throughput
+    context = ExpiringContext(remaining_ms=900_000)
+    assert handler_module.handler(sqs_event(json.dumps(event)), context) == {
+        "batchItemFailures": []
+    }
+    version = event["detail"]["object"]["version-id"]
+    report_key = f"reports/ingest/sales/huge.csv/{version}.json"
+    report = json.loads(s3.get_object(Bucket=QUARANTINE, Key=report_key)["Body"].read())
+    assert report["rule"] == "too_large_for_timeout"
+    assert keys(s3, CURATED) == []
+
+
+def test_the_next_file_is_started_only_when_its_estimate_fits(s3):
+    small = put(s3, "ingest/sales/e/small.csv", sales_csv())
+    big = put(s3, "ingest/sales/e/big.csv", sales_csv(first=10))
+    big["detail"]["object"]["size"] = 2 * 10**9  # planned at about 100 s
+    later = put(s3, "ingest/sales/e/later.csv", sales_csv(first=20))
+    context = ExpiringContext(remaining_ms=900_000)
+
+    def first_upload_takes_800_seconds(**_):
+        context.remaining_ms = 100_000
+
+    aws.client("s3").meta.events.register("after-call.s3.PutObject", first_upload_takes_800_seconds)
+    result = handler_module.handler(
+        sqs_event(json.dumps(small), json.dumps(big), json.dumps(later)), context
+    )
+    # 100 s left: below the old flat margin (180 s, 20 % of 900 s) yet enough for a small file,
+    # not for one planned at 100 s plus the reserve.
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    assert len(keys(s3, CURATED)) == 2

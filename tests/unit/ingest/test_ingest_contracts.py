@@ -117,7 +117,7 @@ def test_extension_fits_format(key, dataset):
         ("unknown/x.csv", UNKNOWN_DATASET),
         ("x.csv", UNKNOWN_DATASET),
         ("sales/x.json", UNSUPPORTED_FORMAT),
-        ("sales/x.csv.gz", UNSUPPORTED_FORMAT),
+        ("sales/x.csv.bz2", UNSUPPORTED_FORMAT),  # gz and zst are read; other codecs are not
         ("events/x.csv", UNSUPPORTED_FORMAT),
         ("tracks/x", UNSUPPORTED_FORMAT),
     ],
@@ -126,3 +126,28 @@ def test_selection_failures_are_contract_violations(key, rule):
     with pytest.raises(ContractViolation) as info:
         select_contract(load_contracts(), key)
     assert info.value.rule == rule
+
+
+def test_isolated_loading_sets_a_broken_declaration_aside(tmp_path):
+    from headwater.contracts.rules import ContractViolation
+    from headwater.ingest.contracts import INVALID_DECLARATION, load_contracts_isolated
+
+    columns = '[[columns]]\nname = "a"\ntype = "string"\n'
+    (tmp_path / "a.toml").write_text(f'dataset = "a"\nprefix = "a/"\nformat = "csv"\n{columns}')
+    (tmp_path / "b.toml").write_text('dataset = "b"\nprefix = "a/b/"\nformat = "xls"\n')
+    (tmp_path / "c.toml").write_text("dataset = ")
+    (tmp_path / "d.toml").write_text(f'dataset = "a"\nprefix = "d/"\nformat = "csv"\n{columns}')
+    loaded = load_contracts_isolated(tmp_path)
+    assert [c.dataset for c in loaded.contracts] == ["a"]
+    assert [(b.source, b.prefix) for b in loaded.broken] == [
+        ("b.toml", "a/b/"),
+        ("c.toml", None),
+        ("d.toml", "d/"),
+    ]
+    assert "already declared in a.toml" in loaded.broken[2].error
+    assert select_contract(loaded.contracts, "a/x.csv", loaded.broken).dataset == "a"
+    for key, source in [("a/b/x.csv", "b.toml"), ("d/x.csv", "d.toml"), ("z/x.csv", "c.toml")]:
+        with pytest.raises(ContractViolation) as info:
+            select_contract(loaded.contracts, key, loaded.broken)
+        assert info.value.rule == INVALID_DECLARATION
+        assert source in info.value.message

@@ -67,7 +67,7 @@ def test_unversioned_bucket_uses_etag_and_survives_redelivery_after_quarantine(s
     assert (again.status, again.rule, again.report_key) == (
         "quarantined",
         "empty_file",
-        "reports/ingest/sales/bad.csv.json",
+        f"reports/ingest/sales/bad.csv/{bad.strip(chr(34))}.json",
     )
 
 
@@ -112,7 +112,8 @@ def test_quarantine_keeps_a_newer_upload_of_the_same_key(s3):
     good = s3.put_object(Bucket="raw", Key=key, Body=good_csv(7))
     outcome = run(s3, key, bad["ETag"], version_id=bad["VersionId"])
     assert (outcome.status, outcome.rule) == ("quarantined", "empty_file")
-    assert s3.get_object(Bucket="qua", Key=f"files/{key}")["Body"].read() == HEADER.encode()
+    file_key = f"files/{key}/{bad['VersionId']}/replaced.csv"
+    assert s3.get_object(Bucket="qua", Key=file_key)["Body"].read() == HEADER.encode()
     versions = s3.list_object_versions(Bucket="raw", Prefix=key)
     assert versions.get("DeleteMarkers", []) == [], "the newer upload must stay visible"
     assert s3.head_object(Bucket="raw", Key=key)["VersionId"] == good["VersionId"]
@@ -147,3 +148,48 @@ def test_quarantine_copy_of_replaced_unversioned_object_is_superseded(s3):
     assert outcome.status == "skipped" and "superseded" in outcome.message
     assert keys_in(s3, "qua") == [], "the newer content is not what was judged"
     assert s3.get_object(Bucket="raw", Key=key)["Body"].read() == good_csv(3)
+
+
+@pytest.mark.parametrize("size", [None, 13])
+def test_a_key_ending_in_a_slash_that_holds_data_is_quarantined(s3, size):
+    key = "ingest/sales/exports/"
+    etag = s3.put_object(Bucket="raw", Key=key, Body=b"order_id\n1\n2\n")["ETag"]
+    outcome = process_object(
+        s3=s3,
+        bucket="raw",
+        key=key,
+        version_id=None,
+        etag=etag,
+        size=size,
+        event_time=None,
+        contracts=load_contracts(),
+        curated_bucket="cur",
+        quarantine_bucket="qua",
+        ingest_prefix="ingest/",
+    )
+    assert (outcome.status, outcome.rule) == ("quarantined", "folder_key_with_data")
+    assert "holds 13 bytes" in outcome.message
+    file_key = f"files/{key}{etag.strip(chr(34))}/exports"
+    assert s3.get_object(Bucket="qua", Key=file_key)["Body"].read() == b"order_id\n1\n2\n"
+    assert s3.list_objects_v2(Bucket="raw")["KeyCount"] == 0
+
+
+def test_two_bad_versions_of_one_key_keep_both_copies_and_reports(s3):
+    s3.put_bucket_versioning(Bucket="raw", VersioningConfiguration={"Status": "Enabled"})
+    key = "ingest/sales/twice.csv"
+    first = s3.put_object(Bucket="raw", Key=key, Body=HEADER)  # empty_file
+    second = s3.put_object(Bucket="raw", Key=key, Body=HEADER + "x,2026-01-01,C,S,1,2.0,EUR,\n")
+    outcomes = [run(s3, key, v["ETag"], version_id=v["VersionId"]) for v in (first, second)]
+    assert [o.rule for o in outcomes] == ["empty_file", "type_mismatch"]
+    assert keys_in(s3, "qua") == sorted(
+        [
+            f"files/{key}/{first['VersionId']}/twice.csv",
+            f"files/{key}/{second['VersionId']}/twice.csv",
+            f"reports/{key}/{first['VersionId']}.json",
+            f"reports/{key}/{second['VersionId']}.json",
+        ]
+    )
+    assert [o.report_key for o in outcomes] == [
+        f"reports/{key}/{first['VersionId']}.json",
+        f"reports/{key}/{second['VersionId']}.json",
+    ]

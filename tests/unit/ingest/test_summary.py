@@ -42,7 +42,7 @@ def test_each_file_is_found_where_the_processor_left_it(aws):
     )
     s3.put_object(
         Bucket="quarantine",
-        Key="reports/ingest/sales/bad.csv.json",
+        Key="reports/ingest/sales/bad.csv/v1.json",
         Body=json.dumps({"rule": "malformed"}).encode(),
     )
     event = {"detail": {"object": {"key": "ingest/events/poison.ndjson"}}}
@@ -82,7 +82,7 @@ def test_a_wrong_quarantine_rule_is_not_as_expected(aws):
     s3, sqs, places = aws
     s3.put_object(
         Bucket="quarantine",
-        Key="reports/ingest/sales/x.csv.json",
+        Key="reports/ingest/sales/x.csv/v1.json",
         Body=json.dumps({"rule": "type_mismatch"}).encode(),
     )
     ledger = Ledger.from_manifest(
@@ -126,7 +126,9 @@ def test_a_second_run_does_not_count_the_first_runs_outputs(aws):
         Bucket="curated", Key=f"sales/ingest_date=2026-11-23/orders-{first}.parquet", Body=b"p"
     )
     report = {"rule": "malformed", "source": {"key": key, "version_id": first}}
-    s3.put_object(Bucket="quarantine", Key=f"reports/{key}.json", Body=json.dumps(report).encode())
+    s3.put_object(
+        Bucket="quarantine", Key=f"reports/{key}/{first}.json", Body=json.dumps(report).encode()
+    )
     ledger = Ledger.from_manifest(_manifest((key, "curated", None, 1, second)), places)
 
     ledger.refresh(s3, sqs)

@@ -6,6 +6,8 @@
    increasing sequencer, ISO time) delivered to the default bus only (moto sends it to every bus),
    through the patched rule delivery so input transformers and rule state apply. Only
    "Object Created" and "Object Deleted" are emitted: moto fires tag events on every PutObject.
+   A multipart upload emits one event, CompleteMultipartUpload's, as AWS does (moto also emitted
+   the PutObject event of the put_object call that stores the assembled object).
 2. ``GetBucketNotificationConfiguration`` returns ``<EventBridgeConfiguration/>`` when EventBridge
    delivery is on (moto stores it but omits it: a perpetual ``eventbridge = false -> true`` diff).
 3. Bucket policies are evaluated with ``aws:SecureTransport`` = true, and moto's condition
@@ -18,6 +20,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 def apply() -> None:
     _patch_s3_eventbridge_events()
+    _patch_multipart_single_event()
     _patch_s3_notification_eventbridge()
     _patch_bucket_policy_secure_transport()
 
@@ -132,6 +136,28 @@ def _send_s3_eventbridge_event(account_id: str, bucket: Any, event_name: str, ke
             rule.send_to_targets(event)
     except Exception:
         log.exception("S3 EventBridge notification for s3://%s failed", bucket.name)
+
+
+def _patch_multipart_single_event() -> None:
+    """AWS emits one Object Created event per multipart upload (CompleteMultipartUpload); moto's
+    complete_multipart_upload stores the object with put_object, which emits a PutObject event
+    too, so every large upload (boto3 upload_file above 8 MB) was processed twice."""
+    from moto.s3.models import S3Backend
+
+    original = S3Backend.put_object
+    if getattr(original, "_headwater_single_event", False):
+        return
+
+    @functools.wraps(original)
+    def put_object(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # Only complete_multipart_upload passes a multipart and wants its own event (CopyObject
+        # passes the source's and already disables the PutObject one).
+        if kwargs.get("multipart") is not None:
+            kwargs["disable_notification"] = True
+        return original(self, *args, **kwargs)
+
+    put_object._headwater_single_event = True  # type: ignore[attr-defined]
+    S3Backend.put_object = put_object  # type: ignore[method-assign]
 
 
 # --- 2. S3 notification configuration keeps EventBridge -------------------------------------------
