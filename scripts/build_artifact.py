@@ -21,7 +21,8 @@ What goes in each zip:
   * the group's dependencies at the versions pinned in ``uv.lock`` (``uv export --frozen
     --only-group lambda-<group>``), minus the packages the Lambda Python runtime already provides
     (``RUNTIME_PROVIDED``), installed as manylinux wheels for the target architecture and Python
-    version (never built from source).
+    version (never built from source), each checked against its hash in ``uv.lock``
+    (``--require-hashes``).
 
 What stays out: ``__pycache__`` / ``*.pyc`` (Lambda compiles on import; bytecode from the build
 machine's Python would be ignored anyway), the ``tests`` directories of dependencies and the C++
@@ -148,7 +149,7 @@ def artifact_groups(project_root: Path = PROJECT_ROOT) -> list[str]:
 
 
 def locked_runtime_requirements(group: str, project_root: Path = PROJECT_ROOT) -> list[str]:
-    """The locked requirement lines (``name==version[ ; marker]``) of one artifact group.
+    """The locked requirement lines (``name==version[ ; marker] --hash=...``) of one group.
 
     ``--only-group lambda-<group>`` yields that group's closure only (no ``[project]``
     dependencies, no extras, no dev group); ``--frozen`` reads uv.lock as is (no resolution,
@@ -160,7 +161,6 @@ def locked_runtime_requirements(group: str, project_root: Path = PROJECT_ROOT) -
             "export",
             "--only-group",
             GROUP_PREFIX + group,
-            "--no-hashes",
             "--no-emit-project",
             "--no-header",
             "--no-annotate",
@@ -170,13 +170,17 @@ def locked_runtime_requirements(group: str, project_root: Path = PROJECT_ROOT) -
         what="uv export (reading uv.lock)",
     )
     requirements = []
-    for line in output.splitlines():
-        line = line.strip()
+    # One requirement per logical line: "name==version [; marker] --hash=sha256:... ...".
+    for line in output.replace("\\\n", " ").splitlines():
+        line = " ".join(line.split())
         if not line or line.startswith("#"):
             continue
         name = re.split(r"[\s=<>!~;\[]", line, maxsplit=1)[0]
         if _normalize(name) not in RUNTIME_PROVIDED:
             requirements.append(line)
+    missing = [r for r in requirements if "--hash=" not in r]
+    if missing:
+        raise BuildError(f"uv.lock has no hashes for: {', '.join(missing)}")
     return requirements
 
 
@@ -348,7 +352,8 @@ def _install_dependencies(
     requirements = locked_runtime_requirements(group, project_root)
     requirements_file = target.parent / "requirements.txt"
     requirements_file.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-    log(f"[{group}] bundling: " + ", ".join(r.split(";")[0].strip() for r in requirements))
+    pins = (re.split(r"[\s;]", r, maxsplit=1)[0] for r in requirements)
+    log(f"[{group}] bundling: " + ", ".join(pins))
     _run(
         [
             _uv(),
@@ -366,6 +371,8 @@ def _install_dependencies(
             # The export is already the full locked closure; --no-deps keeps the runtime-provided
             # packages (boto3 ...) from being pulled back in as dependencies.
             "--no-deps",
+            # Every wheel must match a hash recorded in uv.lock: what was locked is what ships.
+            "--require-hashes",
             "--requirement",
             str(requirements_file),
         ],

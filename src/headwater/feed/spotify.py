@@ -97,6 +97,22 @@ def _http_request(url: str, **kwargs: Any) -> urllib.request.Request:
     return urllib.request.Request(url, **kwargs)  # noqa: S310
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _check_credential_url(url: str) -> None:
+    """Both URLs carry credentials (the client secret, then a bearer token): HTTPS only, except
+    on this machine's loopback interface (a local fake of the API for tests)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return
+    raise SpotifyError(
+        f"refusing {url!r}: credentials are only sent over https (plain http only to localhost)"
+    )
+
+
 class SpotifyClient:
     def __init__(
         self,
@@ -112,8 +128,7 @@ class SpotifyClient:
         if not client_id or not client_secret:
             raise SpotifyError("Spotify client id and client secret are both required")
         for url in (accounts_url, api_url):
-            if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
-                raise SpotifyError(f"not an http(s) URL: {url!r}")
+            _check_credential_url(url)
         self._client_id = client_id
         self._client_secret = client_secret
         self.accounts_url = accounts_url.rstrip("/")

@@ -325,3 +325,21 @@ def test_cli_api_refusal_is_a_one_line_error(monkeypatch, tmp_path, capsys):
     assert err == [
         "headwater: error: source 'spotify' failed: GET /v1/search failed: HTTP 403 Forbidden."
     ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://accounts.example.com", "http://10.0.0.5:8080", "ftp://127.0.0.1", "file:///etc"],
+)
+def test_credentials_never_go_over_plain_http_off_this_machine(url):
+    # The client secret (accounts) and the bearer token (API) would cross the network in clear.
+    for urls in ({"accounts_url": url}, {"api_url": url}):
+        with pytest.raises(SpotifyError, match="only sent over https"):
+            SpotifyClient("id", "secret", **urls)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://accounts.example.com", "http://127.0.0.1:9", "http://localhost:9"]
+)
+def test_https_and_loopback_urls_are_accepted(url):
+    SpotifyClient("id", "secret", accounts_url=url, api_url=url)

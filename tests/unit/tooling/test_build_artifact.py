@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -168,7 +169,22 @@ def test_groups_are_declared_in_pyproject() -> None:
 
 def _pins(group: str) -> dict[str, str]:
     requirements = build_artifact.locked_runtime_requirements(group)
-    return dict(r.split(";")[0].strip().split("==") for r in requirements)
+    return dict(re.split(r"[\s;]", r, maxsplit=1)[0].split("==") for r in requirements)
+
+
+@pytest.mark.parametrize("group", ["api", "data"])
+def test_every_bundled_wheel_is_pinned_by_its_lock_hashes(group: str) -> None:
+    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked_hashes = {
+        p["name"]: {w["hash"] for w in p.get("wheels", [])} for p in lock["package"]
+    }
+    for requirement in build_artifact.locked_runtime_requirements(group):
+        name = requirement.split("==")[0]
+        hashes = set(re.findall(r"--hash=(sha256:[0-9a-f]{64})", requirement))
+        assert hashes, f"{name} has no hash: pip could install any file under that name"
+        assert hashes <= locked_hashes[name] | {
+            p["sdist"]["hash"] for p in lock["package"] if p["name"] == name and "sdist" in p
+        }, name
 
 
 @pytest.mark.parametrize("group", ["api", "data"])
