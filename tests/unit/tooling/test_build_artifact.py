@@ -175,9 +175,7 @@ def _pins(group: str) -> dict[str, str]:
 @pytest.mark.parametrize("group", ["api", "data"])
 def test_every_bundled_wheel_is_pinned_by_its_lock_hashes(group: str) -> None:
     lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
-    locked_hashes = {
-        p["name"]: {w["hash"] for w in p.get("wheels", [])} for p in lock["package"]
-    }
+    locked_hashes = {p["name"]: {w["hash"] for w in p.get("wheels", [])} for p in lock["package"]}
     for requirement in build_artifact.locked_runtime_requirements(group):
         name = requirement.split("==")[0]
         hashes = set(re.findall(r"--hash=(sha256:[0-9a-f]{64})", requirement))
