@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,14 +83,23 @@ def write_pid(paths: StatePaths, pid: int) -> None:
         with contextlib.suppress(FileNotFoundError):
             paths.start_file.unlink()
     else:
-        _write_atomically(paths.start_file, f"{pid} {start_time}\n")
-    _write_atomically(paths.pid_file, f"{pid}\n")
+        write_atomically(paths.start_file, f"{pid} {start_time}\n")
+    write_atomically(paths.pid_file, f"{pid}\n")
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so a reader never sees half a file. The temporary file is
+    this call's own: two writers of one path (two invocations refreshing a function's IAM spec)
+    must not replace each other's temporary file away."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _proc_stat_fields(pid: int) -> list[str] | None:
@@ -119,7 +129,7 @@ def read_info(paths: StatePaths) -> dict | None:
 
 def write_info(paths: StatePaths, info: dict) -> None:
     paths.root.mkdir(parents=True, exist_ok=True)
-    _write_atomically(paths.info_file, json.dumps(info, indent=2) + "\n")
+    write_atomically(paths.info_file, json.dumps(info, indent=2) + "\n")
 
 
 def clear(paths: StatePaths, pid: int | None = None) -> None:

@@ -44,6 +44,7 @@ from headwater.local.apigateway.events import (
 )
 from headwater.local.apigateway.model import Method, RestApi, Snapshot, discover, discover_keys
 from headwater.local.apigateway.usage_plans import Decision, UsageMeter
+from headwater.local.state import write_atomically
 
 __all__ = ["API_PORT_ENV", "DEFAULT_API_PORT", "ApiFront", "read_apis"]
 
@@ -302,11 +303,7 @@ class ApiFront:
     def _write_apis(self, published: dict[str, dict]) -> None:
         if self.state_dir is None:
             return
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        path = self.state_dir / APIS_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(published, indent=2) + "\n")
-        tmp.replace(path)
+        write_atomically(self.state_dir / APIS_FILE, json.dumps(published, indent=2) + "\n")
 
     # -- introspection ---------------------------------------------------------------------
 

@@ -11,15 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from headwater.local.state import write_atomically
+
 STATUS_FILE = "event_sources.json"
 
 
 def write_mappings(state_dir: Path, mappings: list[dict[str, Any]]) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / STATUS_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(mappings, indent=2) + "\n")
-    tmp.replace(path)  # the CLI never reads half a file
+    write_atomically(state_dir / STATUS_FILE, json.dumps(mappings, indent=2) + "\n")
 
 
 def remove_mappings(state_dir: Path) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.local.iam import arns
+from headwater.local.state import write_atomically
 
 # botocore's signing name -> IAM service prefix, where they differ.
 SIGNING_NAME_TO_PREFIX = {"monitoring": "cloudwatch", "email": "ses"}
@@ -82,10 +83,7 @@ def build_index(target: Path) -> Path:
 
     Workers read this compact file instead of the whole definition, so a cold start stays cheap.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(_compact_index())
-    tmp.replace(target)
+    write_atomically(target, _compact_index())
     return target
 
 

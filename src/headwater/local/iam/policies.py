@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from headwater.local.iam.arns import ACCOUNT
+from headwater.local.state import write_atomically
 
 log = logging.getLogger("headwater.local.iam")
 
@@ -94,10 +95,7 @@ def write_spec(path: Path, content: dict[str, Any]) -> bool:
     text = json.dumps(content, sort_keys=True)
     if path.exists() and path.read_text() == text:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_atomically(path, text)
     return True
 
 
