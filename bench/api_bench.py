@@ -68,7 +68,18 @@ def create_function(endpoint: str) -> str:
     return make_client("lambda", endpoint).create_function(
         FunctionName=FUNCTION,
         Runtime="python3.12",
-        Role=lambda_role(make_client("iam", endpoint), "hw-bench-api"),
+        # What modules/lookup grants its API function: reads of the table, nothing else.
+        Role=lambda_role(
+            make_client("iam", endpoint),
+            "hw-bench-api",
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+                    "Resource": f"arn:aws:dynamodb:{REGION}:123456789012:table/{TABLE}",
+                }
+            ],
+        ),
         Handler="headwater.handlers.lookup_api.handler",
         Timeout=10,
         MemorySize=512,

@@ -91,15 +91,25 @@ def code_zip(files: dict[str, str] | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def lambda_role(iam: Any, role_name: str) -> str:
-    """The ARN of an IAM role Lambda may assume, created on first use (moto checks it exists)."""
+def lambda_role(iam: Any, role_name: str, statements: list[dict] | None = None) -> str:
+    """The ARN of an IAM role Lambda may assume, created on first use (moto checks it exists).
+
+    ``statements`` become its inline policy, as a module would grant them: the local mode checks
+    every AWS call a function makes against its role, so a function that calls AWS needs them.
+    """
     try:
-        return iam.get_role(RoleName=role_name)["Role"]["Arn"]
+        arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
         created = iam.create_role(
             RoleName=role_name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
         )
-        return created["Role"]["Arn"]
+        arn = created["Role"]["Arn"]
+    if statements:
+        document = {"Version": "2012-10-17", "Statement": statements}
+        iam.put_role_policy(
+            RoleName=role_name, PolicyName="function", PolicyDocument=json.dumps(document)
+        )
+    return arn
 
 
 def lambda_proxy_uri(function_arn: str, region: str = REGION) -> str:
