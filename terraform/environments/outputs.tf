@@ -76,6 +76,11 @@ output "usage_plan_ids" {
   value       = module.stack.usage_plan_ids
 }
 
+output "tenancy_table" {
+  description = "DynamoDB table of the tenancy directory (API key id -> subscriber -> grants); `headwater keys` reads and writes it."
+  value       = module.stack.tenancy_table
+}
+
 output "lookup_table" {
   description = "DynamoDB table of the lookup datasets."
   value       = module.stack.lookup_table

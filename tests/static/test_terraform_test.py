@@ -20,7 +20,7 @@ TESTED = sorted(
 
 def test_the_aws_requirements_are_tested_per_module():
     # Guards the parametrisation below against silently testing nothing.
-    assert {"kms_key", "bucket", "queue", "function", "platform", "ingest"} <= set(TESTED)
+    assert {"kms_key", "bucket", "queue", "function", "platform", "ingest", "lookup"} <= set(TESTED)
 
 
 @pytest.mark.parametrize("module", TESTED)

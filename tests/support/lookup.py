@@ -20,10 +20,17 @@ import boto3
 from moto import mock_aws
 
 from headwater import aws
+from headwater.handlers.support import tenancy as request_tenancy
 from tests.support import paths
+from tests.support.tenancy import create_tenancy_table, put_key, put_subscriber
 
 FIXTURES = paths.FIXTURES / "lookup"
 RAW, TABLE, QUEUE = "hw-raw", "hw-lookup", "hw-lookup-events"
+TENANCY_TABLE = "hw-tenancy"
+# The key id of the fixture event (api_gateway_get.json) and the subscriber it belongs to.
+FIXTURE_KEY_ID, FIXTURE_SUBSCRIBER = "k7q2r9s1t3", "acme"
+# Granted: the loaded dataset and one that never exists (its requests are 404s, not 403s).
+FIXTURE_GRANTS = ("employees", "staff")
 REGION = "us-east-1"
 UPLOADS_START = dt.datetime(2026, 11, 23, 6, 0, 0, tzinfo=dt.UTC)
 
@@ -128,6 +135,7 @@ def lookup_environment(monkeypatch) -> Iterator[LookupEnv]:
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": REGION,
         "LOOKUP_TABLE": TABLE,
+        "TENANCY_TABLE": TENANCY_TABLE,
         "LOOKUP_PREFIX": "lookup/",
         "EVENT_BUS_NAME": "default",
         "POWERTOOLS_SERVICE_NAME": "lookup",
@@ -138,11 +146,17 @@ def lookup_environment(monkeypatch) -> Iterator[LookupEnv]:
     monkeypatch.delenv("LOOKUPS_DIR", raising=False)
     with mock_aws():
         aws.reset()
+        request_tenancy.reset()  # its directory holds a client of the previous mock
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=RAW)
         s3.put_bucket_versioning(Bucket=RAW, VersioningConfiguration={"Status": "Enabled"})
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_lookup_table(dynamodb, TABLE)
+        # What modules/api_stage writes: the fixture event's key belongs to a subscriber granted
+        # FIXTURE_GRANTS.
+        create_tenancy_table(dynamodb, TENANCY_TABLE)
+        put_subscriber(dynamodb, TENANCY_TABLE, FIXTURE_SUBSCRIBER, datasets=FIXTURE_GRANTS)
+        put_key(dynamodb, TENANCY_TABLE, FIXTURE_KEY_ID, FIXTURE_SUBSCRIBER)
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
@@ -156,6 +170,7 @@ def lookup_environment(monkeypatch) -> Iterator[LookupEnv]:
         events.put_targets(Rule="lookup-loads", Targets=[{"Id": "queue", "Arn": queue_arn}])
         yield LookupEnv(s3, dynamodb, sqs, queue_url)
     aws.reset()
+    request_tenancy.reset()
 
 
 def api_event(

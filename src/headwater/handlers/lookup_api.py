@@ -4,7 +4,10 @@ Routes: GET /lookups/{dataset}, GET /lookups/{dataset}/{key}, GET /lookups/{data
 (GET /health is answered by API Gateway itself, a MOCK integration: see
 ``headwater.handlers.openapi``).
 API keys are checked by API Gateway (or the local front) before the function runs; the function
-never logs them (the event is not logged, and only the key's id is).
+never logs them (the event is not logged, and only the key's id is). What a key may read is the
+function's business (``headwater.tenancy``): its subscriber must be granted the dataset (internal
+keys read all), else 403, checked before anything about the dataset is read, so the answer does
+not tell whether a dataset exists.
 
 Routes are typed (``Annotated`` path and query parameters with their constraints) and the
 resolver validates requests against them (``enable_validation``); the same declarations generate
@@ -29,8 +32,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, Field
 
+from headwater.handlers.support import tenancy
 from headwater.handlers.support.settings import env_var, read_settings
 from headwater.lookup.store import InvalidCursor, LookupStore, StoreBusy, VersionGone
+from headwater.tenancy import Denied, require_grant
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -86,7 +91,7 @@ class Member(BaseModel):
 
 _ERROR_TEXT = {
     400: "Bad parameters",
-    403: "Missing or unknown API key",
+    403: "Missing or unknown API key, or the key's subscriber is not granted the dataset",
     404: "Unknown dataset, key or member",
     410: "The dataset was replaced since this listing started; restart it without a cursor",
     429: "Throttled or over quota",
@@ -135,6 +140,13 @@ def _param(name: str, matched: str) -> str:
     return decoded if decoded is not None else unquote(matched)
 
 
+def _granted(dataset: str) -> str:
+    """The decoded dataset name, once the caller's subscriber is granted it (else 403)."""
+    dataset = _param("dataset", dataset)
+    require_grant(tenancy.caller(app.current_event.raw_event), dataset)
+    return dataset
+
+
 def _unknown_dataset(dataset: str) -> ApiError:
     return ApiError(404, f"unknown dataset {dataset!r}")
 
@@ -153,7 +165,7 @@ def _unknown_dataset(dataset: str) -> ApiError:
     security=_SECURED,
 )
 def list_keys(dataset: Dataset, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
-    dataset = _param("dataset", dataset)
+    dataset = _granted(dataset)
     try:
         page = store().list_page(dataset, limit=limit, cursor=cursor)
     except InvalidCursor as exc:
@@ -178,7 +190,7 @@ def list_keys(dataset: Dataset, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = N
     security=_SECURED,
 )
 def get_partition(dataset: Dataset, key: Key) -> dict:
-    dataset, key = _param("dataset", dataset), _param("key", key)
+    dataset, key = _granted(dataset), _param("key", key)
     partition = store().get_partition(dataset, key)
     if partition is None:
         raise _missing(dataset, f"unknown key {key!r} in dataset {dataset!r}")
@@ -193,7 +205,7 @@ def get_partition(dataset: Dataset, key: Key) -> dict:
     security=_SECURED,
 )
 def get_member(dataset: Dataset, key: Key, member: MemberKey) -> dict:
-    dataset, key, member = _param("dataset", dataset), _param("key", key), _param("member", member)
+    dataset, key, member = _granted(dataset), _param("key", key), _param("member", member)
     partition = store().get_partition(dataset, key)
     if partition is None:
         raise _missing(dataset, f"unknown key {key!r} in dataset {dataset!r}")
@@ -227,6 +239,11 @@ def _invalid(exc: RequestValidationError) -> Response:
 
 @app.exception_handler(ApiError)
 def _api_error(exc: ApiError) -> Response:
+    return _json(exc.status, {"message": exc.message})
+
+
+@app.exception_handler(Denied)
+def _denied(exc: Denied) -> Response:
     return _json(exc.status, {"message": exc.message})
 
 

@@ -71,18 +71,19 @@ variable "lookup_key_prefix" {
 }
 
 variable "subscribers" {
-  description = "API subscribers: name -> { throttle_rate_limit, throttle_burst_limit, quota_limit, quota_period } (one key and usage plan each)."
+  description = "API subscribers: name -> { throttle_rate_limit, throttle_burst_limit, quota_limit, quota_period, datasets } (one key and usage plan each; datasets: what it may read, any other is a 403)."
   type = map(object({
     throttle_rate_limit  = number
     throttle_burst_limit = number
     quota_limit          = number
     quota_period         = string
+    datasets             = list(string)
   }))
   default = {}
 }
 
 variable "internal_keys" {
-  description = "Internal API keys (throttle, no quota): name -> { throttle_rate_limit, throttle_burst_limit }."
+  description = "Internal API keys (throttle, no quota, read every dataset): name -> { throttle_rate_limit, throttle_burst_limit }."
   type = map(object({
     throttle_rate_limit  = number
     throttle_burst_limit = number

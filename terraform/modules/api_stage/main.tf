@@ -9,6 +9,7 @@ locals {
         quota_limit          = null
         quota_period         = null
         kind                 = "internal"
+        datasets             = [] # internal keys read every dataset
       }
     },
   )
@@ -166,4 +167,39 @@ resource "aws_api_gateway_usage_plan_key" "this" {
   key_id        = aws_api_gateway_api_key.this[each.key].id
   key_type      = "API_KEY"
   usage_plan_id = aws_api_gateway_usage_plan.this[each.key].id
+
+  # A key opens the API only once the directory says whose it is (an unknown key would be
+  # denied, but a key must never work before its grants are in place).
+  depends_on = [aws_dynamodb_table_item.key, aws_dynamodb_table_item.subscriber]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tenancy directory entries (layout of headwater.tenancy): every name is a subscriber, of kind
+# internal (reads every dataset) or subscriber (reads its datasets); every key names its
+# subscriber. `headwater keys create|rotate` adds keys of the same subscribers; a rotated
+# Terraform key is replaced here (terraform apply -replace), so its new id gets this item too.
+# ---------------------------------------------------------------------------------------------
+resource "aws_dynamodb_table_item" "subscriber" {
+  for_each = local.plans
+
+  table_name = var.tenancy_table_name
+  hash_key   = "pk"
+  item = jsonencode({
+    pk            = { S = "subscriber#${each.key}" }
+    kind          = { S = each.value.kind }
+    datasets      = { L = [for d in sort(each.value.datasets) : { S = d }] }
+    usage_plan_id = { S = aws_api_gateway_usage_plan.this[each.key].id }
+  })
+}
+
+resource "aws_dynamodb_table_item" "key" {
+  for_each = local.plans
+
+  table_name = var.tenancy_table_name
+  hash_key   = "pk"
+  item = jsonencode({
+    pk         = { S = "key#${aws_api_gateway_api_key.this[each.key].id}" }
+    subscriber = { S = each.key }
+    managed_by = { S = "terraform" }
+  })
 }

@@ -114,17 +114,30 @@ variable "throttle_burst_limit" {
 
 variable "subscribers" {
   description = <<-EOT
-    External consumers: each gets an API key and its own usage plan with throttle and quota.
+    External consumers: each gets an API key and its own usage plan with throttle and quota, and
+    reads only the datasets it is granted (the API answers 403 for any other).
     { name = { throttle_rate_limit, throttle_burst_limit, quota_limit,
-               quota_period = "DAY"|"WEEK"|"MONTH" } }
+               quota_period = "DAY"|"WEEK"|"MONTH", datasets = ["employees", ...] } }
   EOT
   type = map(object({
     throttle_rate_limit  = number
     throttle_burst_limit = number
     quota_limit          = number
     quota_period         = string
+    datasets             = list(string)
   }))
   default = {}
+
+  validation {
+    # The dataset name rule of headwater.lookup.contracts (DATASET_NAME).
+    condition     = alltrue(flatten([for s in values(var.subscribers) : [for d in s.datasets : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", d))]]))
+    error_message = "datasets must be dataset names: 1-63 lowercase letters, digits, hyphens and underscores, starting with a letter or digit."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscribers) : length(distinct(s.datasets)) == length(s.datasets)])
+    error_message = "a subscriber's datasets must not repeat a name."
+  }
 
   validation {
     condition     = alltrue([for name in keys(var.subscribers) : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", name))])
@@ -172,6 +185,16 @@ variable "internal_keys" {
     # Keys of both kinds share one namespace (their API key names).
     condition     = length(setintersection(keys(var.internal_keys), keys(var.subscribers))) == 0
     error_message = "a name cannot be both a subscriber and an internal key."
+  }
+}
+
+variable "tenancy_table_name" {
+  description = "Tenancy directory table (output tenancy_table_name of ../platform): the module writes each key's subscriber and each subscriber's kind, grants and usage plan there."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.tenancy_table_name))
+    error_message = "tenancy_table_name must be a DynamoDB table name (3-255 letters, digits, _ . -)."
   }
 }
 

@@ -43,6 +43,32 @@ locals {
       }
     }
   }
+  # The API function's role, as a local so tests/policies.tftest.hcl can read it.
+  api_statements = [
+    {
+      sid       = "ReadLookupTable"
+      actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+      resources = [aws_dynamodb_table.this.arn]
+    },
+    {
+      # Which subscriber a key belongs to and what it is granted: single items by key, nothing
+      # else (no Query or Scan: a function cannot list other subscribers or keys).
+      sid       = "ReadTenancyDirectory"
+      actions   = ["dynamodb:GetItem"]
+      resources = [var.tenancy_table_arn]
+    },
+    {
+      sid       = "UseKeyThroughDynamoDB"
+      actions   = ["kms:Decrypt", "kms:DescribeKey"]
+      resources = [var.kms_key_arn]
+      conditions = [{
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com"]
+      }]
+    },
+  ]
+
   resource_ids = {
     dataset = aws_api_gateway_resource.dataset.id
     key     = aws_api_gateway_resource.key.id
@@ -299,26 +325,11 @@ module "api_function" {
   # Exactly the variables the API function reads.
   environment_variables = {
     LOOKUP_TABLE            = aws_dynamodb_table.this.name
+    TENANCY_TABLE           = var.tenancy_table_name
     POWERTOOLS_SERVICE_NAME = "lookup-api"
   }
 
-  policy_statements = [
-    {
-      sid       = "ReadLookupTable"
-      actions   = ["dynamodb:GetItem", "dynamodb:Query"]
-      resources = [aws_dynamodb_table.this.arn]
-    },
-    {
-      sid       = "UseKeyThroughDynamoDB"
-      actions   = ["kms:Decrypt", "kms:DescribeKey"]
-      resources = [var.kms_key_arn]
-      conditions = [{
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["dynamodb.${local.region}.amazonaws.com"]
-      }]
-    },
-  ]
+  policy_statements = local.api_statements
 
   allowed_triggers = {
     AllowLookupRoutes = {

@@ -90,6 +90,26 @@ variable "params_validator_id" {
   type        = string
 }
 
+variable "tenancy_table_name" {
+  description = "Tenancy directory table (platform output tenancy_table_name): the API function reads each key's subscriber and grants there."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.tenancy_table_name))
+    error_message = "tenancy_table_name must be a DynamoDB table name (3-255 letters, digits, _ . -)."
+  }
+}
+
+variable "tenancy_table_arn" {
+  description = "ARN of the tenancy directory table (platform output tenancy_table_arn): the API function may GetItem on it, nothing else."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[^:]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$", var.tenancy_table_arn))
+    error_message = "tenancy_table_arn must be a DynamoDB table ARN."
+  }
+}
+
 variable "kms_key_arn" {
   description = "KMS key for the table, the DLQ, the functions' logs and environment (platform output kms_key_arn); its policy must allow events, cloudwatch and logs service principals."
   type        = string

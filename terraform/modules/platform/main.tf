@@ -319,3 +319,32 @@ resource "aws_cloudwatch_metric_alarm" "scheduler_dlq_depth" {
   ok_actions          = [local.alerts_topic_arn]
   tags                = var.tags
 }
+
+# ---------------------------------------------------------------------------------------------
+# Tenancy directory: API key id -> subscriber, subscriber -> kind and granted datasets (layout
+# owned by headwater.tenancy). Written by ../api_stage (Terraform's keys and every subscriber)
+# and by `headwater keys create|rotate`; every API function reads it with GetItem only.
+# ---------------------------------------------------------------------------------------------
+resource "aws_dynamodb_table" "tenancy" {
+  #checkov:skip=CKV2_AWS_16:Auto scaling applies to provisioned capacity; the table is PAY_PER_REQUEST, which scales by itself.
+  name                        = "${var.name_prefix}-tenancy"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  deletion_protection_enabled = var.deletion_protection
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = module.kms_key.key_arn
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  tags = var.tags
+}

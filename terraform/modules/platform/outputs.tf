@@ -82,3 +82,13 @@ output "api_gateway_cloudwatch_role_arn" {
   description = "ARN of the account's API Gateway CloudWatch Logs role the module set, or null when manage_api_gateway_account is false."
   value       = try(aws_api_gateway_account.this[0].cloudwatch_role_arn, null)
 }
+
+output "tenancy_table_name" {
+  description = "DynamoDB table of the tenancy directory (API key id -> subscriber -> grants): pass it to ../api_stage and to every API function."
+  value       = aws_dynamodb_table.tenancy.name
+}
+
+output "tenancy_table_arn" {
+  description = "ARN of the tenancy directory table: API functions get dynamodb:GetItem on it, nothing more."
+  value       = aws_dynamodb_table.tenancy.arn
+}

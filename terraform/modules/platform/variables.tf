@@ -127,6 +127,12 @@ variable "manage_api_gateway_account" {
   default     = false
 }
 
+variable "deletion_protection" {
+  description = "Refuse to delete the tenancy directory table (true in prod)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags applied to every resource of the module."
   type        = map(string)

@@ -24,6 +24,7 @@ module "platform" {
   tags             = var.tags
 
   manage_api_gateway_account = var.manage_api_gateway_account
+  deletion_protection        = var.deletion_protection
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -69,6 +70,8 @@ module "lookup" {
   root_resource_id    = module.platform.root_resource_id
   execution_arn       = module.platform.execution_arn
   params_validator_id = module.platform.params_validator_id
+  tenancy_table_name  = module.platform.tenancy_table_name
+  tenancy_table_arn   = module.platform.tenancy_table_arn
 
   deletion_protection = var.deletion_protection
   log_retention_days  = var.log_retention_days
@@ -87,6 +90,7 @@ module "api_stage" {
   log_retention_days = var.log_retention_days
   subscribers        = var.subscribers
   internal_keys      = var.internal_keys
+  tenancy_table_name = module.platform.tenancy_table_name
   alarm_topic_arn    = module.platform.alerts_topic_arn
   tags               = var.tags
 

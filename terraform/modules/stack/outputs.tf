@@ -75,6 +75,11 @@ output "usage_plan_ids" {
   value       = module.api_stage.usage_plan_ids
 }
 
+output "tenancy_table" {
+  description = "DynamoDB table of the tenancy directory (API key id -> subscriber -> grants); `headwater keys` reads and writes it."
+  value       = module.platform.tenancy_table_name
+}
+
 output "lookup_table" {
   description = "DynamoDB table of the lookup datasets."
   value       = module.lookup.table_name

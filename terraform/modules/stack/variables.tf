@@ -91,7 +91,7 @@ variable "force_destroy" {
 }
 
 variable "deletion_protection" {
-  description = "Refuse to delete the lookup table (true in prod)."
+  description = "Refuse to delete the lookup table and the tenancy directory table (true in prod)."
   type        = bool
   default     = true
 }
@@ -205,18 +205,19 @@ variable "manage_api_gateway_account" {
 }
 
 variable "subscribers" {
-  description = "API subscribers: name -> { throttle_rate_limit, throttle_burst_limit, quota_limit, quota_period } (one key and usage plan each; validated by ../api_stage)."
+  description = "API subscribers: name -> { throttle_rate_limit, throttle_burst_limit, quota_limit, quota_period, datasets } (one key and usage plan each; datasets: the lookup datasets it may read, every other is a 403; validated by ../api_stage)."
   type = map(object({
     throttle_rate_limit  = number
     throttle_burst_limit = number
     quota_limit          = number
     quota_period         = string
+    datasets             = list(string)
   }))
   default = {}
 }
 
 variable "internal_keys" {
-  description = "Internal API keys (throttle, no quota): name -> { throttle_rate_limit, throttle_burst_limit } (validated by ../api_stage)."
+  description = "Internal API keys (throttle, no quota, read every dataset): name -> { throttle_rate_limit, throttle_burst_limit } (validated by ../api_stage)."
   type = map(object({
     throttle_rate_limit  = number
     throttle_burst_limit = number

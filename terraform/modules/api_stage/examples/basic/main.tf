@@ -28,6 +28,28 @@ module "api" {
   name = "headwater-dev-example"
 }
 
+# The tenancy directory, as ../platform creates it: key id -> subscriber -> grants.
+resource "aws_dynamodb_table" "tenancy" {
+  #checkov:skip=CKV2_AWS_16:Auto scaling applies to provisioned capacity; the table is PAY_PER_REQUEST.
+  name         = "headwater-dev-example-tenancy"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = module.kms_key.key_arn
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+}
+
 module "api_stage" {
   source = "../.."
 
@@ -36,9 +58,10 @@ module "api_stage" {
   kms_key_arn           = module.kms_key.key_arn
   log_retention_days    = 30
   redeployment_triggers = module.api.deployment_triggers
+  tenancy_table_name    = aws_dynamodb_table.tenancy.name
 
   subscribers = {
-    acme = { throttle_rate_limit = 5, throttle_burst_limit = 10, quota_limit = 10000, quota_period = "DAY" }
+    acme = { throttle_rate_limit = 5, throttle_burst_limit = 10, quota_limit = 10000, quota_period = "DAY", datasets = ["employees"] }
   }
   internal_keys = {
     ops = { throttle_rate_limit = 50, throttle_burst_limit = 100 }

@@ -36,6 +36,8 @@ module "lookup" {
   root_resource_id    = module.platform.root_resource_id
   execution_arn       = module.platform.execution_arn
   params_validator_id = module.platform.params_validator_id
+  tenancy_table_name  = module.platform.tenancy_table_name
+  tenancy_table_arn   = module.platform.tenancy_table_arn
   deletion_protection = false
 }
 
@@ -46,6 +48,15 @@ module "api_stage" {
   rest_api_name         = module.platform.rest_api_name
   kms_key_arn           = module.platform.kms_key_arn
   redeployment_triggers = concat(module.platform.deployment_triggers, module.lookup.deployment_triggers)
+  tenancy_table_name    = module.platform.tenancy_table_name
+
+  # A subscriber reads only the datasets it is granted; internal keys read every dataset.
+  subscribers = {
+    acme = { throttle_rate_limit = 5, throttle_burst_limit = 10, quota_limit = 10000, quota_period = "DAY", datasets = ["employees"] }
+  }
+  internal_keys = {
+    ops = { throttle_rate_limit = 50, throttle_burst_limit = 100 }
+  }
 }
 
 output "lookup_table" {
