@@ -78,7 +78,7 @@ FUNCTIONS = [
         module="lookup",
         handler="headwater.handlers.lookup_api.handler",
         domain="lookup",
-        interface=frozenset({"LOOKUP_TABLE", "POWERTOOLS_SERVICE_NAME"}),
+        interface=frozenset({"LOOKUP_TABLE", "TENANCY_TABLE", "POWERTOOLS_SERVICE_NAME"}),
         optional=frozenset({"LOOKUPS_DIR"}),
     ),
 ]

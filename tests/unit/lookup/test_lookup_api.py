@@ -10,12 +10,17 @@ import logging
 import pytest
 
 from headwater.handlers import lookup_api, lookup_loader
+from headwater.handlers.support import tenancy as request_tenancy
+from headwater.tenancy import INTERNAL
 from tests.support.lambda_context import LambdaContext
 from tests.support.lookup import (
+    FIXTURE_SUBSCRIBER,
     FIXTURES,
+    TENANCY_TABLE,
     api_event,
     lookup_environment,
 )
+from tests.support.tenancy import put_key, put_subscriber
 
 
 @pytest.fixture
@@ -193,3 +198,49 @@ def test_a_listing_stays_on_its_version_or_ends_with_410(loaded):
     assert status == 410 and "restart it without a cursor" in body["message"]
     status, body = call(api_event({"dataset": "employees"}, LIST))
     assert status == 200 and body["version"] == result["manifest"]["version"]
+
+
+# ---- tenancy: what a key's subscriber may read --------------------------------------------------
+
+
+def _as_key(event: dict, key_id: str) -> dict:
+    event["requestContext"]["identity"]["apiKeyId"] = key_id
+    return event
+
+
+def test_a_dataset_the_subscriber_is_not_granted_is_403_on_every_route(loaded):
+    # "employees" exists and is loaded; "salaries" does not exist: both are the same 403, so a
+    # subscriber cannot probe which datasets exist.
+    put_subscriber(loaded.dynamodb, TENANCY_TABLE, FIXTURE_SUBSCRIBER, datasets=("staff",))
+    request_tenancy.reset()  # the directory's cache still holds the earlier grants
+    for dataset in ("employees", "salaries"):
+        for params, resource in (
+            ({"dataset": dataset}, LIST),
+            ({"dataset": dataset, "key": "Sales"}, PARTITION),
+            ({"dataset": dataset, "key": "Sales", "member": "S001"}, MEMBER),
+        ):
+            status, body = call(api_event(params, resource))
+            assert (status, body) == (
+                403,
+                {"message": f"subscriber 'acme' is not granted dataset {dataset!r}"},
+            ), resource
+    # A granted dataset that does not exist stays a 404.
+    status, body = call(api_event({"dataset": "staff"}, LIST))
+    assert (status, body) == (404, {"message": "unknown dataset 'staff'"})
+
+
+def test_internal_keys_read_every_dataset(loaded):
+    put_subscriber(loaded.dynamodb, TENANCY_TABLE, "ops", kind=INTERNAL)
+    put_key(loaded.dynamodb, TENANCY_TABLE, "ops-key-id", "ops")
+    event = _as_key(api_event({"dataset": "employees", "key": "Sales"}, PARTITION), "ops-key-id")
+    status, body = call(event)
+    assert status == 200 and "S001" in body["members"]
+    event = _as_key(api_event({"dataset": "salaries"}, LIST), "ops-key-id")
+    assert call(event) == (404, {"message": "unknown dataset 'salaries'"})
+
+
+def test_a_key_no_subscriber_owns_is_403_not_served(loaded):
+    event = _as_key(api_event({"dataset": "employees", "key": "Sales"}, PARTITION), "stray-key")
+    status, body = call(event)
+    assert status == 403 and "belongs to no subscriber" in body["message"], body
+    assert "Sales" not in json.dumps(body)

@@ -11,6 +11,8 @@ import pytest
 from headwater.cli import openapi as openapi_cli
 from headwater.cli.openapi import render
 from headwater.handlers import lookup_api, openapi
+from headwater.handlers.support import tenancy as request_tenancy
+from headwater.tenancy import Caller
 from tests.support.lambda_context import LambdaContext
 from tests.support.lookup import api_event
 from tests.support.paths import ROOT
@@ -47,6 +49,9 @@ def test_every_documented_lookup_route_reaches_the_function(path, monkeypatch):
             return None
 
     monkeypatch.setattr(lookup_api, "store", Empty)
+    # Routing only: an internal caller, so no directory is needed (tenancy has its own tests).
+    internal = Caller(subscriber="ops", internal=True, grants=frozenset(), key_id="k")
+    monkeypatch.setattr(request_tenancy, "caller", lambda _event: internal)
     names = [n.strip("{}") for n in path.split("/") if n.startswith("{")]
     response = lookup_api.handler(
         api_event(dict.fromkeys(names, "x"), path), LambdaContext(function_name="hw-lookup-api")
