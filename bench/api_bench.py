@@ -51,8 +51,10 @@ from tests.support.emulator import (
     use_emulator_environment,
 )
 from tests.support.lookup import create_lookup_table, department, generate_employees_csv
+from tests.support.tenancy import create_tenancy_table, put_key, put_subscriber
 
 TABLE = "hw-bench-lookup"
+TENANCY_TABLE = "hw-bench-tenancy"
 FUNCTION = "hw-bench-lookup-api"
 STAGE = "local"
 RESOURCE = "/lookups/{dataset}/{key}"
@@ -77,14 +79,25 @@ def create_function(endpoint: str) -> str:
                     "Effect": "Allow",
                     "Action": ["dynamodb:GetItem", "dynamodb:Query"],
                     "Resource": f"arn:aws:dynamodb:{REGION}:123456789012:table/{TABLE}",
-                }
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetItem"],
+                    "Resource": f"arn:aws:dynamodb:{REGION}:123456789012:table/{TENANCY_TABLE}",
+                },
             ],
         ),
         Handler="headwater.handlers.lookup_api.handler",
         Timeout=10,
         MemorySize=512,
         Code={"ZipFile": code_zip()},
-        Environment={"Variables": {"LOOKUP_TABLE": TABLE, "POWERTOOLS_SERVICE_NAME": "lookup-api"}},
+        Environment={
+            "Variables": {
+                "LOOKUP_TABLE": TABLE,
+                "TENANCY_TABLE": TENANCY_TABLE,
+                "POWERTOOLS_SERVICE_NAME": "lookup-api",
+            }
+        },
     )["FunctionArn"]
 
 
@@ -118,6 +131,10 @@ def create_api(endpoint: str, function_arn: str) -> dict[str, str]:
         throttle=HIGH_THROTTLE,
     )
     key = gw.create_api_key(name="hw-bench-key", enabled=True)
+    # As modules/api_stage does: the key belongs to a subscriber granted the dataset.
+    dynamodb = make_client("dynamodb", endpoint)
+    put_subscriber(dynamodb, TENANCY_TABLE, "bench", datasets=(DATASET,), usage_plan_id=plan["id"])
+    put_key(dynamodb, TENANCY_TABLE, key["id"], "bench")
     gw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
     return {"api_id": api_id, "resource_id": parent, "key_id": key["id"], "key": key["value"]}
 
@@ -319,9 +336,12 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
     with running_emulator() as emulator, stdout_to(work / "lambda-stdout.log"):
         endpoint = emulator.endpoint_url
         use_emulator_environment(endpoint)  # the in-process handler's clients
-        os.environ.update(LOOKUP_TABLE=TABLE, POWERTOOLS_SERVICE_NAME="lookup-api")
+        os.environ.update(
+            LOOKUP_TABLE=TABLE, TENANCY_TABLE=TENANCY_TABLE, POWERTOOLS_SERVICE_NAME="lookup-api"
+        )
         s3, dynamodb = make_client("s3", endpoint), make_client("dynamodb", endpoint)
         create_lookup_table(dynamodb, TABLE)
+        create_tenancy_table(dynamodb, TENANCY_TABLE)
         upload(s3, csv_path, f"lookup/{DATASET}/{csv_path.name}")
         manifest = load_with_headwater(s3, dynamodb, TABLE, f"lookup/{DATASET}/{csv_path.name}")
         api = create_api(endpoint, create_function(endpoint))
