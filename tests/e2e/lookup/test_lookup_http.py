@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -21,6 +22,8 @@ from urllib.parse import quote
 import pytest
 
 from tests.support.e2e import EXAMPLE, api_base, client, get, key_value, outputs, publish, read_csv
+from tests.support.paths import ROOT
+from tests.support.tenancy import put_key, put_subscriber
 
 pytestmark = pytest.mark.e2e
 
@@ -86,9 +89,17 @@ def test_routes_answer_with_the_published_data(platform):
     status, body, _ = get(_url(platform, "health"))  # no key needed
     assert (status, body) == (200, {"status": "ok"})
 
-    for missing in (("lookups", "employees", "Nowhere"), ("lookups", "nothing", "Sales")):
-        status, body, _ = get(_url(platform, *missing), demo)
-        assert status == 404 and body["message"], body
+    status, body, _ = get(_url(platform, "lookups", "employees", "Nowhere"), demo)
+    assert status == 404 and "Nowhere" in body["message"], body
+    # A dataset the demo subscriber is not granted is a 403, whether it exists or not; an
+    # internal key (reads every dataset) gets the 404 of a dataset that does not exist.
+    status, body, _ = get(_url(platform, "lookups", "nothing", "Sales"), demo)
+    assert (status, body) == (
+        403,
+        {"message": "subscriber 'demo' is not granted dataset 'nothing'"},
+    )
+    status, body, _ = get(_url(platform, "lookups", "nothing", "Sales"), key_value(platform, "ops"))
+    assert (status, body) == (404, {"message": "unknown dataset 'nothing'"})
     status, body, _ = get(_url(platform, "lookups", "employees", department, "X999"), demo)
     assert status == 404 and "X999" in body["message"]
     status, body, _ = get(_url(platform, "lookups", "employees", query="limit=0"), demo)
@@ -135,6 +146,9 @@ def test_over_quota_is_429_limit_exceeded(platform):
         quota={"limit": 3, "period": "DAY"},
     )
     key = gateway.create_api_key(name=name, enabled=True)
+    directory = outputs(platform)["tenancy_table"]
+    # The key belongs to the demo subscriber (in a plan of its own, for a quota of 3).
+    put_key(client(platform, "dynamodb"), directory, key["id"], "demo", by="e2e")
     try:
         gateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
         url = _url(platform, "lookups", "employees", "Sales")
@@ -149,6 +163,96 @@ def test_over_quota_is_429_limit_exceeded(platform):
         gateway.delete_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"])
         gateway.delete_api_key(apiKey=key["id"])
         gateway.delete_usage_plan(usagePlanId=plan["id"])
+        client(platform, "dynamodb").delete_item(
+            TableName=directory, Key={"pk": {"S": f"key#{key['id']}"}}
+        )
+
+
+# ---- tenancy: subscribers read what they are granted ---------------------------------------
+
+
+def _keys_cli(platform, *argv: str) -> subprocess.CompletedProcess:
+    """``headwater keys ...`` as a user runs it, against the session's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "headwater", "keys", *argv,
+         "--outputs", str(platform["state"] / "local" / "outputs.json")],
+        cwd=ROOT, env=platform["local_env"], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def _plan_for(platform, name: str) -> dict:
+    gateway = client(platform, "apigateway")
+    api_id = next(
+        item["id"]
+        for item in gateway.get_rest_apis()["items"]
+        if item["name"] == outputs(platform)["api_name"]
+    )
+    stage = api_base(platform).rsplit("/", 1)[1]
+    return gateway.create_usage_plan(
+        name=name,
+        apiStages=[{"apiId": api_id, "stage": stage}],
+        throttle={"rateLimit": 100.0, "burstLimit": 100},
+    )
+
+
+def test_a_subscriber_reads_only_the_datasets_it_is_granted(platform):
+    # A second subscriber as modules/api_stage would write it: its own plan, granted "payroll"
+    # only; its key comes from `headwater keys create --subscriber`.
+    name = f"e2e-partner-{uuid.uuid4().hex[:6]}"
+    plan = _plan_for(platform, name)
+    directory = outputs(platform)["tenancy_table"]
+    dynamodb = client(platform, "dynamodb")
+    put_subscriber(dynamodb, directory, name, datasets=("payroll",), usage_plan_id=plan["id"])
+    done = _keys_cli(platform, "create", name, "--subscriber", name)
+    assert done.returncode == 0, done.stderr
+    partner = done.stdout.strip()
+
+    employees = _url(platform, "lookups", "employees", "Sales")
+    for url in (employees, _url(platform, "lookups", "employees")):
+        status, body, _ = get(url, partner)
+        assert (status, body) == (
+            403,
+            {"message": f"subscriber {name!r} is not granted dataset 'employees'"},
+        ), url
+    status, body, _ = get(_url(platform, "lookups", "payroll", "Sales"), partner)
+    assert (status, body) == (404, {"message": "unknown dataset 'payroll'"})
+    # The same dataset, granted to demo and readable by every internal key.
+    assert get(employees, key_value(platform, "demo"))[0] == 200
+    assert get(employees, key_value(platform, "ops"))[0] == 200
+
+    done = _keys_cli(platform, "list")
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()]
+    row = next(r for r in rows if r[0] == name)
+    assert row[2:4] == ["yes", name], row  # ENABLED, SUBSCRIBER
+    demo_row = next(r for r in rows if r[1] == outputs(platform)["api_key_ids"]["demo"])
+    assert demo_row[3] == "demo", "Terraform's keys belong to their subscriber too"
+
+
+def test_a_rotated_key_keeps_its_subscriber_and_access(platform):
+    name = f"e2e-rotate-{uuid.uuid4().hex[:6]}"
+    done = _keys_cli(platform, "create", name, "--subscriber", "demo")
+    assert done.returncode == 0, done.stderr
+    old = done.stdout.strip()
+    url = _url(platform, "lookups", "employees", "Sales")
+    assert get(url, old)[0] == 200
+
+    done = _keys_cli(platform, "rotate", name)
+    assert done.returncode == 0, done.stderr
+    new = done.stdout.strip()
+    assert new and new != old
+    status, body, _ = get(url, new)
+    assert status == 200 and body["key"] == "Sales", body
+    # A dataset demo is not granted stays closed to the new key.
+    assert get(_url(platform, "lookups", "nothing"), new)[0] == 403
+    # The old key is disabled and detached: the gateway refuses it once it has re-read its keys.
+    deadline = time.monotonic() + 30
+    while (status := get(url, old)[0]) != 403 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert status == 403
+
+    done = _keys_cli(platform, "rotate", outputs(platform)["api_key_ids"]["demo"])
+    assert done.returncode == 1 and "managed by Terraform" in done.stderr, done.stderr
 
 
 # ---- replacing the file ------------------------------------------------------------------
