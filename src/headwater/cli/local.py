@@ -206,7 +206,11 @@ def _summary(args: argparse.Namespace) -> int:
     except CommandError as exc:
         rows.append(("API keys", f"cannot list them: {exc}"))
     rows += [
-        ("", "./setup.sh cli keys list --show-value | create NAME --plan PLAN | revoke NAME"),
+        (
+            "",
+            "./setup.sh cli keys list --show-value | create NAME --subscriber SUBSCRIBER"
+            " | rotate NAME | revoke NAME",
+        ),
         ("status", "./setup.sh cli local status"),
         ("logs", f"{paths.log_file} (functions), {localenv.local_tfstate().parent}/terraform.log"),
         ("destroy", "./setup.sh destroy"),

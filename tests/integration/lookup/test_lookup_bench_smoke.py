@@ -90,3 +90,22 @@ def test_api_bench_answers_every_request_in_every_case(tmp_path):
     for r in results.values():
         assert r["failures"] == [] and r["requests_per_s"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0
     assert "| front_concurrent |" in stdout
+
+
+def test_tenancy_bench_answers_every_request_and_the_cache_saves_the_reads(tmp_path):
+    report, stdout = run_bench(
+        "tenancy_bench", tmp_path, "--requests", "15", "--rows", "100", "--keys", "10"
+    )
+    results = {r["case"]: r for r in report["results"]}
+    assert set(results) == {"no_tenancy", "cached", "uncached"}
+    for r in results.values():
+        assert r["requests"] == r["ok"] == 15, r
+        assert r["p90_ms"] >= r["p50_ms"] > 0
+    # Counts, not timings: the cached directory reads the key and its subscriber once; without
+    # the cache every request reads both; the baseline reads nothing.
+    assert [results[c]["directory_reads"] for c in ("no_tenancy", "cached", "uncached")] == [
+        0,
+        2,
+        30,
+    ]
+    assert "| cached |" in stdout
