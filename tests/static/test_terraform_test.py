@@ -20,7 +20,16 @@ TESTED = sorted(
 
 def test_the_aws_requirements_are_tested_per_module():
     # Guards the parametrisation below against silently testing nothing.
-    assert {"kms_key", "bucket", "queue", "function", "platform", "ingest", "lookup"} <= set(TESTED)
+    assert {
+        "kms_key",
+        "bucket",
+        "queue",
+        "function",
+        "platform",
+        "ingest",
+        "lookup",
+        "api_stage",
+    } <= set(TESTED)
 
 
 @pytest.mark.parametrize("module", TESTED)
