@@ -229,8 +229,8 @@ def _directory(args: argparse.Namespace) -> Directory:
 
 
 def _list(args: argparse.Namespace) -> int:
+    client = _client()  # first: "no AWS target" is the error a fresh shell needs to read
     directory = _directory(args)
-    client = _client()
     keys = _pages(client, "get_api_keys", "listing API keys", includeValues=args.show_value)
     _, plans = _plans_by_key(client)
     owners = {
@@ -301,9 +301,9 @@ def _new_key(
 
 
 def _create(args: argparse.Namespace) -> int:
+    client = _client()
     directory = _directory(args)
     subscriber = directory.subscriber(args.subscriber)
-    client = _client()
     plans, _ = _plans_by_key(client)
     if args.plan is not None:
         plan = _find_plan(plans, args.plan)
@@ -349,8 +349,8 @@ def _retire(client: Any, directory: Directory, key: dict, plans: list[dict]) -> 
 
 
 def _rotate(args: argparse.Namespace) -> int:
+    client = _client()  # first: "no AWS target" is the error a fresh shell needs to read
     directory = _directory(args)
-    client = _client()
     old = _find_key(_pages(client, "get_api_keys", "listing API keys"), args.key)
     label = f"{old.get('name', '')} ({old['id']})"
     entry = directory.owner(old["id"])
@@ -405,8 +405,8 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
+    client = _client()  # first: "no AWS target" is the error a fresh shell needs to read
     directory = _directory(args)
-    client = _client()
     key = _find_key(_pages(client, "get_api_keys", "listing API keys"), args.key)
     _, plans = _plans_by_key(client)
     label = f"{key.get('name', '')} ({key['id']})"
