@@ -17,6 +17,12 @@ table (``modules/platform``), written by Terraform and the ``keys`` CLI, read by
 functions with ``GetItem`` only. ``Directory`` caches each answer in-process for ``ttl`` seconds
 so the hot path costs no AWS call; a revoked grant therefore applies within ``ttl``.
 
+Why a table and not API key tags or a Lambda authorizer: tags would cost every function a call
+to API Gateway's control plane (low account-wide rate limits) and hold grants in 256-character
+values; an authorizer is one more function invocation per uncached request and one more thing
+the local front would have to emulate. A table is one GetItem per key per TTL, written by the
+same Terraform that makes the keys, and readable with a grant scoped to it.
+
 This module is pure domain: it imports no AWS SDK; the directory reads through the client it is
 given.
 """
