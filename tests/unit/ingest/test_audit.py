@@ -205,3 +205,19 @@ def test_times_are_iso_or_an_age(text, expected):
 def test_a_time_that_is_neither_is_refused():
     with pytest.raises(argparse.ArgumentTypeError, match="neither an ISO 8601"):
         parse_time("last tuesday")
+
+
+def test_curated_versions_cost_listings_not_requests_per_file(aws):
+    """Settled versions are found in listings: no GET or HEAD per curated file, so the calls
+    grow with pages and partitions, not with files."""
+    s3, sqs, dlqs = aws
+    for i in range(25):
+        curate(s3, upload(s3, f"ingest/sales/many/{i}.csv"))
+    calls = []
+    s3.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    ledger = make_audit(dlqs)
+    ledger.run(s3, sqs)
+    assert ledger.counts[audit.CURATED] == 25
+    assert set(calls) == {"ListObjectVersions", "ListObjectsV2"}
+    # One version listing, the dataset listing, the upload day's and the next day's partition.
+    assert len(calls) <= 4, calls
