@@ -1,8 +1,9 @@
 """``headwater ingest feed|summary|demo``: the ingest capability from the command line.
 
-``summary`` accounts for every file a feed sent (the ledger lives in ``headwater.ingest.summary``;
-this module only reads files, draws the progress bar and prints). ``headwater summary`` is the
-same command under its original spelling.
+``summary`` accounts for every file a feed sent (``--manifest``: the ledger lives in
+``headwater.ingest.summary``) or every raw object version under a prefix in a time window
+(``--prefix --since``: ``headwater.ingest.audit``); this module only parses, waits and prints.
+``headwater summary`` is the same command under its original spelling.
 """
 
 from __future__ import annotations
@@ -11,17 +12,21 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from headwater.cli import feed
-from headwater.cli.errors import CommandError
+from headwater.cli.errors import CommandError, UsageError
 from headwater.cli.outputs import read_outputs, setting
+from headwater.ingest import audit
 from headwater.ingest.summary import Ledger, Places, render, wait_for
 from headwater.progress import ProgressBar, step
 
-SUMMARY_HELP = "account for every file a feed sent (curated, quarantined, DLQ, pending)"
+SUMMARY_HELP = (
+    "account for every file a feed sent, or every raw version under a prefix in a time window"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -57,15 +62,131 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _add_summary_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manifest", type=Path, required=True, help="the feeder's manifest JSON")
-    parser.add_argument(
-        "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"
+    parser.description = (
+        "Account for raw files: those a feed sent (--manifest), or every raw object version "
+        "under a prefix uploaded in a time window (--prefix, --since): curated, quarantined "
+        "(with the rule), in a DLQ, in flight, or not accounted for (each one named)."
     )
-    parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait (default 120)")
-    parser.set_defaults(func=lambda args: summarize(args.manifest, args.outputs, args.wait))
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--manifest", type=Path, help="the feeder's manifest JSON")
+    mode.add_argument(
+        "--prefix",
+        help="raw key prefix to account for, e.g. ingest/sales/ (every version under it)",
+    )
+    parser.add_argument(
+        "--since",
+        type=parse_time,
+        metavar="TIME",
+        help="with --prefix: versions uploaded at or after TIME (ISO 8601 date or time, UTC when "
+        "no offset is given, or an age such as 90m, 6h, 2d)",
+    )
+    parser.add_argument(
+        "--until",
+        type=parse_time,
+        metavar="TIME",
+        help="with --prefix: versions uploaded before TIME (default now)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=_seconds,
+        metavar="SECONDS",
+        help="with --prefix: a version younger than this with no outcome yet is in flight, an "
+        f"older one is not accounted for (default {int(audit.DEFAULT_GRACE.total_seconds())})",
+    )
+    parser.add_argument(
+        "--outputs",
+        type=Path,
+        help="`terraform output -json` of the environment (default: the local environment's)",
+    )
+    parser.add_argument(
+        "--wait",
+        type=_seconds,
+        metavar="SECONDS",
+        help="seconds to wait for files still in flight (default 120 with --manifest, 0 with "
+        "--prefix)",
+    )
+    parser.set_defaults(func=_summary)
 
 
-def summarize(manifest_path: Path, outputs_path: Path, wait: float) -> int:
+def parse_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """``2026-11-20``, ``2026-11-20T08:00``, ``...+02:00`` (UTC without an offset), or an age
+    before now: ``45s``, ``90m``, ``6h``, ``2d``, ``1w``."""
+    now = now or dt.datetime.now(dt.UTC)
+    age = re.fullmatch(r"(\d+)([smhdw])", text.strip())
+    if age:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+        return now - dt.timedelta(**{unit[age.group(2)]: int(age.group(1))})
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an ISO 8601 date or time nor an age such as 90m, 6h or 2d"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
+
+
+def _summary(args: argparse.Namespace) -> int:
+    if args.manifest is not None:
+        unused = [f"--{n}" for n in ("since", "until", "grace") if getattr(args, n) is not None]
+        if unused:
+            raise UsageError(f"{', '.join(unused)} go with --prefix, not --manifest")
+        wait = 120.0 if args.wait is None else args.wait
+        return summarize(args.manifest, args.outputs, wait)
+    if args.since is None:
+        raise UsageError("--prefix needs --since (e.g. --since 6h or --since 2026-11-20)")
+    until = args.until or dt.datetime.now(dt.UTC)
+    grace = audit.DEFAULT_GRACE if args.grace is None else dt.timedelta(seconds=args.grace)
+    try:
+        window = audit.Window(args.prefix, args.since, until)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return summarize_window(window, args.outputs, grace, args.wait or 0.0)
+
+
+def summarize_window(
+    window: audit.Window, outputs_path: Path | None, grace: dt.timedelta, wait: float
+) -> int:
+    """Account for every raw version in ``window``, print the table and every version not
+    settled; 0 only when none is in flight or unaccounted."""
+    from headwater.aws import client
+
+    outputs = read_outputs(outputs_path)
+    try:
+        places = Places.from_outputs(outputs)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    ledger = audit.Audit(
+        raw_bucket=places.raw_bucket,
+        curated_bucket=places.curated_bucket,
+        quarantine_bucket=places.quarantine_bucket,
+        dlq_urls=tuple(filter(None, (places.dlq_url, places.delivery_dlq_url))),
+        window=window,
+        ingest_prefix=outputs.get("key_prefix") or "ingest/",
+        grace=grace,
+    )
+    s3, sqs = client("s3"), client("sqs")
+    ledger.run(s3, sqs)
+    if wait:
+        ledger.wait(s3, sqs, wait)
+    print(audit.render(ledger))
+    missing, pending = ledger.counts[audit.UNACCOUNTED], ledger.counts[audit.PENDING]
+    if missing or pending:
+        print(f"\n{missing} version(s) not accounted for, {pending} still in flight")
+        return 1
+    return 0
+
+
+def summarize(manifest_path: Path, outputs_path: Path | None, wait: float) -> int:
     """Wait until every file in the manifest is accounted for, print the table; 0 when every
     file ended as the feed expected."""
     from headwater.aws import client

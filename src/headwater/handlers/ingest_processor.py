@@ -2,6 +2,8 @@
 
 Thin on purpose: parse the message, call the domain code, log, count, and report partial batch
 failures so only failed records return to the queue (and, after maxReceiveCount, to the DLQ).
+A record deferred for lack of time is re-sent to the queue as a new message instead of failing
+(``support/deferral.py``), so deferrals never spend its receives.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from headwater import aws
 from headwater.events import ObjectCreated, parse_message
+from headwater.handlers.support.deferral import Resend, resend
 from headwater.handlers.support.observability import observability
 from headwater.handlers.support.settings import env_var, read_settings
 from headwater.handlers.support.time_budget import OutOfTime, TimeBudget
@@ -71,7 +74,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                     budget.start_next(_estimate_ms(created))
                 return _process_record(created, config, loaded, budget, logger, metrics)
             except OutOfTime as exc:
-                _log_deferral(logger, metrics, record, created, exc)
+                outcome = resend(aws.client("sqs"), record)
+                _log_deferral(logger, metrics, record, created, exc, outcome)
+                if outcome.sent:
+                    return "deferred"  # the new message carries it: this one is done
                 raise
             except Exception as exc:
                 _log_failure(logger, metrics, record, created, exc)
@@ -89,15 +95,32 @@ def _estimate_ms(created: ObjectCreated) -> int | None:
 
 
 def _log_deferral(
-    logger: Logger, metrics: Metrics, record: Any, created: ObjectCreated | None, exc: Exception
+    logger: Logger,
+    metrics: Metrics,
+    record: Any,
+    created: ObjectCreated | None,
+    exc: Exception,
+    outcome: Resend,
 ) -> None:
-    """Not started for lack of time: expected under load, retried on the next receive. Counted as
-    FilesDeferred, never FilesFailed (whose alarm is for real failures)."""
-    fields: dict[str, Any] = {"message_id": record.message_id, "reason": str(exc)}
+    """Not started for lack of time: expected under load. Counted as FilesDeferred, never
+    FilesFailed (whose alarm is for real failures), unless it could not be re-sent: then it
+    goes back to the queue as a failure, spending a receive, and says why."""
+    fields: dict[str, Any] = {
+        "message_id": record.message_id,
+        "reason": str(exc),
+        "deferrals": outcome.count,
+    }
     if created is not None:
         fields.update(bucket=created.bucket, key=created.key, version_id=created.version_id)
     metrics.add_metric(name="FilesDeferred", unit=MetricUnit.Count, value=1)
-    logger.warning("record deferred", extra=fields)
+    if outcome.sent:
+        logger.warning("record deferred", extra={**fields, "resent_as": outcome.message_id})
+        return
+    metrics.add_metric(name="FilesFailed", unit=MetricUnit.Count, value=1)
+    logger.error(
+        "record deferred and not re-sent: returned to the queue as a failure",
+        extra={**fields, "not_resent": outcome.refused},
+    )
 
 
 def _log_failure(

@@ -15,7 +15,6 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +25,12 @@ from headwater.contracts.schema import Contract
 from headwater.contracts.stream import Decompressed
 from headwater.ingest.contracts import BrokenDeclaration, select_contract, split_compression
 from headwater.ingest.convert import Tuning, convert_to_parquet
+from headwater.ingest.naming import (  # noqa: F401 - re-exported: tests and tools name them here
+    curated_key,
+    ingest_date,
+    quarantine_keys,
+    version_tag,
+)
 
 CURATED = "curated"
 QUARANTINED = "quarantined"
@@ -68,41 +73,6 @@ class Outcome:
     rule: str | None = None  # quarantined
     report_key: str | None = None  # quarantined
     message: str | None = None
-
-
-def curated_key(
-    dataset: str,
-    relative_key: str,
-    version_id: str | None,
-    etag: str | None,
-    event_time: str | None,
-) -> str:
-    """``<dataset>/ingest_date=YYYY-MM-DD/<stem>-<version or etag>.parquet``: stable per version,
-    so a redelivered event overwrites the same object instead of adding a duplicate."""
-    tag = version_tag(version_id, etag)
-    stem = PurePosixPath(split_compression(relative_key)[0]).stem
-    return f"{dataset}/ingest_date={ingest_date(event_time)}/{stem}-{tag}.parquet"
-
-
-def ingest_date(event_time: str | None) -> str:
-    if event_time:
-        with contextlib.suppress(ValueError):
-            return dt.datetime.fromisoformat(event_time).date().isoformat()
-    return dt.datetime.now(dt.UTC).date().isoformat()
-
-
-def version_tag(version_id: str | None, etag: str | None) -> str:
-    """What tells two uploads of one key apart: the version id, else (unversioned) the ETag."""
-    return version_id or (etag or "").strip('"') or "unversioned"
-
-
-def quarantine_keys(key: str, version_id: str | None, etag: str | None) -> tuple[str, str]:
-    """``files/<key>/<tag>/<name>`` and ``reports/<key>/<tag>.json``: one pair per version, so
-    two bad uploads of one key keep both copies and both reports (tag: see version_tag)."""
-    tag = version_tag(version_id, etag)
-    base = key.rstrip("/")  # a key ending in "/" (quarantined too) must not give "//"
-    name = PurePosixPath(base).name or "object"
-    return f"files/{base}/{tag}/{name}", f"reports/{base}/{tag}.json"
 
 
 def process_object(

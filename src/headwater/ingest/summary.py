@@ -17,6 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from headwater.ingest import dlq
+
 CURATED, QUARANTINED, DLQ, PENDING = "curated", "quarantined", "dlq", "pending"
 
 
@@ -184,44 +186,9 @@ def _parquet_rows(s3: Any, bucket: str, key: str) -> int | None:
     return int(rows) if rows and rows.isdigit() else None
 
 
-def _dlq_keys(sqs: Any, queue_url: str, limit: int = 1000) -> set[str]:
-    """Raw keys named by the messages parked in the DLQ.
-
-    Messages are held invisible while we page through them (otherwise the same ten come back on
-    every receive), then made visible again at once, so they stay in place for a redrive.
-    """
-    keys: set[str] = set()
-    handles: list[str] = []
-    try:
-        while len(handles) < limit:
-            messages = sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=0
-            ).get("Messages", [])
-            if not messages:
-                break
-            for message in messages:
-                handles.append(message["ReceiptHandle"])
-                key = _event_key(message.get("Body", ""))
-                if key:
-                    keys.add(key)
-    finally:
-        for start in range(0, len(handles), 10):
-            entries = [
-                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                for i, h in enumerate(handles[start : start + 10])
-            ]
-            sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
-    return keys
-
-
-def _event_key(body: str) -> str | None:
-    try:
-        event = json.loads(body)
-        if isinstance(event, dict) and event.get("Type") == "Notification":
-            event = json.loads(event["Message"])
-        return event["detail"]["object"]["key"]
-    except (ValueError, KeyError, TypeError):
-        return None
+def _dlq_keys(sqs: Any, queue_url: str) -> set[str]:
+    """Raw keys named by the messages parked in the DLQ (left in place: see ``dlq.peek``)."""
+    return {m.key for m in dlq.peek(sqs, queue_url).messages if m.key}
 
 
 def render(ledger: Ledger) -> str:

@@ -251,7 +251,17 @@ locals {
       resources = [local.queue_arn]
     },
     {
-      # SSE-KMS objects (read raw, write curated and quarantine) and the encrypted work queue:
+      # A record deferred for lack of time is sent again to this queue as a new message (its
+      # receive count starts over), so deferrals never push a file into the DLQ. Exactly this
+      # queue: the queue policy names only the topic, and within one account the role's own
+      # grant is enough.
+      sid       = "ResendDeferredRecords"
+      actions   = ["sqs:SendMessage"]
+      resources = [local.queue_arn]
+    },
+    {
+      # SSE-KMS objects (read raw, write curated and quarantine) and the encrypted work queue
+      # (receiving decrypts; re-sending a deferred record generates a data key and decrypts):
       # the key is usable only through S3 and SQS, never directly.
       sid       = "UseIngestKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -371,6 +381,26 @@ resource "aws_cloudwatch_metric_alarm" "files_failed" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+# Deferrals are expected now and then (a batch whose files need more than one invocation); when
+# they go on, the function's timeout is too small for its batches (or batch_size too large).
+resource "aws_cloudwatch_metric_alarm" "files_deferred" {
+  alarm_name          = "${local.function_name}-files-deferred"
+  alarm_description   = "The ingest processor kept deferring files for lack of time (more than ${var.deferral_alarm_threshold} per ${var.deferral_alarm_period_seconds} s for ${var.deferral_alarm_evaluation_periods} periods): raise function_timeout or lower batch_size. See its log for \"record deferred\"."
+  namespace           = var.metrics_namespace
+  metric_name         = "FilesDeferred"
+  dimensions          = { service = "ingest" }
+  statistic           = "Sum"
+  period              = var.deferral_alarm_period_seconds
+  evaluation_periods  = var.deferral_alarm_evaluation_periods
+  datapoints_to_alarm = var.deferral_alarm_evaluation_periods
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.deferral_alarm_threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = [var.alarm_topic_arn]
   ok_actions          = [var.alarm_topic_arn]

@@ -266,3 +266,38 @@ variable "function_ephemeral_storage_mb" {
     error_message = "function_ephemeral_storage_mb must be between 512 and 10240."
   }
 }
+
+variable "deferral_alarm_threshold" {
+  description = "FilesDeferred alarm: deferred files per period above which a period breaches (deferrals under load are normal; sustained ones mean function_timeout is too small for the batches)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.deferral_alarm_threshold >= 0 && floor(var.deferral_alarm_threshold) == var.deferral_alarm_threshold
+    error_message = "deferral_alarm_threshold must be a whole number of files, 0 or more."
+  }
+}
+
+variable "deferral_alarm_period_seconds" {
+  description = "FilesDeferred alarm: length of one evaluation period in seconds (60 or a multiple of 60)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.deferral_alarm_period_seconds >= 60 && var.deferral_alarm_period_seconds % 60 == 0
+    error_message = "deferral_alarm_period_seconds must be 60 or a multiple of 60."
+  }
+}
+
+variable "deferral_alarm_evaluation_periods" {
+  description = "FilesDeferred alarm: consecutive breaching periods before it alarms (sustained deferrals, not one busy batch)."
+  type        = number
+  default     = 3
+
+  validation {
+    # PutMetricAlarm: period x evaluation periods at most 7 days, and at most 1 day for periods
+    # under an hour.
+    condition     = var.deferral_alarm_evaluation_periods >= 1 && floor(var.deferral_alarm_evaluation_periods) == var.deferral_alarm_evaluation_periods && var.deferral_alarm_evaluation_periods * var.deferral_alarm_period_seconds <= (var.deferral_alarm_period_seconds < 3600 ? 86400 : 604800)
+    error_message = "deferral_alarm_evaluation_periods must be a whole number of at least 1; evaluation periods x period may not exceed one day (86400 s) for periods under an hour, seven days (604800 s) otherwise."
+  }
+}

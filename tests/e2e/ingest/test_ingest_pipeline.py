@@ -58,6 +58,23 @@ def test_run_accounts_for_every_file(platform):
     assert {f["outcome"] for f in manifest["files"]} == {"curated", "quarantined"}
 
 
+def test_summary_accounts_for_every_raw_version_in_a_window(platform):
+    """No manifest: every raw version under the ingest root uploaded in the last two hours, found
+    where the processor left it (the same files the feed sent, all settled)."""
+    manifest = _manifest(platform)["files"]
+    done = subprocess.run(
+        [sys.executable, "-m", "headwater", "ingest", "summary", "--prefix", "ingest/",
+         "--since", "2h", "--outputs", str(platform["state"] / "local" / "outputs.json")],
+        cwd=ROOT, env=platform["local_env"], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    curated = sum(f["outcome"] == "curated" for f in manifest)
+    assert f"{'raw versions':<24}{len(manifest):>8}" in done.stdout, done.stdout
+    assert f"{'curated':<24}{curated:>8}" in done.stdout, done.stdout
+    assert f"{'quarantined':<24}{len(manifest) - curated:>8}" in done.stdout, done.stdout
+    assert f"{'not accounted for':<24}{0:>8}" in done.stdout, done.stdout
+
+
 def test_a_second_plan_changes_nothing(platform):
     """The modules converge: applying again (``./setup.sh deploy`` twice) changes nothing."""
     state = platform["state"]

@@ -29,6 +29,8 @@ def test_python_dash_m_runs_the_command(module):
     [
         ["summary", "--manifest", "m.json", "--outputs", "o.json"],
         ["ingest", "summary", "--manifest", "m.json", "--outputs", "o.json"],
+        ["ingest", "summary", "--prefix", "ingest/sales/", "--since", "6h"],
+        ["summary", "--prefix", "ingest/", "--since", "2026-11-20", "--until", "2026-11-21"],
         ["feed", "--dry-run"],
         ["ingest", "feed", "--dry-run"],
         ["lookup", "publish", "x.csv", "--dataset", "employees"],

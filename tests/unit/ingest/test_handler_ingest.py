@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from headwater import aws
 from headwater.handlers import ingest_processor as handler_module
-from headwater.handlers.support import observability
+from headwater.handlers.support import deferral, observability
 from headwater.handlers.support.time_budget import safety_margin_ms
 from headwater.ingest.processor import quarantine_keys
 from tests.support import paths
@@ -279,31 +279,110 @@ class ExpiringContext(LambdaContext):
         return self.remaining_ms
 
 
-def test_records_left_when_time_runs_short_are_returned_for_retry(s3, stdout_lines):
-    events = [json.dumps(put(s3, f"ingest/sales/t/{i}.csv", sales_csv(first=i))) for i in range(3)]
-    context = ExpiringContext(remaining_ms=60_000)
-    read_stdout = stdout_lines()
+def work_queue():
+    """The queue the fixture's records come from (eventSourceARN ...:hw-ingest)."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    return sqs, sqs.create_queue(QueueName="hw-ingest")["QueueUrl"]
 
+
+def received(sqs, url) -> list[dict]:
+    messages = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    return sorted(messages, key=lambda m: json.loads(m["Body"])["detail"]["object"]["key"])
+
+
+def run_out_of_time_after_the_first(context) -> None:
     def first_upload_takes_55_seconds(**_):
         context.remaining_ms -= 55_000
 
     aws.client("s3").meta.events.register("after-call.s3.PutObject", first_upload_takes_55_seconds)
+
+
+def test_records_left_when_time_runs_short_are_resent_not_failed(s3, stdout_lines):
+    sqs, url = work_queue()
+    events = [json.dumps(put(s3, f"ingest/sales/t/{i}.csv", sales_csv(first=i))) for i in range(3)]
+    context = ExpiringContext(remaining_ms=60_000)
+    read_stdout = stdout_lines()
+    run_out_of_time_after_the_first(context)
     result = handler_module.handler(sqs_event(*events), context)
-    assert result == {
-        "batchItemFailures": [{"itemIdentifier": "msg-1"}, {"itemIdentifier": "msg-2"}]
-    }
+    # Reported as processed: a failure would spend one of the message's receives.
+    assert result == {"batchItemFailures": []}
     curated = keys(s3, CURATED)
     assert len(curated) == 1 and "/0-" in curated[0]
+    resent = received(sqs, url)
+    assert [m["Body"] for m in resent] == events[1:], "the same bodies, as new messages"
+    assert [m["MessageAttributes"][deferral.RESENDS_ATTRIBUTE] for m in resent] == [
+        {"StringValue": "1", "DataType": "Number"}
+    ] * 2
     lines = read_stdout()
     deferred = [line for line in lines if line.get("message") == "record deferred"]
-    assert [(d["level"], d["key"]) for d in deferred] == [
-        ("WARNING", "ingest/sales/t/1.csv"),
-        ("WARNING", "ingest/sales/t/2.csv"),
+    assert [(d["level"], d["key"], d["deferrals"]) for d in deferred] == [
+        ("WARNING", "ingest/sales/t/1.csv", 1),
+        ("WARNING", "ingest/sales/t/2.csv", 1),
     ]
+    assert {d["resent_as"] for d in deferred} == {m["MessageId"] for m in resent}
     # Deferrals are expected under load: their own metric, never the FilesFailed alarm's.
     assert sum(emf_values(lines, "FilesDeferred")) == 2.0
     assert sum(emf_values(lines, "FilesFailed")) == 0.0
     assert not [line for line in lines if line.get("message") == "record failed"]
+
+
+def test_a_record_deferred_too_often_fails_normally(s3, stdout_lines):
+    sqs, url = work_queue()
+    first = json.dumps(put(s3, "ingest/sales/d/0.csv", sales_csv()))
+    again = json.dumps(put(s3, "ingest/sales/d/1.csv", sales_csv(first=5)))
+    event = sqs_event(first, again)
+    limit = deferral.MAX_RESENDS
+    event["Records"][1]["messageAttributes"] = {
+        deferral.RESENDS_ATTRIBUTE: {"stringValue": str(limit), "dataType": "Number"},
+        "producer": {"stringValue": "kept", "dataType": "String"},
+    }
+    context = ExpiringContext(remaining_ms=60_000)
+    read_stdout = stdout_lines()
+    run_out_of_time_after_the_first(context)
+    result = handler_module.handler(event, context)
+    # Back to the queue as a failure: its own receives take it to the DLQ from here.
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    assert received(sqs, url) == []
+    lines = read_stdout()
+    (refused,) = [line for line in lines if line.get("level") == "ERROR"]
+    assert refused["message"].startswith("record deferred and not re-sent")
+    assert refused["deferrals"] == limit + 1 and f"limit {limit}" in refused["not_resent"]
+    assert sum(emf_values(lines, "FilesFailed")) == 1.0
+
+
+def test_a_resent_record_keeps_its_attributes_and_counts_on(s3):
+    sqs, url = work_queue()
+    first = json.dumps(put(s3, "ingest/sales/k/0.csv", sales_csv()))
+    again = json.dumps(put(s3, "ingest/sales/k/1.csv", sales_csv(first=5)))
+    event = sqs_event(first, again)
+    event["Records"][1]["messageAttributes"] = {
+        deferral.RESENDS_ATTRIBUTE: {"stringValue": "3", "dataType": "Number"},
+        "producer": {"stringValue": "kept", "dataType": "String"},
+        "blob": {"binaryValue": "AAE=", "dataType": "Binary"},
+    }
+    context = ExpiringContext(remaining_ms=60_000)
+    run_out_of_time_after_the_first(context)
+    assert handler_module.handler(event, context) == {"batchItemFailures": []}
+    (message,) = received(sqs, url)
+    assert message["MessageAttributes"] == {
+        deferral.RESENDS_ATTRIBUTE: {"StringValue": "4", "DataType": "Number"},
+        "producer": {"StringValue": "kept", "DataType": "String"},
+        "blob": {"BinaryValue": b"\x00\x01", "DataType": "Binary"},
+    }
+
+
+def test_a_failed_resend_returns_the_record_as_a_failure(s3, stdout_lines):
+    # No queue behind the record's ARN: SendMessage fails, the record must not be dropped.
+    events = [json.dumps(put(s3, f"ingest/sales/n/{i}.csv", sales_csv(first=i))) for i in range(2)]
+    context = ExpiringContext(remaining_ms=60_000)
+    read_stdout = stdout_lines()
+    run_out_of_time_after_the_first(context)
+    result = handler_module.handler(sqs_event(*events), context)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    (refused,) = [line for line in read_stdout() if line.get("level") == "ERROR"]
+    assert "re-send failed" in refused["not_resent"]
 
 
 def test_first_record_runs_even_when_the_timeout_is_shorter_than_the_margin(s3):
@@ -370,10 +449,12 @@ def test_the_next_file_is_started_only_when_its_estimate_fits(s3):
         context.remaining_ms = 100_000
 
     aws.client("s3").meta.events.register("after-call.s3.PutObject", first_upload_takes_800_seconds)
+    work_queue()  # the deferred record is re-sent there
     result = handler_module.handler(
         sqs_event(json.dumps(small), json.dumps(big), json.dumps(later)), context
     )
     # 100 s left: below the old flat margin (180 s, 20 % of 900 s) yet enough for a small file,
-    # not for one planned at 100 s plus the reserve.
-    assert result == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    # not for one planned at 100 s plus the reserve (re-sent, so not a failure).
+    assert result == {"batchItemFailures": []}
     assert len(keys(s3, CURATED)) == 2
+    assert not [k for k in keys(s3, CURATED) if "/big-" in k], "the big file waits"

@@ -116,3 +116,126 @@ run "rule_failures_alarm" {
     error_message = "The rule alarms read AWS/Events per RuleName."
   }
 }
+
+run "processor_resends_deferred_records_to_its_own_queue_only" {
+  command = plan
+
+  # Deferred records are re-sent to the work queue. "If either the identity-based policy or the
+  # resource-based policy within the same account allows the request and the other doesn't, the
+  # request is still allowed." (the queue policy names only the topic, so the role grants it).
+  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+  assert {
+    # Filtered by action first: the bucket statements' ARNs are unknown at plan time.
+    condition = length([
+      for s in [for s in local.processor_statements : s if contains(s.actions, "sqs:SendMessage")] : s
+      if s.resources == ["arn:aws:sqs:eu-west-1:123456789012:headwater-test-ingest"]
+    ]) == 1
+    error_message = "The processor must be allowed sqs:SendMessage on its own work queue."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in local.processor_statements : [
+        for r in s.resources : r == "arn:aws:sqs:eu-west-1:123456789012:headwater-test-ingest"
+      ] if contains(s.actions, "sqs:SendMessage")
+    ]))
+    error_message = "sqs:SendMessage must name exactly the work queue, no other queue and no wildcard."
+  }
+
+  # The work queue is SSE-KMS with the platform key, whose policy hands control to IAM
+  # ("AccountAdministers"). "Alternatively, you can specify the required permissions in an IAM
+  # policy assigned to the principals that produce and consume encrypted messages." A producer
+  # needs kms:GenerateDataKey and kms:Decrypt (the data key of a send is generated, and a cached
+  # one decrypted, under the caller's permissions).
+  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+  assert {
+    condition = length([
+      for s in [for s in local.processor_statements : s if contains(s.actions, "kms:Decrypt")] : s
+      if contains(s.actions, "kms:GenerateDataKey")
+      && s.resources == ["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
+      && anytrue([for c in try(s.conditions, []) : c.variable == "kms:ViaService" && contains(c.values, "sqs.eu-west-1.amazonaws.com")])
+    ]) == 1
+    error_message = "Sending to the encrypted work queue needs kms:GenerateDataKey and kms:Decrypt on the key through SQS."
+  }
+}
+
+run "files_deferred_alarm_reaches_the_alerts_topic" {
+  command = plan
+
+  variables {
+    deferral_alarm_threshold          = 5
+    deferral_alarm_period_seconds     = 600
+    deferral_alarm_evaluation_periods = 2
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.files_deferred.metric_name == "FilesDeferred"
+      && aws_cloudwatch_metric_alarm.files_deferred.namespace == "headwater"
+      && aws_cloudwatch_metric_alarm.files_deferred.dimensions.service == "ingest"
+      && aws_cloudwatch_metric_alarm.files_deferred.statistic == "Sum"
+    )
+    error_message = "The deferral alarm reads the processor's FilesDeferred metric (Sum, service=ingest)."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.files_deferred.threshold == 5
+      && aws_cloudwatch_metric_alarm.files_deferred.period == 600
+      && aws_cloudwatch_metric_alarm.files_deferred.evaluation_periods == 2
+      && aws_cloudwatch_metric_alarm.files_deferred.datapoints_to_alarm == 2
+    )
+    error_message = "The deferral alarm takes its threshold and periods from the variables."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.files_deferred.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:headwater-test-alerts"])
+      && aws_cloudwatch_metric_alarm.files_deferred.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:headwater-test-alerts"])
+    )
+    error_message = "The deferral alarm notifies the alerts topic, like the other alarms."
+  }
+}
+
+run "deferral_alarm_periods_are_validated" {
+  command = plan
+
+  variables {
+    deferral_alarm_period_seconds = 90
+    deferral_alarm_threshold      = -1
+  }
+
+  expect_failures = [
+    var.deferral_alarm_period_seconds,
+    var.deferral_alarm_threshold,
+  ]
+}
+
+run "deferral_alarm_window_is_at_most_a_day_under_hourly_periods" {
+  command = plan
+
+  # "For alarms with a period of less than one hour (3,600 seconds), the total evaluation period
+  # can't be longer than one day (86,400 seconds)." (PutMetricAlarm, Period)
+  # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+  variables {
+    deferral_alarm_period_seconds     = 300
+    deferral_alarm_evaluation_periods = 289
+  }
+
+  expect_failures = [var.deferral_alarm_evaluation_periods]
+}
+
+run "deferral_alarm_window_may_reach_a_week_with_hourly_periods" {
+  command = plan
+
+  # "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds." (same page)
+  variables {
+    deferral_alarm_period_seconds     = 3600
+    deferral_alarm_evaluation_periods = 168
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.files_deferred.evaluation_periods == 168
+    error_message = "Seven days of hourly periods is within CloudWatch's limits."
+  }
+}

@@ -32,6 +32,12 @@ module "ingest" {
   kms_key_arn     = module.platform.kms_key_arn
   alarm_topic_arn = module.platform.alerts_topic_arn
   key_prefix      = "ingest/"
+
+  # Alert when files keep waiting for lack of time: more than 10 deferrals in each of three
+  # consecutive 5-minute periods.
+  deferral_alarm_threshold          = 10
+  deferral_alarm_period_seconds     = 300
+  deferral_alarm_evaluation_periods = 3
 }
 
 output "curated_bucket_name" {
