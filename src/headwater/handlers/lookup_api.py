@@ -144,8 +144,7 @@ Cursor = Annotated[
     str | None,
     Query(
         min_length=1,
-        description="next_cursor of the previous page",
-        openapi_examples=_EXAMPLES["cursor"],
+        description="next_cursor of the previous page (opaque; bound to its dataset and version)",
     ),
 ]
 

@@ -4,7 +4,8 @@ Every value is what the API really answers once ``examples/lookup/employees.csv`
 the ``employees`` dataset (``./setup.sh run`` does): tests/unit/lookup/test_lookup_openapi.py
 serves that file through the handler and compares. Only the version differs from a live
 deployment's (it names the load), and so does the cursor, which names its version: sent to a
-deployment, the example cursor gets the 410 of a listing whose version was replaced.
+deployment, the example cursor gets the 410 of a listing whose version was replaced. Sent as
+they are, the request examples get real answers (tests/e2e/lookup/test_lookup_schemathesis.py).
 
 Values are plain data here; ``lookup_api`` attaches them to its route declarations, where
 Powertools puts them in the generated document (parameters: ``openapi_examples``; responses: the
@@ -40,12 +41,8 @@ PARAMETERS: dict[str, dict[str, Example]] = {
     },
     "member": {"employee": Example(summary="an employee id in that department", value=MEMBER)},
     "limit": {"small page": Example(summary="two keys a page", value=LIMIT)},
-    "cursor": {
-        "next page": Example(
-            summary="next_cursor of the previous page (opaque; bound to its dataset and version)",
-            value=CURSOR,
-        )
-    },
+    # No cursor example: a cursor names the version of the listing it came from, so no fixed
+    # value is ever a valid next page (the first page's example answer shows one).
 }
 
 # ---- response bodies -------------------------------------------------------------------------
