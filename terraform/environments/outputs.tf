@@ -57,8 +57,8 @@ output "kms_key_arn" {
 }
 
 output "api_url" {
-  description = "Base URL of the API (stage invoke URL): <api_url>/health, <api_url>/lookups/<dataset>/<key>."
-  value       = module.stack.api_url
+  description = "Base URL of the API, stage included: <api_url>/health, <api_url>/lookups/<dataset>/<key>. On AWS the stage's invoke URL; locally the embedded API front's URL (local.api_url of each environment)."
+  value       = local.api_url
 }
 
 output "api_name" {

@@ -177,7 +177,8 @@ def _summary(args: argparse.Namespace) -> int:
     if not current.endpoint:
         print("local mode: not running (start it: ./setup.sh deploy)", file=sys.stderr)
         return EXIT_NOT_RUNNING
-    api_name = read_outputs(args.outputs).get("api_name")
+    outputs = read_outputs(args.outputs)
+    api_name = outputs.get("api_name")
     deadline = time.monotonic() + args.api_wait
     apis = read_apis(paths.root)
     # The front discovers APIs every few seconds: right after an apply it may not serve it yet.
@@ -188,6 +189,10 @@ def _summary(args: argparse.Namespace) -> int:
     if api_name and api_name in apis:
         base = api_base_url(apis[api_name])
         rows += [("API", f"{base}/  ({api_name})"), ("health", f"{base}/health")]
+        planned = (outputs.get("api_url") or "").rstrip("/")
+        if planned and planned != base:
+            # The front skips a busy port, which Terraform could not know when it applied.
+            rows.append(("", f"(terraform output api_url says {planned}: the URL above is served)"))
     elif api_name:
         rows.append(("API", f"{api_name}: not served yet (see ./setup.sh cli local status)"))
     rows.append(("emulator", f"{current.endpoint}  (AWS_ENDPOINT_URL for aws, awslocal, tflocal)"))

@@ -2,8 +2,8 @@
 
 ``publish`` uploads a CSV to ``s3://<raw bucket>/<prefix><dataset>/<file name>``, where the
 loader picks it up; with ``--wait`` it follows the load through the table (the dataset's pointer
-for a success, the load manifests for a failure) and reports rows, keys and duration, or the
-broken rule with its row and column.
+for a success, the load manifests for a failure or a skip) and reports rows, keys and duration,
+the broken rule with its row and column, or that a newer upload is live so this one was skipped.
 
 ``curl`` prints a ready ``curl`` command against the local API front (``apis.json`` in the
 state directory) with a real key value read from the emulator. The value is a secret: it goes to
@@ -64,7 +64,8 @@ def register(subparsers: Any) -> None:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="wait up to SECONDS for the load and report it (exit 1 on failure or timeout)",
+        help="wait up to SECONDS for the load and report it (exit 1 when it failed, was "
+        "skipped because a newer upload is live, or did not finish in time)",
     )
     publish.set_defaults(func=_publish)
 
@@ -187,8 +188,14 @@ class Uploaded:
 
 @dataclass(frozen=True)
 class LoadReport:
-    succeeded: bool
+    status: str  # the manifest's: "succeeded", "failed" or "skipped" (headwater.lookup.loader)
     manifest: dict[str, Any]
+
+    @property
+    def succeeded(self) -> bool:
+        from headwater.lookup.loader import SUCCEEDED  # lazily: the loader pulls in boto3
+
+        return self.status == SUCCEEDED
 
 
 def _require_declared(dataset: str) -> None:
@@ -261,26 +268,31 @@ def wait_for_load(
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> LoadReport | None:
-    """Poll until the pointer names a version loaded from ``uploaded`` (success) or a new failed
-    manifest about it appears; None when ``timeout`` seconds pass first."""
+    """Poll until the pointer names a version loaded from ``uploaded`` (success) or a new final
+    manifest about it appears: failed, or skipped (a newer upload is live, so this one will never
+    be: waiting longer is pointless); None when ``timeout`` seconds pass first."""
+    from headwater.lookup.loader import FAILED, SKIPPED, SUCCEEDED
+
     sleep = sleep or _sleep
     deadline = clock() + timeout
     while True:
         pointer = _call("reading the dataset pointer", store.pointer, dataset, True)
         manifest = (pointer or {}).get("manifest") or {}
         if matches(manifest, uploaded):
-            return LoadReport(True, manifest)
+            return LoadReport(SUCCEEDED, manifest)
         for recorded in _call("reading load manifests", store.manifests, dataset, 20):
             if recorded in seen or not matches(recorded, uploaded):
                 continue
-            if recorded.get("status") == "failed":
-                return LoadReport(False, recorded)
+            if recorded.get("status") in (FAILED, SKIPPED):
+                return LoadReport(recorded["status"], recorded)
         if clock() >= deadline:
             return None
         sleep(POLL_SECONDS)
 
 
 def describe(report: LoadReport) -> str:
+    from headwater.lookup.loader import SKIPPED
+
     manifest = report.manifest
     source = manifest.get("source") or {}
     where = f"s3://{source.get('bucket')}/{source.get('key')}"
@@ -289,6 +301,13 @@ def describe(report: LoadReport) -> str:
             f"loaded {where} as {manifest.get('dataset')} version {manifest.get('version')}: "
             f"{manifest.get('rows')} rows, {manifest.get('keys_written')} keys written, "
             f"{manifest.get('keys_deleted')} deleted, in {manifest.get('duration_ms')} ms"
+        )
+    if report.status == SKIPPED:
+        # Not an error in the file: the loader only ever moves a dataset to a later upload.
+        return (
+            f"load of {where} SKIPPED: {manifest.get('reason')}; version "
+            f"{manifest.get('live_version')} is still served (publish again to make this file "
+            "the newest upload)"
         )
     error = manifest.get("error") or {}
     place = []

@@ -32,6 +32,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, Field
 
+from headwater.handlers import lookup_api_examples as examples
 from headwater.handlers.support import tenancy
 from headwater.handlers.support.settings import env_var, read_settings
 from headwater.lookup.store import InvalidCursor, LookupStore, StoreBusy, VersionGone
@@ -99,25 +100,58 @@ _ERROR_TEXT = {
 }
 
 
-def _responses(ok: type[BaseModel], *errors: int) -> dict[int, Any]:
+def _responses(ok: type[BaseModel], ok_examples: dict[str, Any], *errors: int) -> dict[int, Any]:
     """200 with ``ok``; the listed errors plus 403/429 (API Gateway's, on every keyed route) and
-    503 (StoreBusy), each a JSON ``{"message": ...}``."""
+    503 (StoreBusy), each a JSON ``{"message": ...}``; every one with an example body."""
     responses: dict[int, Any] = {
-        200: {"description": "OK", "content": {"application/json": {"model": ok}}}
+        200: {
+            "description": "OK",
+            "content": {"application/json": {"model": ok, "examples": ok_examples}},
+        }
     }
     for code in sorted({*errors, 403, 429, 503}):
         responses[code] = {
             "description": _ERROR_TEXT[code],
-            "content": {"application/json": {"model": Error}},
+            "content": {"application/json": {"model": Error, "examples": examples.error(code)}},
         }
     return responses
 
 
-Dataset = Annotated[str, Path(min_length=1, description="Lookup dataset name, e.g. employees")]
-Key = Annotated[str, Path(min_length=1, description="Partition key value, e.g. a department")]
-MemberKey = Annotated[str, Path(min_length=1, description="Member key value, e.g. an employee id")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
-Cursor = Annotated[str | None, Query(min_length=1, description="next_cursor of the previous page")]
+_EXAMPLES = examples.PARAMETERS
+Dataset = Annotated[
+    str,
+    Path(
+        min_length=1,
+        description="Lookup dataset name, e.g. employees",
+        openapi_examples=_EXAMPLES["dataset"],
+    ),
+]
+Key = Annotated[
+    str,
+    Path(
+        min_length=1,
+        description="Partition key value, e.g. a department",
+        openapi_examples=_EXAMPLES["key"],
+    ),
+]
+MemberKey = Annotated[
+    str,
+    Path(
+        min_length=1,
+        description="Member key value, e.g. an employee id",
+        openapi_examples=_EXAMPLES["member"],
+    ),
+]
+Limit = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description="page size", openapi_examples=_EXAMPLES["limit"])
+]
+Cursor = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        description="next_cursor of the previous page (opaque; bound to its dataset and version)",
+    ),
+]
 
 
 @functools.cache
@@ -161,7 +195,17 @@ def _unknown_dataset(dataset: str) -> ApiError:
         "(or not a cursor) is a 400; once a newer version is live, the next page is a 410, and "
         "the client restarts the listing without a cursor."
     ),
-    responses=_responses(KeyPage, 400, 404, 410),
+    responses=_responses(
+        KeyPage,
+        examples.ok(
+            first_page=("the first page (limit=2): more keys follow", examples.KEY_PAGE),
+            last_page=(
+                "the last page (limit=3, after People): no next_cursor",
+                examples.LAST_KEY_PAGE,
+            ),
+        ),
+        *(400, 404, 410),
+    ),
     security=_SECURED,
 )
 def list_keys(dataset: Dataset, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict:
@@ -186,7 +230,11 @@ def list_keys(dataset: Dataset, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = N
     "/lookups/<dataset>/<key>",
     summary="One partition key with its members nested",
     operation_id="getPartition",
-    responses=_responses(Partition, 400, 404),
+    responses=_responses(
+        Partition,
+        examples.ok(finance=("a department, its employees nested", examples.PARTITION)),
+        *(400, 404),
+    ),
     security=_SECURED,
 )
 def get_partition(dataset: Dataset, key: Key) -> dict:
@@ -201,7 +249,9 @@ def get_partition(dataset: Dataset, key: Key) -> dict:
     "/lookups/<dataset>/<key>/<member>",
     summary="One member of a partition key",
     operation_id="getMember",
-    responses=_responses(Member, 400, 404),
+    responses=_responses(
+        Member, examples.ok(employee=("one employee", examples.MEMBER_FACTS)), *(400, 404)
+    ),
     security=_SECURED,
 )
 def get_member(dataset: Dataset, key: Key, member: MemberKey) -> dict:

@@ -38,7 +38,10 @@ PLATFORM_PATHS: dict[str, Any] = {
                     "200": {
                         "description": "OK",
                         "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Health"},
+                                "examples": {"ok": {"value": {"status": "ok"}}},
+                            }
                         },
                     }
                 },
@@ -69,6 +72,14 @@ GATEWAY_RESPONSES = {
 INTEGRATION_RESPONSES = {
     "502": "The function failed or returned a malformed response",
     "504": "The integration timed out",
+}
+# The message of each (API Gateway's texts, which the front answers too): the examples.
+GATEWAY_MESSAGES = {
+    "413": "Request Too Long",
+    "414": "Request-URI Too Long",
+    "431": "Request Header Fields Too Large",
+    "502": "Internal server error",
+    "504": "Endpoint request timed out",
 }
 
 # Where the API is served: the local front of `./setup.sh run` (`./setup.sh cli local summary`
@@ -114,7 +125,6 @@ def document() -> dict[str, Any]:
 
 def _with_gateway_responses(doc: dict[str, Any]) -> dict[str, Any]:
     """Declare the gateway's own answers on every operation (a route's own text wins)."""
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path_item in doc.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
@@ -122,7 +132,10 @@ def _with_gateway_responses(doc: dict[str, Any]) -> dict[str, Any]:
             if operation.get("security") != []:  # routed to a function (health is a MOCK)
                 extra.update(INTEGRATION_RESPONSES)
             for code, description in extra.items():
-                responses.setdefault(code, {"description": description, "content": error})
+                example = {code: {"value": {"message": GATEWAY_MESSAGES[code]}}}
+                error = {"schema": {"$ref": "#/components/schemas/Error"}, "examples": example}
+                content = {"application/json": error}
+                responses.setdefault(code, {"description": description, "content": content})
             operation["responses"] = dict(sorted(responses.items()))
     return doc
 

@@ -37,6 +37,12 @@ provider "aws" {
   }
 }
 
+# Where clients call the API (output api_url, in the shared outputs.tf): locally the embedded
+# front serves it (the stage's invoke URL would name AWS, which nothing here reaches).
+locals {
+  api_url = "${trimsuffix(var.api_front_url, "/")}/${module.stack.api_stage_name}"
+}
+
 module "stack" {
   source = "../../modules/stack"
 

@@ -9,6 +9,17 @@ variable "endpoint" {
   }
 }
 
+variable "api_front_url" {
+  description = "URL of the local API front that serves the REST API (headwater local up: http://127.0.0.1:<HEADWATER_API_PORT>, 4580 by default); the api_url output is it plus the stage."
+  type        = string
+  default     = "http://127.0.0.1:4580"
+
+  validation {
+    condition     = can(regex("^http://(127\\.0\\.0\\.1|localhost):[0-9]{1,5}/?$", var.api_front_url))
+    error_message = "api_front_url must be a loopback URL with a port, such as http://127.0.0.1:4580 (the front listens on 127.0.0.1 only)."
+  }
+}
+
 variable "artifacts" {
   description = "Lambda zips per function group, relative to this directory: { api = ..., data = ... } (scripts/build_artifact.py)."
   type        = map(string)

@@ -10,6 +10,11 @@ provider "aws" {
   }
 }
 
+# Where clients call the API (output api_url, in the shared outputs.tf): on AWS, the stage itself.
+locals {
+  api_url = module.stack.api_url
+}
+
 module "stack" {
   source = "../../modules/stack"
 

@@ -60,6 +60,11 @@ output "api_url" {
   value       = module.api_stage.invoke_url
 }
 
+output "api_stage_name" {
+  description = "Stage of the REST API: the last part of api_url (the local front serves <front URL>/<stage>)."
+  value       = module.api_stage.stage_name
+}
+
 output "api_name" {
   description = "Name of the REST API (the local front serves it under this name, see apis.json)."
   value       = module.platform.rest_api_name

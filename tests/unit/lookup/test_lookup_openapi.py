@@ -102,3 +102,132 @@ def test_openapi_command_writes_the_document(tmp_path, capsys, document):
     printed = capsys.readouterr().out
     assert printed.startswith(f"wrote {out}\n")
     assert json.loads(printed.split("\n", 1)[1]) == json.loads(render())
+
+
+# ---- examples ----------------------------------------------------------------------------
+
+
+def all_examples(document: dict):
+    """(where, schema, value) of every example: parameters and response bodies."""
+    for path, verb, operation in (
+        (path, verb, op) for path, ops in document["paths"].items() for verb, op in ops.items()
+    ):
+        for parameter in operation.get("parameters", []):
+            for name, example in parameter.get("examples", {}).items():
+                yield f"{path} {parameter['name']} {name}", parameter["schema"], example["value"]
+        for code, response in operation["responses"].items():
+            for media in response.get("content", {}).values():
+                for name, example in media.get("examples", {}).items():
+                    yield f"{verb} {path} {code} {name}", media["schema"], example["value"]
+
+
+def test_every_route_has_examples_and_they_fit_their_schemas(document):
+    import jsonschema_rs
+
+    places = list(all_examples(document))
+    for path, ops in document["paths"].items():
+        for verb, operation in ops.items():
+            for code in operation["responses"]:
+                assert any(p.startswith(f"{verb} {path} {code} ") for p, _, _ in places), (
+                    path,
+                    code,
+                )
+            for parameter in operation.get("parameters", []):
+                # The cursor has none: no fixed value is a valid next page (it names a version).
+                assert parameter.get("examples") or parameter["name"] == "cursor", parameter
+    for where, schema, value in places:
+        # Refs point into the document's components: validate within it.
+        validator = jsonschema_rs.validator_for({**schema, "components": document["components"]})
+        assert validator.is_valid(value), (where, value)
+
+
+@pytest.fixture
+def demo(monkeypatch):
+    """The demo dataset published as ./setup.sh run publishes it: examples/lookup/employees.csv."""
+    from headwater.handlers import lookup_loader
+    from tests.support.lookup import lookup_environment
+
+    environment = lookup_environment(monkeypatch)
+    env = next(environment)
+    lookup_api._store.cache_clear()  # the store holds a client of this mock
+    csv = (ROOT / "examples" / "lookup" / "employees.csv").read_bytes()
+    assert lookup_loader.handler(env.put_csv(csv), LambdaContext())["status"] == "succeeded"
+    yield lookup_api.store().current_version("employees")
+    lookup_api._store.cache_clear()
+    environment.close()
+
+
+def answer(resource: str, path: dict[str, str], query: dict[str, str] | None = None):
+    response = lookup_api.handler(
+        api_event(path, resource, query), LambdaContext(function_name="hw-lookup-api")
+    )
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_examples_are_what_the_api_answers_on_the_demo_dataset(demo):
+    from headwater.handlers import lookup_api_examples as ex
+    from headwater.lookup.store import encode_cursor
+
+    live = demo  # the examples' version stands for the live one, and so does its cursor
+    dataset = {"dataset": ex.DATASET}
+    assert answer("/lookups/{dataset}", dataset, {"limit": str(ex.LIMIT)}) == (
+        200,
+        {**ex.KEY_PAGE, "version": live, "next_cursor": encode_cursor(ex.DATASET, live, ex.KEY)},
+    )
+    last = {"limit": "3", "cursor": encode_cursor(ex.DATASET, live, "People")}
+    assert answer("/lookups/{dataset}", dataset, last) == (
+        200,
+        {**ex.LAST_KEY_PAGE, "version": live},
+    )
+    partition = {**dataset, "key": ex.KEY}
+    assert answer("/lookups/{dataset}/{key}", partition) == (
+        200,
+        {**ex.PARTITION, "version": live},
+    )
+    member = {**partition, "member": ex.MEMBER}
+    assert answer("/lookups/{dataset}/{key}/{member}", member) == (
+        200,
+        {**ex.MEMBER_FACTS, "version": live},
+    )
+    # The other example key is served too (the example says to percent-encode it).
+    key = ex.PARAMETERS["key"]["encoded"].value
+    assert answer("/lookups/{dataset}/{key}", {**dataset, "key": key})[0] == 200
+    assert answer("/lookups/{dataset}", dataset, {"limit": "1001"}) == (400, ex.ERRORS[400])
+    assert answer("/lookups/{dataset}/{key}", {**dataset, "key": "Marketing"}) == (
+        404,
+        ex.ERRORS[404],
+    )
+    # The example cursor names a version that is not live: the listing-was-replaced answer.
+    assert answer("/lookups/{dataset}", dataset, {"cursor": ex.CURSOR}) == (410, ex.ERRORS[410])
+
+
+def test_the_busy_example_is_the_handlers_answer(monkeypatch):
+    from headwater.handlers import lookup_api_examples as ex
+    from headwater.lookup.store import StoreBusy
+
+    class Busy:
+        def get_partition(self, _dataset, _key):
+            raise StoreBusy("replaced under every read")
+
+    monkeypatch.setattr(lookup_api, "store", Busy)
+    internal = Caller(subscriber="ops", internal=True, grants=frozenset(), key_id="k")
+    monkeypatch.setattr(request_tenancy, "caller", lambda _event: internal)
+    assert answer("/lookups/{dataset}/{key}", {"dataset": "employees", "key": "Sales"}) == (
+        503,
+        ex.ERRORS[503],
+    )
+
+
+def test_gateway_examples_are_the_fronts_messages():
+    # The examples quote the texts the front answers with (API Gateway's own).
+    source = (ROOT / "src" / "headwater" / "local" / "apigateway" / "front.py").read_text()
+    for message in openapi.GATEWAY_MESSAGES.values():
+        assert f'"{message}"' in source, message
+
+
+def test_the_not_granted_example_is_the_handlers_answer(monkeypatch):
+    from headwater.handlers import lookup_api_examples as ex
+
+    demo = Caller(subscriber="demo", internal=False, grants=frozenset({"employees"}), key_id="k")
+    monkeypatch.setattr(request_tenancy, "caller", lambda _event: demo)
+    assert answer("/lookups/{dataset}", {"dataset": "finance"}) == (403, ex.NOT_GRANTED)

@@ -1,0 +1,103 @@
+"""Schemathesis against the local deployment, from the committed OpenAPI document.
+
+A schema-driven client must find the document true: every status the API answers is declared
+for its operation, every answer fits its declared schema and content type, and nothing is a 5xx.
+Schemathesis sends the document's examples, then inputs of its own (the declared constraints'
+boundaries, then random valid and invalid ones), over real HTTP through the local front with a
+real key: the internal "ops" key, whose throttle is the higher one (a 429 is declared anyway).
+
+Schemathesis runs as its command (`schemathesis run`): its pytest plugin does not run under this
+project's pytest. Its JSON report is what the test reads. The example count is bounded so the run
+stays well under a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.e2e import EXAMPLE, ROOT, api_base, key_value, publish
+
+pytestmark = pytest.mark.e2e
+
+DOCUMENT = ROOT / "docs" / "openapi.json"
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+)
+EXAMPLES = 50  # per operation and phase
+LOOKUP_OPERATIONS = (
+    "GET /lookups/{dataset}",
+    "GET /lookups/{dataset}/{key}",
+    "GET /lookups/{dataset}/{key}/{member}",
+)
+
+
+def schemathesis(
+    platform: dict, document, workdir, *extra: str
+) -> tuple[subprocess.CompletedProcess, dict]:
+    report_dir = workdir / "report"
+    run = subprocess.run(
+        [
+            *(sys.executable, "-m", "schemathesis.cli", "run", str(document)),
+            *("--url", api_base(platform), "--header", f"x-api-key: {key_value(platform, 'ops')}"),
+            *("--checks", ",".join(CHECKS), "--max-examples", str(EXAMPLES)),
+            *("--phases", "examples,coverage,fuzzing", "--request-timeout", "30"),
+            *("--report", "json", "--report-dir", str(report_dir)),
+            *extra,
+        ],
+        # Its crash cache (.schemathesis/) would replay an earlier run's failures: each run
+        # starts clean, in a directory of its own.
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"NO_COLOR": "1", **platform["local_env"]},
+    )
+    (report,) = report_dir.glob("*.json")
+    return run, json.loads(report.read_text(encoding="utf-8"))
+
+
+def test_the_api_answers_as_its_openapi_document_says(platform, tmp_path):
+    # The document's examples are the demo dataset's: serve it (other tests replace it).
+    done = publish(platform, EXAMPLE)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run, report = schemathesis(platform, DOCUMENT, tmp_path)
+    output = run.stdout[-6000:] + run.stderr[-2000:]
+    assert report["failures"] == [] and report["errors"] == [], output
+    assert run.returncode == 0, output
+    assert report["operations"]["tested"] == report["operations"]["total"] == 4, output
+    # A wrong key would pass every check with 403s (declared): each lookup route must also have
+    # been answered for real, its 2xx checked against the schema.
+    for operation in LOOKUP_OPERATIONS:
+        accepted = sum(phase["accepted"] for phase in report["valid_rates"][operation].values())
+        assert accepted > 0, (operation, report["valid_rates"][operation])
+    # The request examples are real: each lookup route's examples get a 2xx.
+    for operation in LOOKUP_OPERATIONS:
+        assert report["valid_rates"][operation]["examples"]["accepted"] > 0, operation
+
+
+def test_an_undeclared_status_fails_the_run(platform, tmp_path):
+    """The run is able to fail: without its 404, the member route's answers are undeclared."""
+    document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    del document["paths"]["/lookups/{dataset}/{key}/{member}"]["get"]["responses"]["404"]
+    narrowed = tmp_path / "openapi.json"
+    narrowed.write_text(json.dumps(document), encoding="utf-8")
+    run, report = schemathesis(
+        platform,
+        narrowed,
+        tmp_path,
+        "--include-path",
+        "/lookups/{dataset}/{key}/{member}",
+    )
+    assert run.returncode != 0
+    assert {
+        (failure["type"], operation)
+        for failure in report["failures"]
+        for operation in failure["operations"]
+    } == {("UndefinedStatusCode", "GET /lookups/{dataset}/{key}/{member}")}, report["failures"]
