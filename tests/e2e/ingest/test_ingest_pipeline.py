@@ -83,7 +83,8 @@ def test_a_second_plan_changes_nothing(platform):
     plan = subprocess.run(
         ["terraform", "-chdir=terraform/environments/local", "plan", "-input=false",
          "-detailed-exitcode", "-lock=false", f"-var=endpoint={platform['endpoint']}",
-         f'-var=artifacts={{api="{artifact}",data="{artifact}"}}'],
+         f'-var=artifacts={{api="{artifact}",data="{artifact}"}}',
+         f"-var=api_front_url=http://127.0.0.1:{platform['api_port']}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-2000:]

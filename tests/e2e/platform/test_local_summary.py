@@ -73,7 +73,8 @@ def check_summary(platform: dict, text: str, keys: list[str]) -> None:
     manage = rows[[label for label, _ in rows].index("API keys") + 1]
     assert manage == (
         "",
-        "./setup.sh cli keys list --show-value | create NAME --plan PLAN | revoke NAME",
+        "./setup.sh cli keys list --show-value | create NAME --subscriber SUBSCRIBER"
+        " | rotate NAME | revoke NAME",
     )
     assert value["status"] == "./setup.sh cli local status"
     state = platform["state"]
