@@ -174,9 +174,22 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
+    from headwater.local import persistence
+
     pid = os.getpid()
     state.write_pid(paths, pid)
-    emulator = Emulator(port=port)
+    try:
+        durability = persistence.durability_from_env()
+    except ValueError as exc:
+        log.error("%s", exc)
+        state.clear(paths, pid)
+        return 1
+    emulator = Emulator(
+        port=port,
+        region=region,
+        persist_dir=None if durability == "memory" else persistence.state_dir(paths.root),
+        fsync=durability == "fsync",
+    )
     try:
         emulator.start()
     except EmulatorError as exc:
