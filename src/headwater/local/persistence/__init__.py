@@ -134,10 +134,10 @@ def _warm_backends(region: str) -> None:
     for service in WARM_SERVICES:
         try:
             backends = get_backend(service)  # type: ignore[call-overload]
-        except Exception:  # noqa: BLE001 - an optional moto extra may be missing; nothing to warm
+        except Exception:  # noqa: S112 - an optional moto extra may be missing: nothing to warm
             continue
         for name in (region, "aws", "global"):
             try:
                 backends[ACCOUNT_ID][name]
-            except Exception:  # noqa: BLE001, S112 - not a region this service knows
+            except Exception:  # noqa: S112 - not a region this service knows
                 continue

@@ -46,7 +46,8 @@ def now() -> float | None:
 def request(seed: int, instant: float) -> Iterator[None]:
     """Run the body with this thread's randomness from ``seed`` and its SQS clock at ``instant``."""
     previous = (_rng(), now())
-    _local.rng, _local.now = random.Random(seed), instant
+    # Reproducible on purpose: identifiers of a local emulator, never secrets.
+    _local.rng, _local.now = random.Random(seed), instant  # noqa: S311
     try:
         yield
     finally:
