@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from headwater.local import state
 from headwater.local.emulator import (
@@ -35,6 +36,7 @@ log = logging.getLogger("headwater.local.daemon")
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+CRASH_RELEASE_TIMEOUT = 10.0
 
 
 class DaemonError(RuntimeError):
@@ -63,9 +65,12 @@ def status(paths: state.StatePaths) -> Status:
 
 def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = START_TIMEOUT):
     """Start the daemon in the background; returns (Status, already_running)."""
+    crashed = state.read_pid_record(paths)  # still recorded: the last daemon did not stop cleanly
     current = status(paths)
     if current.running:
         return current, True
+    if crashed is not None:
+        _wait_until_gone(crashed)
     if not port_is_free(DEFAULT_HOST, port):
         raise PortInUseError(DEFAULT_HOST, port)
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -105,6 +110,27 @@ def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = ST
     _terminate(paths, state.PidRecord(process.pid, state.process_start_time(process.pid)))
     state.clear(paths, process.pid)
     raise DaemonError(f"local mode did not become ready in {timeout:.0f}s; see {paths.log_file}")
+
+
+def _wait_until_gone(record: state.PidRecord, timeout: float = CRASH_RELEASE_TIMEOUT) -> None:
+    """Wait for a killed daemon to let go of its ports.
+
+    A ``kill -9`` ends a multi-threaded process thread by thread: its main thread shows as a
+    zombie (so it no longer counts as running) while other threads still exit, and its sockets
+    close only when the last one has. An ``up`` in that window found the port "in use".
+    """
+    pid = record.pid
+    if record.start_time is None or state.process_start_time(pid) != record.start_time:
+        return  # gone, or the pid already belongs to another process
+    task_dir = Path(f"/proc/{pid}/task")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(list(task_dir.iterdir())) <= 1 and state.process_state(pid) in ("Z", "X", None):
+                return
+        except FileNotFoundError:
+            return  # gone (or no /proc: nothing better to wait for)
+        time.sleep(0.05)
 
 
 def stop(paths: state.StatePaths, timeout: float = STOP_TIMEOUT) -> int | None:

@@ -12,13 +12,17 @@ never follow garbage.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct(">III")
 
@@ -78,8 +82,20 @@ class Journal:
     def open(self, valid_end: int | None = None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if valid_end is not None and os.fstat(fd).st_size > valid_end:
-            os.ftruncate(fd, valid_end)  # a torn record from a crash mid-write
+        size = os.fstat(fd).st_size
+        if valid_end is not None and size > valid_end:
+            # A torn record from a crash mid-write. Kept aside, not just dropped: should it ever
+            # be more than a torn tail (a damaged disk), what followed can still be looked at.
+            with open(self.path, "rb") as source:
+                source.seek(valid_end)
+                aside = self.path.with_name(f"{self.path.name}.torn-{int(time.time())}")
+                aside.write_bytes(source.read())
+            log.warning(
+                "journal: %d bytes after the last complete record set aside in %s",
+                size - valid_end,
+                aside,
+            )
+            os.ftruncate(fd, valid_end)
         self._fd = fd
 
     def append(self, meta: dict[str, Any], body: bytes) -> None:
