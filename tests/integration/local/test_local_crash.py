@@ -23,6 +23,9 @@ from tests.support.emulator import free_port
 
 pytestmark = pytest.mark.integration
 
+# Visibility timeout of the message in flight at the kill: longer than a restart on a busy machine.
+IN_FLIGHT_SECONDS = 25
+
 SLOW_HANDLER = textwrap.dedent(
     """
     import time
@@ -92,7 +95,9 @@ def test_acknowledged_writes_survive_kill_9_and_up(cli: Cli):
         Bucket="raw-crash",
         Key="big.bin",
         UploadId=upload,
-        MultipartUpload={"Parts": [{"ETag": e, "PartNumber": n} for n, e in zip((1, 2), etags)]},
+        MultipartUpload={
+            "Parts": [{"ETag": e, "PartNumber": n} for n, e in zip((1, 2), etags, strict=True)]
+        },
     )
     pending = s3.create_multipart_upload(Bucket="raw-crash", Key="pending.bin")["UploadId"]
 
@@ -142,9 +147,9 @@ def test_acknowledged_writes_survive_kill_9_and_up(cli: Cli):
     while not worker_pids(daemon_pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert worker_pids(daemon_pid), "the slow function never started"
-    in_flight = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1, VisibilityTimeout=10)[
-        "Messages"
-    ][0]
+    in_flight = sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=1, VisibilityTimeout=IN_FLIGHT_SECONDS
+    )["Messages"][0]
     received_at = time.monotonic()
 
     kill_daemon(cli)
@@ -169,15 +174,17 @@ def test_acknowledged_writes_survive_kill_9_and_up(cli: Cli):
 
     assert sqs.get_queue_url(QueueName="crash-queue")["QueueUrl"] == queue
     waiting = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    hidden_for = time.monotonic() - received_at
+    assert hidden_for < IN_FLIGHT_SECONDS, "restart too slow to see the message still in flight"
     assert [m["MessageId"] for m in waiting] == [sent[2]]  # the in-flight one is still hidden
     visible_again = []
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + IN_FLIGHT_SECONDS + 10
     while not visible_again and time.monotonic() < deadline:
         visible_again = sqs.receive_message(
             QueueUrl=queue, WaitTimeSeconds=1, MessageSystemAttributeNames=["All"]
         ).get("Messages", [])
     assert [m["MessageId"] for m in visible_again] == [in_flight["MessageId"]]
-    assert time.monotonic() - received_at >= 10  # not before its visibility timeout
+    assert time.monotonic() - received_at >= IN_FLIGHT_SECONDS  # not before its timeout
     assert visible_again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
 
     assert [a["id"] for a in apigw.get_rest_apis()["items"]] == [api_id]
