@@ -134,7 +134,7 @@ def _up_foreground(paths: state.StatePaths, port: int) -> int:
     from headwater.local import daemon
     from headwater.local.emulator import PortInUseError, port_is_free
 
-    current = daemon.status(paths)
+    current = daemon.status_after_crash(paths)
     if current.running:
         print(f"local mode already running (pid {current.pid}) at {current.endpoint}")
         return 0

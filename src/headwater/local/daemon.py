@@ -65,12 +65,9 @@ def status(paths: state.StatePaths) -> Status:
 
 def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = START_TIMEOUT):
     """Start the daemon in the background; returns (Status, already_running)."""
-    crashed = state.read_pid_record(paths)  # still recorded: the last daemon did not stop cleanly
-    current = status(paths)
+    current = status_after_crash(paths)
     if current.running:
         return current, True
-    if crashed is not None:
-        _wait_until_gone(crashed)
     if not port_is_free(DEFAULT_HOST, port):
         raise PortInUseError(DEFAULT_HOST, port)
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -110,6 +107,16 @@ def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = ST
     _terminate(paths, state.PidRecord(process.pid, state.process_start_time(process.pid)))
     state.clear(paths, process.pid)
     raise DaemonError(f"local mode did not become ready in {timeout:.0f}s; see {paths.log_file}")
+
+
+def status_after_crash(paths: state.StatePaths) -> Status:
+    """``status``, and if the pid file names a daemon that is dead (killed, crashed), wait until
+    it has let go of its ports, so an ``up`` right after a crash can bind them."""
+    recorded = state.read_pid_record(paths)
+    current = status(paths)
+    if recorded is not None and not current.running:
+        _wait_until_gone(recorded)
+    return current
 
 
 def _wait_until_gone(record: state.PidRecord, timeout: float = CRASH_RELEASE_TIMEOUT) -> None:

@@ -134,13 +134,21 @@ def test_a_seeded_request_draws_the_same_identifiers_whatever_other_threads_draw
     assert identifiers() != first  # outside a request: real randomness again
 
 
-def test_sqs_clock_is_the_request_instant():
+def test_moto_clocks_read_the_request_instant():
     determinism.install()
     import moto.sqs.models as sqs_models
+    from moto.core import utils
+
+    determinism.freeze_clocks(("moto.sqs.",))
+    assert sqs_models.unix_time is not utils.unix_time
+    assert determinism.freeze_clocks(("moto.sqs.",)) == 0  # already frozen: nothing replaced
 
     with determinism.request(seed=1, instant=1234.5):
         assert sqs_models.unix_time() == 1234.5
         assert sqs_models.unix_time_millis() == 1234500.0
+        assert determinism.wall_time() == 1234.5
+        assert [determinism.request_counter() for _ in range(3)] == [0, 1, 2]
+    assert determinism.request_counter() is None
     assert abs(sqs_models.unix_time() - 1234.5) > 1000
 
 

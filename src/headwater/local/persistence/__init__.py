@@ -9,6 +9,7 @@ identifiers, ``journal.py`` for the file and what each durability setting guaran
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -91,6 +92,7 @@ class Persistence:
 
         moto_api_backend.reset()
         _warm_backends(region)
+        determinism.freeze_clocks(tuple(f"moto.{_module(s)}." for s in WARM_SERVICES))
         started = time.perf_counter()
         records, valid_end = journal.read(self.journal.path)
         wrapped = JournaledApp(app, self.journal)
@@ -128,10 +130,19 @@ def purge(directory: Path) -> bool:
     return existed
 
 
+def _module(service: str) -> str:
+    return "awslambda" if service == "lambda" else service
+
+
 def _warm_backends(region: str) -> None:
+    import importlib
+
     from moto.backends import get_backend
 
     for service in WARM_SERVICES:
+        # Responses too: their clocks are frozen with the models' (freeze_clocks).
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"moto.{_module(service)}.responses")
         try:
             backends = get_backend(service)  # type: ignore[call-overload]
         except Exception:  # noqa: S112 - an optional moto extra may be missing: nothing to warm

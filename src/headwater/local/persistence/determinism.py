@@ -8,17 +8,21 @@ singleton would let a concurrent read draw numbers in between. Instead, while a 
 runs, *this thread* draws from its own ``random.Random(seed)`` (the seed is written to the
 journal) through both sources; every other thread keeps drawing real randomness.
 
-SQS decides visibility and delays from ``unix_time``/``unix_time_millis``; those read the
-request's recorded instant on this thread, so a replayed ``ReceiveMessage`` finds exactly the
-messages it found then, and an in-flight message becomes visible again when it would have.
+moto stamps times with ``unix_time``/``unix_time_millis``/``utcnow`` (``freeze_clocks``); on a
+journaled request's thread those read the request's recorded instant, so a replayed
+``ReceiveMessage`` finds exactly the messages it found then, an in-flight message becomes visible
+again when it would have, and events, stream ARNs and creation dates carry their first time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import random
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -44,14 +48,15 @@ def now() -> float | None:
 
 @contextlib.contextmanager
 def request(seed: int, instant: float) -> Iterator[None]:
-    """Run the body with this thread's randomness from ``seed`` and its SQS clock at ``instant``."""
-    previous = (_rng(), now())
+    """Run the body with this thread's randomness from ``seed`` and its clocks at ``instant``."""
+    previous = (_rng(), now(), getattr(_local, "counter", 0))
+    _local.counter = 0
     # Reproducible on purpose: identifiers of a local emulator, never secrets.
     _local.rng, _local.now = random.Random(seed), instant  # noqa: S311
     try:
         yield
     finally:
-        _local.rng, _local.now = previous
+        _local.rng, _local.now, _local.counter = previous
 
 
 def install() -> None:
@@ -84,23 +89,59 @@ def install() -> None:
         import moto.core.base_backend as base_backend
 
         base_backend.uuid4 = lambda: uuid.UUID(bytes=_real_urandom(16), version=4)
-        _patch_sqs_clock()
         _installed = True
 
 
-def _patch_sqs_clock() -> None:
-    import moto.sqs.models as sqs_models
+def wall_time() -> float:
+    """The request's recorded instant on a journaled request's thread, else the real time."""
+    instant = now()
+    return time.time() if instant is None else instant
 
-    real_unix_time = sqs_models.unix_time
-    real_unix_time_millis = sqs_models.unix_time_millis
 
-    def unix_time(*args):
-        instant = now()
-        return real_unix_time(*args) if instant is None or args else instant
+def request_counter() -> int | None:
+    """0, 1, 2... within the journaled request on this thread (None outside one): an ordering
+    number that replays the same, where a process-wide counter would not."""
+    if getattr(_local, "rng", None) is None:
+        return None
+    value = getattr(_local, "counter", 0)
+    _local.counter = value + 1
+    return value
 
-    def unix_time_millis(*args):
-        instant = now()
-        return real_unix_time_millis(*args) if instant is None or args else instant * 1000.0
 
-    sqs_models.unix_time = unix_time
-    sqs_models.unix_time_millis = unix_time_millis
+def freeze_clocks(prefixes: tuple[str, ...]) -> int:
+    """Point the moto.core.utils clocks that moto modules under ``prefixes`` imported by name
+    (``unix_time``, ``unix_time_millis``, ``utcnow``) at the request's instant. Returns how many
+    names were replaced. Call again after more modules are imported: replaced names are skipped.
+
+    Without this, what a replayed request stamps (SQS visibility deadlines and sent times, event
+    times in message bodies, DynamoDB stream ARNs, creation dates) would be the replay's time.
+    Only write requests run at a frozen instant, and none of them waits on these clocks (SQS
+    long polls are cut into no-wait attempts by the SQS hook in wsgi.py).
+    """
+    from moto.core import utils
+
+    originals = {
+        "unix_time": utils.unix_time,
+        "unix_time_millis": utils.unix_time_millis,
+        "utcnow": utils.utcnow,
+    }
+    frozen = {
+        "unix_time": lambda *a: utils.unix_time(*a) if a or now() is None else now(),
+        "unix_time_millis": (
+            lambda *a: utils.unix_time_millis(*a) if a or now() is None else now() * 1000.0
+        ),
+        "utcnow": lambda: (
+            utils.utcnow()
+            if now() is None
+            else datetime.datetime.fromtimestamp(now(), datetime.UTC).replace(tzinfo=None)
+        ),
+    }
+    replaced = 0
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(prefixes):
+            continue
+        for attribute, original in originals.items():
+            if getattr(module, attribute, None) is original:
+                setattr(module, attribute, frozen[attribute])
+                replaced += 1
+    return replaced

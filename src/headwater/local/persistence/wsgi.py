@@ -51,6 +51,7 @@ _KEPT = (
 _DROPPED_HEADERS = ("HTTP_TRANSFER_ENCODING", "HTTP_CONNECTION", "HTTP_EXPECT")
 
 _local = threading.local()
+UNDELIVERABLE_PAUSE = 0.01
 
 
 class _Pending:
@@ -157,6 +158,8 @@ class JournaledApp:
                 status, headers, chunks = _run(self.app, fresh)
             else:
                 with self.lock:
+                    # Taken under the lock: instants grow in journal order, as the writes ran.
+                    pending.instant = time.time()
                     with determinism.request(pending.seed, pending.instant):
                         status, headers, chunks = _run(self.app, fresh)
                     pending.commit()
@@ -234,7 +237,12 @@ def install_sqs_hook() -> None:
             remaining = deadline - time.monotonic()
             if result or remaining <= 0:
                 return result
+            waited = time.monotonic()
             queue.wait_for_messages(min(remaining, 1.0))
+            if time.monotonic() - waited < UNDELIVERABLE_PAUSE:
+                # Visible but not deliverable (a FIFO group in flight): moto's wait returns at
+                # once; pause instead of spinning on the lock.
+                time.sleep(UNDELIVERABLE_PAUSE)
 
     receive_message._headwater_journaled = True
     SQSBackend.receive_message = receive_message
