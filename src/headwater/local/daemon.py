@@ -37,6 +37,9 @@ log = logging.getLogger("headwater.local.daemon")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 CRASH_RELEASE_TIMEOUT = 10.0
+# While the daemon replays its journal it touches this file; start() waits as long as it moves.
+REPLAY_FILE = "local.replay"
+REPLAY_STALL = 30.0
 
 
 class DaemonError(RuntimeError):
@@ -72,6 +75,8 @@ def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = ST
         raise PortInUseError(DEFAULT_HOST, port)
     paths.root.mkdir(parents=True, exist_ok=True)
     state.clear(paths)
+    replay_file = paths.root / REPLAY_FILE
+    replay_file.unlink(missing_ok=True)
     with open(paths.log_file, "ab") as log_out:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
@@ -103,6 +108,10 @@ def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = ST
         info = state.read_info(paths)
         if info and info.get("pid") == process.pid and is_ready(info["endpoint"]):
             return status(paths), False
+        with contextlib.suppress(FileNotFoundError):
+            # Replaying a long journal: the time it takes grows with it; wait while it moves.
+            if time.time() - replay_file.stat().st_mtime < REPLAY_STALL:
+                deadline = max(deadline, time.monotonic() + REPLAY_STALL)
         time.sleep(0.2)
     _terminate(paths, state.PidRecord(process.pid, state.process_start_time(process.pid)))
     state.clear(paths, process.pid)
@@ -217,11 +226,13 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         log.error("%s", exc)
         state.clear(paths, pid)
         return 1
+    replay_file = paths.root / REPLAY_FILE
     emulator = Emulator(
         port=port,
         region=region,
         persist_dir=None if durability == "memory" else persistence.state_dir(paths.root),
         fsync=durability == "fsync",
+        replay_progress=_replay_reporter(replay_file),
     )
     try:
         emulator.start()
@@ -229,6 +240,8 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         log.error("%s", exc)
         state.clear(paths, pid)
         return 1
+    finally:
+        replay_file.unlink(missing_ok=True)
     runner = _start_runner(emulator.endpoint_url, region, paths)
     if runner is not None:
         set_lambda_invoker(runner.invoke_async)
@@ -263,6 +276,21 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         state.clear(paths, pid)
         log.info("local mode stopped")
     return 0
+
+
+def _replay_reporter(replay_file: Path):
+    """A progress callback that writes "done total" to ``replay_file`` about once a second."""
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0 or done == total:
+            last[0] = now
+            state.write_atomically(replay_file, f"{done} {total}\n")
+            if done % 10000 == 0 or done == total:
+                log.info("restoring emulator state: %d/%d requests", done, total)
+
+    return report
 
 
 def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):

@@ -12,6 +12,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -81,12 +82,14 @@ class Emulator:
         persist_dir: Path | None = None,
         fsync: bool = False,
         region: str = DEFAULT_REGION,
+        replay_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.persist_dir = persist_dir
         self.fsync = fsync
         self.region = region
+        self.replay_progress = replay_progress
         self.persistence = None
         self._server = None
 
@@ -108,7 +111,9 @@ class Emulator:
         if self.persist_dir is not None:
             from headwater.local.persistence import Persistence
 
-            self.persistence = Persistence(self.persist_dir, fsync=self.fsync)
+            self.persistence = Persistence(
+                self.persist_dir, fsync=self.fsync, progress=self.replay_progress
+            )
             app = self.persistence.open(app, self.region)
         server = _reporting_server_class()(ip_address=self.host, port=self.port, verbose=False)
         server.app = app

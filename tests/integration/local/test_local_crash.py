@@ -294,3 +294,51 @@ def test_journal_holds_writes_but_no_reads(cli: Cli):
     targets = [r.meta["env"].get("HTTP_X_AMZ_TARGET") for r in journal.read(path)[0]]
     assert targets[-1] == "DynamoDB_20120810.PutItem"
     assert json.loads(journal.read(path)[0][-1].body)["Item"] == {"pk": {"S": "a"}}
+
+
+def test_up_waits_for_a_long_replay(cli: Cli, monkeypatch: pytest.MonkeyPatch):
+    """Start-up time grows with the journal: `up` waits as long as the replay makes progress,
+    not a fixed time. Here a journal of 5000 PutItem requests against a start timeout of 8 s."""
+    from headwater.local import daemon, state
+    from headwater.local.emulator import Emulator
+    from headwater.local.persistence import journal
+    from tests.support.emulator import make_client
+
+    directory = cli.state_dir / "local" / "emulator"
+    emulator = Emulator(port=0, persist_dir=directory)
+    emulator.start()
+    try:
+        ddb = make_client("dynamodb", emulator.endpoint_url)
+        ddb.create_table(
+            TableName="long",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName="long", Item={"pk": {"S": "k"}})
+    finally:
+        emulator.stop()
+    records, _ = journal.read(directory / "journal.bin")
+    put = records[-1]
+    with (directory / "journal.bin").open("ab") as out:
+        for n in range(5000):
+            body = json.dumps({"TableName": "long", "Item": {"pk": {"S": f"k{n}"}}}).encode()
+            env = {**put.meta["env"], "CONTENT_LENGTH": str(len(body))}
+            out.write(journal.encode({**put.meta, "env": env}, body))
+
+    # daemon.start spawns the daemon with this process's environment: give it the CLI's.
+    for name, value in cli.env.items():
+        monkeypatch.setenv(name, value)
+    paths = state.state_paths(str(cli.state_dir))
+    current, _ = daemon.start(paths, port=int(cli.env["HEADWATER_LOCAL_PORT"]), timeout=8)
+    assert current.running
+    replayed = [ln for ln in paths.log_file.read_text().splitlines() if "replayed in" in ln]
+    assert "5002 requests replayed" in replayed[-1]
+    seconds = float(replayed[-1].split("replayed in ")[1].split("s")[0])
+    assert seconds > 8, "the replay was quicker than the timeout: make the journal longer"
+    count = (
+        session(int(cli.env["HEADWATER_LOCAL_PORT"]))
+        .client("dynamodb")
+        .scan(TableName="long", Select="COUNT")["Count"]
+    )
+    assert count == 5001

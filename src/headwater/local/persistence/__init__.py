@@ -76,8 +76,14 @@ class ReplayReport:
 class Persistence:
     """The journal of one state directory, wrapped around one moto application."""
 
-    def __init__(self, directory: Path, fsync: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        fsync: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.directory = directory
+        self.progress = progress
         self.journal = journal.Journal(directory / JOURNAL_NAME, fsync=fsync)
         self.app: JournaledApp | None = None
         self.report: ReplayReport | None = None
@@ -103,7 +109,7 @@ class Persistence:
         previous = lambda_invoker.current_invoker()
         lambda_invoker.set_lambda_invoker(lambda _arn, _event: None)
         try:
-            failed = wrapped.replay(records)
+            failed = wrapped.replay(records, self.progress)
         finally:
             lambda_invoker.set_lambda_invoker(previous)
         self.report = ReplayReport(len(records), failed, time.perf_counter() - started)

@@ -168,10 +168,15 @@ class JournaledApp:
         start_response(status, headers)
         return chunks
 
-    def replay(self, records: Iterable[Record]) -> int:
-        """Apply journaled requests in order; returns how many failed (logged, not fatal)."""
+    def replay(
+        self, records: list[Record], progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Apply journaled requests in order; returns how many failed (logged, not fatal).
+        ``progress(done, total)`` is called after each one."""
         failed = 0
-        for record in records:
+        for done, record in enumerate(records, 1):
+            if progress is not None:
+                progress(done, len(records))
             env, body = record.meta["env"], record.body
             _local.replaying = True
             try:
