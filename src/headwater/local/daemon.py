@@ -245,7 +245,10 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
     runner = _start_runner(emulator.endpoint_url, region, paths)
     if runner is not None:
         set_lambda_invoker(runner.invoke_async)
-    api_front = _start_api_front(emulator.endpoint_url, runner, region, paths)
+    usage = None
+    if runner is not None and durability != "memory":
+        usage = _usage_store(paths)
+    api_front = _start_api_front(emulator.endpoint_url, runner, region, paths, usage)
     state.write_info(
         paths,
         {
@@ -267,6 +270,11 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
                 api_front.stop()
             except Exception:
                 log.exception("API front did not stop cleanly")
+        if usage is not None:
+            try:
+                usage.stop()
+            except Exception:
+                log.exception("usage counts were not saved")
         if runner is not None:
             try:
                 runner.stop()
@@ -306,13 +314,30 @@ def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):
     return runner
 
 
-def _start_api_front(endpoint_url: str, runner, region: str, paths: state.StatePaths):
+def _usage_store(paths: state.StatePaths):
+    """Quota counts kept next to the emulator's journal, so `local reset` drops them too."""
+    from headwater.local import persistence
+    from headwater.local.apigateway.usage_plans import UsageMeter
+    from headwater.local.apigateway.usage_store import UsageStore
+
+    store = UsageStore(UsageMeter(), persistence.state_dir(paths.root) / "usage.json")
+    store.start()
+    return store
+
+
+def _start_api_front(endpoint_url: str, runner, region: str, paths: state.StatePaths, usage=None):
     """Serve the emulator's REST APIs on loopback ports (needs the runner for Lambda proxies)."""
     if runner is None:
         return None
     from headwater.local.apigateway.front import ApiFront
 
-    front = ApiFront(endpoint_url, runner, region, state_dir=paths.root)
+    front = ApiFront(
+        endpoint_url,
+        runner,
+        region,
+        state_dir=paths.root,
+        meter=usage.meter if usage is not None else None,
+    )
     front.start()
     return front
 

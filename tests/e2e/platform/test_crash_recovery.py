@@ -1,6 +1,6 @@
 """The deployed local platform survives a crash: ``kill -9`` of the local mode, ``local up``, and
 Terraform finds nothing to change, a file fed afterwards is processed, keys and usage plans still
-open the API at the same URL.
+open the API at the same URL, and a quota used up before the crash stays used up.
 
 It runs last in the session (conftest.py orders it), and leaves the platform running for the
 session's ``./setup.sh destroy``.
@@ -31,6 +31,24 @@ def test_the_platform_survives_kill_9_and_up(platform):
     state = platform["state"]
     apis_before = json.loads((state / "apis.json").read_text())
     pid = int((state / "local.pid").read_text())
+
+    # A subscriber that used its whole quota before the crash stays over it after.
+    gateway = client(platform, "apigateway")
+    api_id = next(
+        item["id"]
+        for item in gateway.get_rest_apis()["items"]
+        if item["name"] == outputs(platform)["api_name"]
+    )
+    plan = gateway.create_usage_plan(
+        name="e2e-crash-quota",
+        apiStages=[{"apiId": api_id, "stage": api_base(platform).rsplit("/", 1)[1]}],
+        quota={"limit": 2, "period": "DAY"},
+    )
+    key = gateway.create_api_key(name="e2e-crash-quota", enabled=True)
+    gateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    url = f"{api_base(platform)}/lookups/employees"
+    assert [get(url, key["value"])[0] for _ in range(2)] == [200, 200]
+    time.sleep(2)  # the front saves quota counts about once a second
 
     os.kill(pid, signal.SIGKILL)
     # At once, as a user would, with the port from HEADWATER_LOCAL_PORT (no --port).
@@ -64,8 +82,13 @@ def test_the_platform_survives_kill_9_and_up(platform):
     assert apis == apis_before
     done = publish(platform, EXAMPLE)
     assert done.returncode == 0, done.stdout + done.stderr
-    status, body, _ = get(f"{api_base(platform)}/lookups/employees", key_value(platform, "demo"))
+    status, body, _ = get(url, key_value(platform, "demo"))
     assert status == 200, body
+    assert get(url, key["value"])[:2] == (429, {"message": "Limit Exceeded"})
+    gateway = client(platform, "apigateway")
+    gateway.delete_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"])
+    gateway.delete_api_key(apiKey=key["id"])
+    gateway.delete_usage_plan(usagePlanId=plan["id"])
 
     # A file fed after the crash goes through the whole ingest pipeline.
     s3, names = client(platform, "s3"), outputs(platform)

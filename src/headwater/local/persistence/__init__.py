@@ -129,10 +129,12 @@ class Persistence:
 
 
 def purge(directory: Path) -> bool:
-    """Delete the persisted emulator state; True if there was any."""
-    path = directory / JOURNAL_NAME
-    existed = path.exists()
-    path.unlink(missing_ok=True)
+    """Delete the persisted emulator state (journal, set-aside torn records, usage counts);
+    True if there was any."""
+    import shutil
+
+    existed = directory.exists() and any(directory.iterdir())
+    shutil.rmtree(directory, ignore_errors=True)
     return existed
 
 
