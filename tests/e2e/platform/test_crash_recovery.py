@@ -39,13 +39,13 @@ def test_the_platform_survives_kill_9_and_up(platform):
         for item in gateway.get_rest_apis()["items"]
         if item["name"] == outputs(platform)["api_name"]
     )
-    plan = gateway.create_usage_plan(
+    quota_plan = gateway.create_usage_plan(
         name="e2e-crash-quota",
         apiStages=[{"apiId": api_id, "stage": api_base(platform).rsplit("/", 1)[1]}],
         quota={"limit": 2, "period": "DAY"},
     )
     key = gateway.create_api_key(name="e2e-crash-quota", enabled=True)
-    gateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    gateway.create_usage_plan_key(usagePlanId=quota_plan["id"], keyId=key["id"], keyType="API_KEY")
     url = f"{api_base(platform)}/lookups/employees"
     assert [get(url, key["value"])[0] for _ in range(2)] == [200, 200]
     time.sleep(2)  # the front saves quota counts about once a second
@@ -86,9 +86,9 @@ def test_the_platform_survives_kill_9_and_up(platform):
     assert status == 200, body
     assert get(url, key["value"])[:2] == (429, {"message": "Limit Exceeded"})
     gateway = client(platform, "apigateway")
-    gateway.delete_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"])
+    gateway.delete_usage_plan_key(usagePlanId=quota_plan["id"], keyId=key["id"])
     gateway.delete_api_key(apiKey=key["id"])
-    gateway.delete_usage_plan(usagePlanId=plan["id"])
+    gateway.delete_usage_plan(usagePlanId=quota_plan["id"])
 
     # A file fed after the crash goes through the whole ingest pipeline.
     s3, names = client(platform, "s3"), outputs(platform)

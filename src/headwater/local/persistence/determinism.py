@@ -41,6 +41,11 @@ def _urandom(size: int) -> bytes:
     return _real_urandom(size) if rng is None else rng.randbytes(size)
 
 
+def new_seed() -> int:
+    """A fresh seed for one request, from the real source (never from a seeded thread)."""
+    return int.from_bytes(_real_urandom(8), "big")
+
+
 def now() -> float | None:
     """The frozen instant of the request running on this thread (None: use the real clock)."""
     return getattr(_local, "now", None)

@@ -61,7 +61,7 @@ class _Pending:
         self.store = store
         self.env = env
         self.body = body
-        self.seed = int.from_bytes(determinism._real_urandom(8), "big")
+        self.seed = determinism.new_seed()
         self.instant = time.time()
         self.committed = False
 
