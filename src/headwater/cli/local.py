@@ -154,6 +154,21 @@ def _down(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _persistence_line(paths: state.StatePaths) -> str:
+    """How the running daemon keeps its state (as it recorded at start-up)."""
+    from headwater.local import persistence
+
+    mode = (state.read_info(paths) or {}).get("durability", "os")
+    journal = persistence.state_dir(paths.root) / persistence.JOURNAL_NAME
+    size = journal.stat().st_size if journal.exists() else 0
+    return (
+        f"state:    persisted ({persistence.DURABILITY_ENV}={mode}), journal {journal} "
+        f"({size / 1e6:.1f} MB); `headwater local reset` deletes it"
+        if mode != "memory"
+        else f"state:    in memory only ({persistence.DURABILITY_ENV}=memory)"
+    )
+
+
 def _reset(_args: argparse.Namespace) -> int:
     from headwater.local import daemon, persistence
 
@@ -188,6 +203,7 @@ def _status(_args: argparse.Namespace) -> int:
 
     for line in status_lines(read_mappings(state.state_paths().root)):
         print(line)
+    print(_persistence_line(state.state_paths()))
     from headwater.local.iam.policies import status_line
 
     iam_line = status_line(state.state_paths().root / "iam")

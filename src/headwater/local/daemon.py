@@ -257,6 +257,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
             "region": region,
             "log": str(paths.log_file),
             "runner": runner is not None,
+            "durability": durability,
         },
     )
     log.info("local mode ready at %s (pid %d)", emulator.endpoint_url, pid)

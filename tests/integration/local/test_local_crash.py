@@ -223,6 +223,9 @@ def test_down_keeps_the_state_and_reset_drops_it(cli: Cli):
     assert cli("up").returncode == 0
     port = int(cli.env["HEADWATER_LOCAL_PORT"])
     session(port).client("sqs").create_queue(QueueName="kept-queue")
+    status = cli("status").stdout
+    assert "state:    persisted (HEADWATER_LOCAL_DURABILITY=os)" in status
+    assert str(cli.state_dir / "local" / "emulator" / "journal.bin") in status
     assert cli("down").returncode == 0
     assert cli("up").returncode == 0
     sqs = session(port).client("sqs")
