@@ -299,9 +299,13 @@ def test_journal_holds_writes_but_no_reads(cli: Cli):
     assert json.loads(journal.read(path)[0][-1].body)["Item"] == {"pk": {"S": "a"}}
 
 
+RECORDS = 12000
+
+
 def test_up_waits_for_a_long_replay(cli: Cli, monkeypatch: pytest.MonkeyPatch):
     """Start-up time grows with the journal: `up` waits as long as the replay makes progress,
-    not a fixed time. Here a journal of 5000 PutItem requests against a start timeout of 8 s."""
+    not a fixed time. Here a journal of RECORDS PutItem requests against a start timeout of 8 s
+    (about 1.5-3.5 ms each to replay on a 2-core machine)."""
     from headwater.local import daemon, state
     from headwater.local.emulator import Emulator
     from headwater.local.persistence import journal
@@ -324,7 +328,7 @@ def test_up_waits_for_a_long_replay(cli: Cli, monkeypatch: pytest.MonkeyPatch):
     records, _ = journal.read(directory / "journal.bin")
     put = records[-1]
     with (directory / "journal.bin").open("ab") as out:
-        for n in range(5000):
+        for n in range(RECORDS):
             body = json.dumps({"TableName": "long", "Item": {"pk": {"S": f"k{n}"}}}).encode()
             env = {**put.meta["env"], "CONTENT_LENGTH": str(len(body))}
             out.write(journal.encode({**put.meta, "env": env}, body))
@@ -336,7 +340,7 @@ def test_up_waits_for_a_long_replay(cli: Cli, monkeypatch: pytest.MonkeyPatch):
     current, _ = daemon.start(paths, port=int(cli.env["HEADWATER_LOCAL_PORT"]), timeout=8)
     assert current.running
     replayed = [ln for ln in paths.log_file.read_text().splitlines() if "replayed in" in ln]
-    assert "5002 requests replayed" in replayed[-1]
+    assert f"{RECORDS + 2} requests replayed" in replayed[-1]
     seconds = float(replayed[-1].split("replayed in ")[1].split("s")[0])
     assert seconds > 8, "the replay was quicker than the timeout: make the journal longer"
     count = (
@@ -344,4 +348,4 @@ def test_up_waits_for_a_long_replay(cli: Cli, monkeypatch: pytest.MonkeyPatch):
         .client("dynamodb")
         .scan(TableName="long", Select="COUNT")["Count"]
     )
-    assert count == 5001
+    assert count == RECORDS + 1
