@@ -161,7 +161,9 @@ cmd_deploy() {
       log "starting the embedded local mode on 127.0.0.1:$LOCAL_PORT"
       hw local up --port "$LOCAL_PORT"
     fi
-    # The emulator keeps everything in memory: state from before its last start describes nothing.
+    # The emulator keeps its state across restarts (local/emulator/ in the state directory), but
+    # after `headwater local reset` or with HEADWATER_LOCAL_DURABILITY=memory it starts empty:
+    # Terraform state that names resources the emulator lacks describes nothing then.
     if [ -f "$(local_tfstate)" ] && ! state_matches_emulator; then
       rm -f "$(local_tfstate)"*
     fi
@@ -218,8 +220,9 @@ cmd_run() {
 cmd_destroy() {
   ensure_python_env
   if [ "$ENV" = local ]; then
-    # The emulator keeps everything in memory: stopping it removes every resource deploy made.
-    # Installed tools and the provider cache stay, so the next run starts quickly.
+    # Stopping the local mode and deleting local/ (the emulator's persisted state and the
+    # Terraform state with it) removes every resource deploy made. Installed tools and the
+    # provider cache stay, so the next run starts quickly.
     hw local down
     rm -rf "$HEADWATER_STATE_DIR/local" "$HEADWATER_STATE_DIR"/local.* \
       "$HEADWATER_STATE_DIR/feed-out" terraform/environments/local/.terraform build/lambda-local.zip

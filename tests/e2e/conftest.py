@@ -67,8 +67,13 @@ def platform(tmp_path_factory):
         assert not listening(api_port), "API front still listening"
 
 
+# Modules that restart the shared local mode: they run after every other e2e test.
+RUN_LAST = ("test_crash_recovery.py",)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Every test of this tier carries its marker, whether or not its module sets pytestmark.
     for item in items:
         if Path(item.fspath).is_relative_to(Path(__file__).parent):
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: Path(item.fspath).name in RUN_LAST)  # stable: order kept

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,17 @@ from headwater.local import state
 from headwater.local.emulator import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION, EmulatorError
 
 EXIT_NOT_RUNNING = 3
+PORT_ENV = "HEADWATER_LOCAL_PORT"
+
+
+def default_port(environ: dict[str, str] | None = None) -> int:
+    """``$HEADWATER_LOCAL_PORT`` (what setup.sh reads too), else LocalStack's edge port."""
+    raw = (os.environ if environ is None else environ).get(PORT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise CommandError(f"{PORT_ENV}={raw!r} is not a port number (1-65535)")
+    return int(raw)
 
 
 def register(subparsers: Any) -> None:
@@ -21,8 +33,8 @@ def register(subparsers: Any) -> None:
         "local",
         help="run the platform on this machine (AWS emulator + Lambda runner)",
         description="The embedded local mode: moto on 127.0.0.1 plus the Lambda runner, in one "
-        "background process. State (pid file, log) lives in $HEADWATER_STATE_DIR "
-        "(default ./.headwater).",
+        "background process. State (pid file, log, the emulator's persisted data under "
+        "local/emulator/) lives in $HEADWATER_STATE_DIR (default ./.headwater).",
     )
     commands = local.add_subparsers(dest="local_command", metavar="ACTION")
 
@@ -30,14 +42,27 @@ def register(subparsers: Any) -> None:
     up.add_argument(
         "--port",
         type=int,
-        default=DEFAULT_PORT,
-        help=f"emulator port on {DEFAULT_HOST} (default {DEFAULT_PORT}, LocalStack's edge port)",
+        default=None,
+        help=f"emulator port on {DEFAULT_HOST} (default ${PORT_ENV}, else {DEFAULT_PORT}, "
+        "LocalStack's edge port)",
     )
     up.add_argument("--foreground", action="store_true", help="run in this terminal until Ctrl-C")
     up.set_defaults(func=_up)
 
-    down = commands.add_parser("down", help="stop the background process")
+    down = commands.add_parser(
+        "down", help="stop the background process (what it holds stays for the next up)"
+    )
     down.set_defaults(func=_down)
+
+    reset = commands.add_parser(
+        "reset",
+        help="stop it and delete the emulator's persisted state (every resource and object)",
+        description="Stops the local mode if it runs and deletes what the emulator persisted "
+        "(local/emulator/ in the state directory): the next `up` starts empty. The local "
+        "Terraform state is kept; `./setup.sh deploy` notices the empty emulator and deploys "
+        "again. `./setup.sh destroy` does this and also deletes the Terraform state.",
+    )
+    reset.set_defaults(func=_reset)
 
     status = commands.add_parser("status", help="is it running? (exit 3 when not)")
     status.set_defaults(func=_status)
@@ -72,7 +97,7 @@ def register(subparsers: Any) -> None:
     invoke.add_argument(
         "--endpoint",
         help="emulator URL (default: the running local mode's, else "
-        f"http://{DEFAULT_HOST}:{DEFAULT_PORT})",
+        f"http://{DEFAULT_HOST}:${PORT_ENV} or {DEFAULT_PORT})",
     )
     invoke.add_argument("--timeout", type=float, help="override the function's timeout (s)")
     invoke.set_defaults(func=_invoke)
@@ -89,10 +114,11 @@ def _up(args: argparse.Namespace) -> int:
     from headwater.local import daemon
 
     paths = state.state_paths()
+    port = default_port() if args.port is None else args.port
     if args.foreground:
-        return _up_foreground(paths, args.port)
+        return _up_foreground(paths, port)
     try:
-        current, already = daemon.start(paths, port=args.port)
+        current, already = daemon.start(paths, port=port)
     except (EmulatorError, daemon.DaemonError) as exc:
         raise CommandError(str(exc)) from exc
     if already:
@@ -108,7 +134,7 @@ def _up_foreground(paths: state.StatePaths, port: int) -> int:
     from headwater.local import daemon
     from headwater.local.emulator import PortInUseError, port_is_free
 
-    current = daemon.status(paths)
+    current = daemon.status_after_crash(paths)
     if current.running:
         print(f"local mode already running (pid {current.pid}) at {current.endpoint}")
         return 0
@@ -125,6 +151,34 @@ def _down(_args: argparse.Namespace) -> int:
 
     stopped = daemon.stop(state.state_paths())
     print(f"local mode stopped (pid {stopped})" if stopped else "local mode was not running")
+    return 0
+
+
+def _persistence_line(paths: state.StatePaths) -> str:
+    """How the running daemon keeps its state (as it recorded at start-up)."""
+    from headwater.local import persistence
+
+    mode = (state.read_info(paths) or {}).get("durability", "os")
+    journal = persistence.state_dir(paths.root) / persistence.JOURNAL_NAME
+    size = journal.stat().st_size if journal.exists() else 0
+    return (
+        f"state:    persisted ({persistence.DURABILITY_ENV}={mode}), journal {journal} "
+        f"({size / 1e6:.1f} MB); `headwater local reset` deletes it"
+        if mode != "memory"
+        else f"state:    in memory only ({persistence.DURABILITY_ENV}=memory)"
+    )
+
+
+def _reset(_args: argparse.Namespace) -> int:
+    from headwater.local import daemon, persistence
+
+    paths = state.state_paths()
+    stopped = daemon.stop(paths)
+    if stopped:
+        print(f"local mode stopped (pid {stopped})")
+    directory = persistence.state_dir(paths.root)
+    had_state = persistence.purge(directory)
+    print(f"emulator state deleted ({directory})" if had_state else "no emulator state to delete")
     return 0
 
 
@@ -149,6 +203,7 @@ def _status(_args: argparse.Namespace) -> int:
 
     for line in status_lines(read_mappings(state.state_paths().root)):
         print(line)
+    print(_persistence_line(state.state_paths()))
     from headwater.local.iam.policies import status_line
 
     iam_line = status_line(state.state_paths().root / "iam")
@@ -246,7 +301,7 @@ def _invoke(args: argparse.Namespace) -> int:
 
     event = _read_event(args.event)
     endpoint = args.endpoint or daemon.status(state.state_paths()).endpoint
-    endpoint = endpoint or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    endpoint = endpoint or f"http://{DEFAULT_HOST}:{default_port()}"
     if not is_ready(endpoint):
         raise CommandError(f"no emulator at {endpoint}; start it with `headwater local up`")
     from headwater.local.lambda_service.runner import FunctionNotFound, Runner

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from headwater.local import state
 from headwater.local.emulator import (
@@ -35,6 +36,10 @@ log = logging.getLogger("headwater.local.daemon")
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+CRASH_RELEASE_TIMEOUT = 10.0
+# While the daemon replays its journal it touches this file; start() waits as long as it moves.
+REPLAY_FILE = "local.replay"
+REPLAY_STALL = 30.0
 
 
 class DaemonError(RuntimeError):
@@ -63,13 +68,15 @@ def status(paths: state.StatePaths) -> Status:
 
 def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = START_TIMEOUT):
     """Start the daemon in the background; returns (Status, already_running)."""
-    current = status(paths)
+    current = status_after_crash(paths)
     if current.running:
         return current, True
     if not port_is_free(DEFAULT_HOST, port):
         raise PortInUseError(DEFAULT_HOST, port)
     paths.root.mkdir(parents=True, exist_ok=True)
     state.clear(paths)
+    replay_file = paths.root / REPLAY_FILE
+    replay_file.unlink(missing_ok=True)
     with open(paths.log_file, "ab") as log_out:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
@@ -101,10 +108,45 @@ def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = ST
         info = state.read_info(paths)
         if info and info.get("pid") == process.pid and is_ready(info["endpoint"]):
             return status(paths), False
+        with contextlib.suppress(FileNotFoundError):
+            # Replaying a long journal: the time it takes grows with it; wait while it moves.
+            if time.time() - replay_file.stat().st_mtime < REPLAY_STALL:
+                deadline = max(deadline, time.monotonic() + REPLAY_STALL)
         time.sleep(0.2)
     _terminate(paths, state.PidRecord(process.pid, state.process_start_time(process.pid)))
     state.clear(paths, process.pid)
     raise DaemonError(f"local mode did not become ready in {timeout:.0f}s; see {paths.log_file}")
+
+
+def status_after_crash(paths: state.StatePaths) -> Status:
+    """``status``, and if the pid file names a daemon that is dead (killed, crashed), wait until
+    it has let go of its ports, so an ``up`` right after a crash can bind them."""
+    recorded = state.read_pid_record(paths)
+    current = status(paths)
+    if recorded is not None and not current.running:
+        _wait_until_gone(recorded)
+    return current
+
+
+def _wait_until_gone(record: state.PidRecord, timeout: float = CRASH_RELEASE_TIMEOUT) -> None:
+    """Wait for a killed daemon to let go of its ports.
+
+    A ``kill -9`` ends a multi-threaded process thread by thread: its main thread shows as a
+    zombie (so it no longer counts as running) while other threads still exit, and its sockets
+    close only when the last one has. An ``up`` in that window found the port "in use".
+    """
+    pid = record.pid
+    if record.start_time is None or state.process_start_time(pid) != record.start_time:
+        return  # gone, or the pid already belongs to another process
+    task_dir = Path(f"/proc/{pid}/task")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(list(task_dir.iterdir())) <= 1 and state.process_state(pid) in ("Z", "X", None):
+                return
+        except FileNotFoundError:
+            return  # gone (or no /proc: nothing better to wait for)
+        time.sleep(0.05)
 
 
 def stop(paths: state.StatePaths, timeout: float = STOP_TIMEOUT) -> int | None:
@@ -174,19 +216,39 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
+    from headwater.local import persistence
+
     pid = os.getpid()
     state.write_pid(paths, pid)
-    emulator = Emulator(port=port)
+    try:
+        durability = persistence.durability_from_env()
+    except ValueError as exc:
+        log.error("%s", exc)
+        state.clear(paths, pid)
+        return 1
+    replay_file = paths.root / REPLAY_FILE
+    emulator = Emulator(
+        port=port,
+        region=region,
+        persist_dir=None if durability == "memory" else persistence.state_dir(paths.root),
+        fsync=durability == "fsync",
+        replay_progress=_replay_reporter(replay_file),
+    )
     try:
         emulator.start()
     except EmulatorError as exc:
         log.error("%s", exc)
         state.clear(paths, pid)
         return 1
+    finally:
+        replay_file.unlink(missing_ok=True)
     runner = _start_runner(emulator.endpoint_url, region, paths)
     if runner is not None:
         set_lambda_invoker(runner.invoke_async)
-    api_front = _start_api_front(emulator.endpoint_url, runner, region, paths)
+    usage = None
+    if runner is not None and durability != "memory":
+        usage = _usage_store(paths)
+    api_front = _start_api_front(emulator.endpoint_url, runner, region, paths, usage)
     state.write_info(
         paths,
         {
@@ -195,6 +257,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
             "region": region,
             "log": str(paths.log_file),
             "runner": runner is not None,
+            "durability": durability,
         },
     )
     log.info("local mode ready at %s (pid %d)", emulator.endpoint_url, pid)
@@ -208,6 +271,11 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
                 api_front.stop()
             except Exception:
                 log.exception("API front did not stop cleanly")
+        if usage is not None:
+            try:
+                usage.stop()
+            except Exception:
+                log.exception("usage counts were not saved")
         if runner is not None:
             try:
                 runner.stop()
@@ -217,6 +285,21 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         state.clear(paths, pid)
         log.info("local mode stopped")
     return 0
+
+
+def _replay_reporter(replay_file: Path):
+    """A progress callback that writes "done total" to ``replay_file`` about once a second."""
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0 or done == total:
+            last[0] = now
+            state.write_atomically(replay_file, f"{done} {total}\n")
+            if done % 10000 == 0 or done == total:
+                log.info("restoring emulator state: %d/%d requests", done, total)
+
+    return report
 
 
 def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):
@@ -232,13 +315,30 @@ def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):
     return runner
 
 
-def _start_api_front(endpoint_url: str, runner, region: str, paths: state.StatePaths):
+def _usage_store(paths: state.StatePaths):
+    """Quota counts kept next to the emulator's journal, so `local reset` drops them too."""
+    from headwater.local import persistence
+    from headwater.local.apigateway.usage_plans import UsageMeter
+    from headwater.local.apigateway.usage_store import UsageStore
+
+    store = UsageStore(UsageMeter(), persistence.state_dir(paths.root) / "usage.json")
+    store.start()
+    return store
+
+
+def _start_api_front(endpoint_url: str, runner, region: str, paths: state.StatePaths, usage=None):
     """Serve the emulator's REST APIs on loopback ports (needs the runner for Lambda proxies)."""
     if runner is None:
         return None
     from headwater.local.apigateway.front import ApiFront
 
-    front = ApiFront(endpoint_url, runner, region, state_dir=paths.root)
+    front = ApiFront(
+        endpoint_url,
+        runner,
+        region,
+        state_dir=paths.root,
+        meter=usage.meter if usage is not None else None,
+    )
     front.start()
     return front
 

@@ -12,6 +12,8 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -67,12 +69,28 @@ def wait_until_ready(endpoint_url: str, timeout: float = 15.0) -> bool:
 class Emulator:
     """moto's ThreadedMotoServer with headwater's patches, bound to one loopback port.
 
-    ``port=0`` picks a free port (tests); ``endpoint_url`` then names the real one.
+    ``port=0`` picks a free port (tests); ``endpoint_url`` then names the real one. With
+    ``persist_dir`` the state survives the process: start() replays the journal found there
+    before the port opens, and every write request is journaled before it is acknowledged
+    (``headwater.local.persistence``); without it everything lives in memory, as in moto.
     """
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        persist_dir: Path | None = None,
+        fsync: bool = False,
+        region: str = DEFAULT_REGION,
+        replay_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.host = host
         self.port = port
+        self.persist_dir = persist_dir
+        self.fsync = fsync
+        self.region = region
+        self.replay_progress = replay_progress
+        self.persistence = None
         self._server = None
 
     @property
@@ -87,7 +105,18 @@ class Emulator:
             raise PortInUseError(self.host, self.port)
         # werkzeug logs every request at INFO; keep the daemon log for what matters.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        app = DomainDispatcherApplication(create_backend_app)
+        if self.persist_dir is not None:
+            from headwater.local.persistence import Persistence
+
+            self.persistence = Persistence(
+                self.persist_dir, fsync=self.fsync, progress=self.replay_progress
+            )
+            app = self.persistence.open(app, self.region)
         server = _reporting_server_class()(ip_address=self.host, port=self.port, verbose=False)
+        server.app = app
         server.start()
         if server.startup_error is not None:
             if getattr(server.startup_error, "errno", None) == errno.EADDRINUSE:
@@ -104,6 +133,9 @@ class Emulator:
         server, self._server = self._server, None
         if server is not None:
             server.stop()
+        persistence, self.persistence = self.persistence, None
+        if persistence is not None:
+            persistence.close()
 
     def __enter__(self) -> Emulator:
         self.start()
@@ -116,19 +148,31 @@ class Emulator:
 def _reporting_server_class() -> type:
     # Imported on use: the CLI's status/down must not pay for importing moto.
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
 
     class ReportingMotoServer(ThreadedMotoServer):
         """ThreadedMotoServer whose start() returns instead of hanging when the bind fails.
 
         moto 5.2.5 binds inside the thread and only sets its ready event on success, so a bind
-        error would leave start() waiting forever.
+        error would leave start() waiting forever. It also serves ``app`` (moto's application,
+        built by the emulator so persistence can wrap it) instead of building its own.
         """
 
         startup_error: BaseException | None = None
+        app = None  # the WSGI application to serve (moto's, possibly journaled)
 
         def _server_entry(self) -> None:
             try:
-                super()._server_entry()
+                self._server = make_server(
+                    self._ip_address,
+                    self._port,
+                    self.app,
+                    True,
+                    request_handler=MotoRequestHandler,
+                )
+                self._server_ready_event.set()
+                self._server.serve_forever()
             except BaseException as exc:
                 self.startup_error = exc
                 self._server_ready_event.set()

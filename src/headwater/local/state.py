@@ -112,6 +112,12 @@ def _proc_stat_fields(pid: int) -> list[str] | None:
     return stat.rsplit(")", 1)[1].split()
 
 
+def process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (R, S, Z...), None when it is gone or there is no /proc."""
+    fields = _proc_stat_fields(pid)
+    return fields[0] if fields else None
+
+
 def process_start_time(pid: int) -> int | None:
     """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/<pid>/stat)."""
     fields = _proc_stat_fields(pid)

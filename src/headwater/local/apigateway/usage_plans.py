@@ -7,7 +7,9 @@ Plain code with injectable clocks so it is unit-tested without sleeping:
 - ``Quota``: at most ``limit`` requests per calendar period (DAY, WEEK, MONTH) in UTC; the
   counter starts afresh when a new period begins (429 "Limit Exceeded").
 - ``UsageMeter``: one bucket and one quota per (usage plan, API key), kept while the plan's
-  settings stay the same, replaced when Terraform changes them.
+  settings stay the same, replaced when Terraform changes them. ``quota_counts`` and
+  ``restore_quota_counts`` carry the quota counts over a restart of the local mode
+  (``usage_store.py``); throttle buckets start full again, as they refill within seconds anyway.
 """
 
 from __future__ import annotations
@@ -111,6 +113,20 @@ class Quota:
             if end == self._period_end:
                 self._used = used
 
+    def count(self) -> tuple[int, datetime]:
+        """Requests counted in the current period, and when that period ends."""
+        with self._lock:
+            self._roll()
+            assert self._period_end is not None
+            return self._used, self._period_end
+
+    def restore(self, used: int, period_end: datetime) -> None:
+        """Take over a count saved earlier if it was for the current period."""
+        with self._lock:
+            self._roll()
+            if period_end == self._period_end:
+                self._used = max(self._used, int(used))
+
     def remaining(self) -> int:
         with self._lock:
             self._roll()
@@ -177,6 +193,7 @@ class UsageMeter:
         self._wall = wall
         self._lock = threading.Lock()
         self._state: dict[tuple[str, str], tuple[PlanLimits, TokenBucket | None, Quota | None]] = {}
+        self._saved: dict[tuple[str, str], tuple[int, datetime]] = {}
 
     def _entry(self, limits: PlanLimits, key_id: str):
         with self._lock:
@@ -199,6 +216,8 @@ class UsageMeter:
                     # AWS keeps the requests already counted in this period when a plan's
                     # quota changes: raising 2 to 4 after 2 requests leaves 2, not 4.
                     quota.carry_over(entry[2])
+                elif quota is not None and slot in self._saved:
+                    quota.restore(*self._saved.pop(slot))  # counted before a restart
                 entry = (limits, bucket, quota)
                 self._state[slot] = entry
             return entry
@@ -213,6 +232,18 @@ class UsageMeter:
         if quota is not None and not quota.try_consume():  # lost a race for the last request
             return Decision.QUOTA_EXCEEDED
         return Decision.ALLOWED
+
+    def quota_counts(self) -> dict[tuple[str, str], tuple[int, datetime]]:
+        """(plan id, key id) -> (requests counted this period, end of the period)."""
+        with self._lock:
+            quotas = {slot: entry[2] for slot, entry in self._state.items() if entry[2]}
+            saved = dict(self._saved)
+        return {**saved, **{slot: quota.count() for slot, quota in quotas.items()}}
+
+    def restore_quota_counts(self, counts: dict[tuple[str, str], tuple[int, datetime]]) -> None:
+        """Counts from ``quota_counts`` of an earlier run, applied when each key is next seen."""
+        with self._lock:
+            self._saved.update(counts)
 
     def remaining_quota(self, limits: PlanLimits, key_id: str) -> int | None:
         _, _, quota = self._entry(limits, key_id)

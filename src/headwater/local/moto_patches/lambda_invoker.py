@@ -28,6 +28,11 @@ def set_lambda_invoker(fn: LambdaInvoker | None) -> None:
     _invoker = fn
 
 
+def current_invoker() -> LambdaInvoker | None:
+    """What receives invocations now (to put it back after a temporary replacement)."""
+    return _invoker
+
+
 def invoke_lambda(function_arn: str, event: dict[str, Any]) -> None:
     """Hand ``event`` to the registered invoker; without one it is logged and dropped."""
     invoker = _invoker

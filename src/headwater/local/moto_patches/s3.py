@@ -27,11 +27,11 @@ import logging
 import secrets
 import string
 import threading
-import time
 import uuid
 from typing import Any
 
 from headwater.local.moto_patches.events import iso_time
+from headwater.local.persistence.determinism import request_counter, wall_time
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ def _patch_s3_eventbridge_events() -> None:
 def _next_sequencer() -> str:
     # AWS sequencers are hex strings that grow for later events on the same key.
     with _sequence_lock:
-        return f"{time.time_ns():016X}{next(_sequence) % 0x10000:04X}"
+        counter = request_counter()  # replays the same within a journaled request
+        counter = next(_sequence) if counter is None else counter
+        return f"{int(wall_time() * 1e9):016X}{counter % 0x10000:04X}"
 
 
 def _request_id() -> str:
@@ -104,7 +106,7 @@ def s3_eventbridge_event(account_id: str, bucket: Any, event_name: str, key: Any
     elif detail_type == "Object Deleted":
         detail["reason"] = "DeleteObject"
         detail["deletion-type"] = "Permanently Deleted"
-    now = time.time()
+    now = wall_time()
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
