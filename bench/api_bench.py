@@ -56,8 +56,16 @@ TABLE = "hw-bench-lookup"
 FUNCTION = "hw-bench-lookup-api"
 STAGE = "local"
 RESOURCE = "/lookups/{dataset}/{key}"
-CASES = ("handler", "runner_seq", "front_seq", "runner_concurrent", "front_concurrent")
-BASE_CASE = "handler"
+CASES = (
+    "getitem",
+    "handler",
+    "runner_seq",
+    "front_seq",
+    "runner_concurrent",
+    "front_concurrent",
+)
+# The floor: one raw GetItem of a partition's item against the emulator, from this process.
+BASE_CASE = "getitem"
 HIGH_THROTTLE = {"rateLimit": 10_000.0, "burstLimit": 10_000}
 
 
@@ -122,12 +130,12 @@ def create_api(endpoint: str, function_arn: str) -> dict[str, str]:
     return {"api_id": api_id, "resource_id": parent, "key_id": key["id"], "key": key["value"]}
 
 
-def proxy_event(api: dict[str, str], key: str, port: int) -> dict[str, Any]:
-    """The v1 proxy event the front builds for GET /lookups/employees/<key> with the API key."""
-    from headwater.local.apigateway.events import Caller, IncomingRequest, build_event
+def proxy_request(api: dict[str, str], key: str, port: int) -> Any:
+    """The request the front parses from GET /local/lookups/employees/<key> with the API key."""
+    from headwater.local.apigateway.events import IncomingRequest
 
     path = f"/lookups/{DATASET}/{key}"
-    request = IncomingRequest(
+    return IncomingRequest(
         method="GET",
         path=path,
         stage=STAGE,
@@ -140,8 +148,14 @@ def proxy_event(api: dict[str, str], key: str, port: int) -> dict[str, Any]:
         body=b"",
         source_ip="127.0.0.1",
     )
+
+
+def proxy_event(api: dict[str, str], key: str, port: int) -> dict[str, Any]:
+    """The v1 proxy event the front builds for GET /lookups/employees/<key> with the API key."""
+    from headwater.local.apigateway.events import Caller, build_event
+
     return build_event(
-        request,
+        proxy_request(api, key, port),
         api_id=api["api_id"],
         resource_id=api["resource_id"],
         resource_path=RESOURCE,
@@ -264,6 +278,64 @@ def runner_worker(
     return make
 
 
+def getitem_worker(
+    endpoint: str, items: dict[str, dict[str, Any]]
+) -> Callable[[Checker], Callable[[str], None]]:
+    """One raw GetItem of the key's (single) data item: the floor a lookup cannot go below."""
+
+    def make(checker: Checker) -> Callable[[str], None]:
+        client = make_client("dynamodb", endpoint)  # one per thread: clients are not shared
+
+        def send(key: str) -> None:
+            response = client.get_item(TableName=TABLE, Key=items[key])
+            item = response.get("Item") or {}
+            members = item.get("members", {}).get("M", {})
+            body = json.dumps({"key": key, "members": list(members)})
+            checker.check(key, response["ResponseMetadata"]["HTTPStatusCode"], body)
+
+        return send
+
+    return make
+
+
+class CallTimer:
+    """Time of each emulator call a botocore client makes (send, answer, parse), by operation."""
+
+    def __init__(self) -> None:
+        self.by_operation: dict[str, list[float]] = {}
+        self._started: dict[int, float] = {}
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-call", self._before)
+        client.meta.events.register("after-call", self._after)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        self._started[threading.get_ident()] = time.perf_counter()
+
+    def _after(self, model: Any, **_: Any) -> None:
+        started = self._started.pop(threading.get_ident(), None)
+        if started is not None:
+            spent = time.perf_counter() - started
+            self.by_operation.setdefault(model.name, []).append(spent)
+
+    def reset(self) -> None:
+        self.by_operation.clear()
+
+
+def median_ms(values: list[float]) -> float:
+    return percentile(sorted(values), 0.50) * 1000
+
+
+def time_calls(fn: Callable[[], Any], count: int) -> float:
+    """Median ms of ``count`` calls of ``fn`` (for the parts too small to time per request)."""
+    spent = []
+    for _ in range(count):
+        started = time.perf_counter()
+        fn()
+        spent.append(time.perf_counter() - started)
+    return median_ms(spent)
+
+
 def front_worker(port: int, api_key: str) -> Callable[[Checker], Callable[[str], None]]:
     def make(checker: Checker) -> Callable[[str], None]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # keep-alive
@@ -306,6 +378,7 @@ def wait_for_front(front: Any, api_name: str, timeout: float = 20.0) -> int:
 
 
 def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from headwater import aws
     from headwater.local.apigateway.front import ApiFront
     from headwater.local.lambda_service.runner import Runner
 
@@ -339,11 +412,15 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
         try:
             port = wait_for_front(front, "hw-bench-lookup-api")
             events = {key: proxy_event(api, key, port) for key in keys}
+            items = data_items(dynamodb, keys)
+            timer = CallTimer()
+            timer.attach(aws.client("dynamodb"))  # the in-process handler's client
             # Warm-up (not measured): cold starts of both workers and the in-process imports.
             # The in-process handler runs one event at a time, as in a Lambda sandbox: the
             # resolver holds the current event in module state, so two threads would race.
             warm = min(len(keys), 20)
             for name, threads, make in (
+                ("getitem", 1, getitem_worker(endpoint, items)),
                 ("handler", 1, handler_worker(events)),
                 ("runner", 2, runner_worker(runner, events)),
                 ("front", 2, front_worker(port, api["key"])),
@@ -352,6 +429,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
                 if warmed["ok"] != warm:
                     raise SystemExit(f"warm-up of {name} failed: {warmed['failures']}")
             plan = {
+                "getitem": (args.sequential_requests, 1, getitem_worker(endpoint, items)),
                 "handler": (args.sequential_requests, 1, handler_worker(events)),
                 "runner_seq": (args.sequential_requests, 1, runner_worker(runner, events)),
                 "front_seq": (args.sequential_requests, 1, front_worker(port, api["key"])),
@@ -371,28 +449,142 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
                 print(
                     f"running {case} ({total} requests, {concurrency} threads) ...", file=sys.stderr
                 )
+                timer.reset()
                 results.append(run_case(case, keys, total, concurrency, make, members_per_key))
+                if case == "handler":
+                    calls = {op: list(spent) for op, spent in timer.by_operation.items()}
+                    results[-1]["emulator_calls"] = {
+                        op: {"per_request": len(spent) / total, "p50_ms": median_ms(spent)}
+                        for op, spent in sorted(calls.items())
+                    }
+            parts = measure_parts(front, runner, api, port)
         finally:
             front.stop()
             runner.stop()
     dataset = {"rows": rows, "keys": args.keys, "rows_loaded": manifest["rows"]}
-    return dataset, results
+    return dataset, results, parts
+
+
+def data_items(dynamodb: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The primary key of each partition's first (here: only) data item in the live version."""
+    from headwater.lookup.store import LookupStore, data_pk, part_sk
+
+    version = LookupStore(TABLE, dynamodb).current_version(DATASET, consistent=True)
+    return {
+        key: {"pk": {"S": data_pk(DATASET, version, key)}, "sk": {"S": part_sk(0)}} for key in keys
+    }
+
+
+def measure_parts(front: Any, runner: Any, api: dict[str, str], port: int) -> dict[str, float]:
+    """Median ms of the parts too small to time per request: the front's key and plan checks,
+    and a worker's IAM check of one GetItem and one Query (the role's policies as written)."""
+    from headwater.local.iam import enforce
+
+    served = front._apis["hw-bench-lookup-api"]  # the bench times internals: private names
+    snapshot = front._snapshot
+    request = proxy_request(api, DATASET, port)
+    parts = {
+        "key_and_plan_check_ms": time_calls(
+            lambda: front._check_key(served, request, snapshot), 2000
+        )
+    }
+    spec = runner.iam.path(FUNCTION)
+    if spec.exists():
+        checker = enforce.Checker(str(spec))
+        get = {"TableName": TABLE, "Key": {"pk": {"S": "x"}, "sk": {"S": "y"}}}
+        query = {
+            "TableName": TABLE,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": "x"}},
+        }
+        parts["iam_check_getitem_ms"] = time_calls(
+            lambda: checker.decide("dynamodb", "GetItem", get), 2000
+        )
+        parts["iam_check_query_ms"] = time_calls(
+            lambda: checker.decide("dynamodb", "Query", query), 2000
+        )
+    return parts
 
 
 def markdown_table(results: list[dict[str, Any]], base: dict[str, Any] | None) -> str:
     lines = [
         "| case | threads | requests | ok | requests/s | p50 ms | p90 ms | p99 ms "
-        "| p50 x handler |",
+        "| p50 x getitem |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        ratio = f"{r['p50_ms'] / base['p50_ms']:.1f}" if base else "-"
+        ratio = f"{r['p50_ms'] / base['p50_ms']:.2f}" if base else "-"
         lines.append(
             f"| {r['case']} | {r['concurrency']} | {r['requests']:,} | {r['ok']:,} | "
             f"{r['requests_per_s']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
             f"{r['p99_ms']:.2f} | {ratio} |"
         )
     return "\n".join(lines)
+
+
+def iam_state() -> str:
+    from headwater.local.iam.policies import enabled
+
+    return "on" if enabled() else "off"
+
+
+def breakdown(by_case: dict[str, dict[str, Any]], parts: dict[str, float]) -> list[tuple]:
+    """(part, ms at p50, how it is obtained): where a lookup through the front spends its time.
+
+    Cases nest (front_seq = HTTP + key checks + runner_seq; runner_seq = worker IPC + IAM checks
+    + handler; handler = its own code + emulator calls), so a part is a difference of p50s or,
+    for the parts too small to see in a difference, a median of many direct calls."""
+    rows: list[tuple] = []
+    get = lambda case: by_case.get(case, {}).get("p50_ms")  # noqa: E731
+    if get("getitem") is not None:
+        rows.append(("raw GetItem (floor)", get("getitem"), "getitem p50"))
+    calls = by_case.get("handler", {}).get("emulator_calls", {})
+    in_calls = 0.0
+    for op, call in calls.items():
+        in_calls += call["per_request"] * call["p50_ms"]
+        rows.append(
+            (f"emulator {op} x{call['per_request']:.2f}", call["p50_ms"], "handler's client")
+        )
+    if get("handler") is not None:
+        rows.append(("handler's own code", get("handler") - in_calls, "handler - emulator calls"))
+    for name in ("iam_check_getitem_ms", "iam_check_query_ms"):
+        if name in parts:
+            label = name.removesuffix("_ms").replace("_", " ")
+            rows.append((label, parts[name], "median of 2,000 Checker.decide"))
+    if get("runner_seq") is not None and get("handler") is not None:
+        rows.append(
+            ("worker IPC + IAM checks", get("runner_seq") - get("handler"), "runner_seq - handler")
+        )
+    if "key_and_plan_check_ms" in parts:
+        rows.append(
+            ("key and plan checks", parts["key_and_plan_check_ms"], "median of 2,000 checks")
+        )
+    if get("front_seq") is not None and get("runner_seq") is not None:
+        rows.append(
+            (
+                "front (HTTP, route, key)",
+                get("front_seq") - get("runner_seq"),
+                "front_seq - runner_seq",
+            )
+        )
+    return rows
+
+
+def breakdown_table(rows: list[tuple]) -> str:
+    lines = ["| part | p50 ms | from |", "|---|---:|---|"]
+    lines += [f"| {part} | {ms:.2f} | {how} |" for part, ms, how in rows]
+    return "\n".join(lines)
+
+
+def targets(by_case: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    """The issue's two ratios: front p50 over raw GetItem p50, 8-client over 1-client req/s."""
+    floor, seq, conc = (by_case.get(c) for c in ("getitem", "front_seq", "front_concurrent"))
+    return {
+        "front_p50_x_getitem": seq["p50_ms"] / floor["p50_ms"] if seq and floor else None,
+        "front_concurrent_x_seq_throughput": (
+            conc["requests_per_s"] / seq["requests_per_s"] if seq and conc else None
+        ),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -408,6 +600,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=2000, help="dataset rows")
     parser.add_argument("--keys", type=int, default=100, help="dataset partition keys")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument(
+        "--emulator",
+        choices=("thread", "process"),
+        default="thread",
+        help="moto in this process (thread) or in its own process, as the daemon runs it",
+    )
     parser.add_argument("--work-dir", default=None)
     parser.add_argument("--results-dir", default=str(RESULTS_DIR))
     args = parser.parse_args(argv)
@@ -417,22 +615,42 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need 1 <= keys <= rows, requests >= 1 and 1 <= concurrency <= 64")
 
     with tempfile.TemporaryDirectory(prefix="hw-api-bench-", dir=args.work_dir) as work:
-        dataset, results = run(args, Path(work))
+        dataset, results, parts = run(args, Path(work))
 
-    base = next((r for r in results if r["case"] == BASE_CASE), None)
+    by_case = {r["case"]: r for r in results}
+    base = by_case.get(BASE_CASE)
     for r in results:
-        r["p50_vs_handler"] = r["p50_ms"] / base["p50_ms"] if base else None
+        r["p50_vs_getitem"] = r["p50_ms"] / base["p50_ms"] if base else None
+    rows = breakdown(by_case, parts)
+    ratios = targets(by_case)
     print(
         f"\nDataset: {dataset['rows']:,} rows in {dataset['keys']:,} keys; "
-        f"GET /lookups/{DATASET}/{{key}} with an API key, keys in turn\n"
+        f"GET /lookups/{DATASET}/{{key}} with an API key, keys in turn; "
+        f"emulator: {args.emulator}; local IAM checks: {iam_state()}\n"
     )
     print(markdown_table(results, base))
+    print("\nWhere a lookup through the front spends its time (p50, one thread):\n")
+    print(breakdown_table(rows))
+    print("\nTargets:")
+    for name, goal, better in (
+        ("front_p50_x_getitem", 2.5, "at most"),
+        ("front_concurrent_x_seq_throughput", 2.0, "at least"),
+    ):
+        value = ratios[name]
+        if value is not None:
+            met = value <= goal if better == "at most" else value >= goal
+            print(f"  {name} = {value:.2f} ({better} {goal}: {'met' if met else 'NOT met'})")
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
         "dataset": dataset,
+        "emulator": args.emulator,
+        "iam_checks": iam_state(),
         "base_case": BASE_CASE,
         "results": results,
+        "parts": parts,
+        "breakdown": [{"part": p, "p50_ms": ms, "from": how} for p, ms, how in rows],
+        "targets": ratios,
     }
     out = write_report(report, args.results_dir, f"api-{args.requests}req-{args.concurrency}c")
     print(f"\nresults: {out}", file=sys.stderr)
