@@ -41,11 +41,13 @@ def listening(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running_emulator() -> Iterator[Any]:
-    """The patched moto server on a free loopback port, stopped on the way out."""
+def running_emulator(own_process: bool = False) -> Iterator[Any]:
+    """The patched moto server on a free loopback port, stopped on the way out; in this process,
+    or (``own_process``) in a child process as the daemon runs it."""
     from headwater.local.emulator import Emulator
+    from headwater.local.emulator_process import EmulatorProcess
 
-    emulator = Emulator(port=0)
+    emulator = EmulatorProcess(port=0) if own_process else Emulator(port=0)
     emulator.start()
     try:
         yield emulator

@@ -1,5 +1,8 @@
 """The local-mode background process: the emulator plus the runner, and its lifecycle.
 
+The emulator runs in a child process of the daemon (``emulator_process``): moto and the API front
+with the runner would otherwise share one interpreter's GIL.
+
 ``start`` spawns ``python -m headwater.local.daemon`` in its own session (no controlling terminal,
 stdin from /dev/null, output to the log file), writes the pid file and waits until the daemon
 reports ready. ``stop`` sends SIGTERM, waits, then SIGKILLs the daemon's process group (the
@@ -24,12 +27,12 @@ from headwater.local.emulator import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_REGION,
-    Emulator,
     EmulatorError,
     PortInUseError,
     is_ready,
     port_is_free,
 )
+from headwater.local.emulator_process import EmulatorProcess
 
 log = logging.getLogger("headwater.local.daemon")
 
@@ -163,8 +166,6 @@ def _last_error_line(paths: state.StatePaths) -> str:
 
 def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT_REGION) -> int:
     """Run emulator + runner until SIGTERM/SIGINT. Returns the process exit code."""
-    from headwater.local.moto_patches.lambda_invoker import set_lambda_invoker
-
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -176,7 +177,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
 
     pid = os.getpid()
     state.write_pid(paths, pid)
-    emulator = Emulator(port=port)
+    emulator = EmulatorProcess(port=port)
     try:
         emulator.start()
     except EmulatorError as exc:
@@ -185,7 +186,8 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         return 1
     runner = _start_runner(emulator.endpoint_url, region, paths)
     if runner is not None:
-        set_lambda_invoker(runner.invoke_async)
+        # Asynchronous invocations the emulator's patches hand over (EventBridge, SNS).
+        emulator.on_invoke = runner.invoke_async
     api_front = _start_api_front(emulator.endpoint_url, runner, region, paths)
     state.write_info(
         paths,
@@ -202,7 +204,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         while not stopping.wait(1.0):
             pass
     finally:
-        set_lambda_invoker(None)
+        emulator.on_invoke = None
         if api_front is not None:
             try:
                 api_front.stop()
