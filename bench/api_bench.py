@@ -359,6 +359,81 @@ def front_worker(port: int, api_key: str) -> Callable[[Checker], Callable[[str],
     return make
 
 
+def _process_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of this process and each of its descendants, by role."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float, str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, cmdline)
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, _, _) in stats.items():
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    by_role: dict[str, float] = {}
+    for pid in mine:
+        if pid not in stats:
+            continue
+        _, cpu, cmdline = stats[pid]
+        if pid == os.getpid():
+            role = "bench: front + runner"
+        elif "emulator_process" in cmdline:
+            role = "emulator"
+        elif "worker_main" in cmdline:
+            role = "function workers"
+        elif "multiprocessing" in cmdline:
+            role = "HTTP clients"
+        else:
+            continue
+        by_role[role] = by_role.get(role, 0.0) + cpu
+    return by_role
+
+
+def front_case(
+    name: str,
+    port: int,
+    api_key: str,
+    keys: list[str],
+    total: int,
+    concurrency: int,
+    members_per_key: dict[str, int],
+) -> dict[str, Any]:
+    """A front case, run in the clients' own process (see ``Clients``)."""
+    return run_case(name, keys, total, concurrency, front_worker(port, api_key), members_per_key)
+
+
+class Clients:
+    """The HTTP clients of the front cases, in a process of their own.
+
+    A client of the local API is another program: 8 client threads inside this process would
+    compete for its GIL with the front and the runner they measure, and cap the 8-client case at
+    what one interpreter does for both sides."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+
+    def run(self, *args: Any) -> dict[str, Any]:
+        return self._pool.submit(front_case, *args).result()
+
+    def close(self) -> None:
+        self._pool.shutdown()
+
+
 @contextlib.contextmanager
 def stdout_to(path: Path) -> Iterator[None]:
     """Send file descriptor 1 (this process and the workers it starts) to ``path``."""
@@ -427,30 +502,31 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
             # The in-process handler runs one event at a time, as in a Lambda sandbox: the
             # resolver holds the current event in module state, so two threads would race.
             warm = min(len(keys), 20)
+            clients = Clients()
             for name, threads, make in (
                 ("getitem", 1, getitem_worker(endpoint, items)),
                 ("handler", 1, handler_worker(events)),
                 ("runner", 2, runner_worker(runner, events)),
-                ("front", 2, front_worker(port, api["key"])),
+                ("front", 2, None),
             ):
-                warmed = run_case(name, keys, warm, threads, make, members_per_key)
+                if make is None:
+                    args_ = (name, port, api["key"], keys, warm, threads, members_per_key)
+                    warmed = clients.run(*args_)
+                else:
+                    warmed = run_case(name, keys, warm, threads, make, members_per_key)
                 if warmed["ok"] != warm:
                     raise SystemExit(f"warm-up of {name} failed: {warmed['failures']}")
             plan = {
                 "getitem": (args.sequential_requests, 1, getitem_worker(endpoint, items)),
                 "handler": (args.sequential_requests, 1, handler_worker(events)),
                 "runner_seq": (args.sequential_requests, 1, runner_worker(runner, events)),
-                "front_seq": (args.sequential_requests, 1, front_worker(port, api["key"])),
+                "front_seq": (args.sequential_requests, 1, None),
                 "runner_concurrent": (
                     args.requests,
                     args.concurrency,
                     runner_worker(runner, events),
                 ),
-                "front_concurrent": (
-                    args.requests,
-                    args.concurrency,
-                    front_worker(port, api["key"]),
-                ),
+                "front_concurrent": (args.requests, args.concurrency, None),
             }
             for case in args.cases:
                 total, concurrency, make = plan[case]
@@ -458,7 +534,18 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
                     f"running {case} ({total} requests, {concurrency} threads) ...", file=sys.stderr
                 )
                 timer.reset()
-                results.append(run_case(case, keys, total, concurrency, make, members_per_key))
+                cpu_before = _process_cpu()
+                if make is None:  # through the front: the clients' own process
+                    args_ = (case, port, api["key"], keys, total, concurrency, members_per_key)
+                    results.append(clients.run(*args_))
+                else:
+                    results.append(run_case(case, keys, total, concurrency, make, members_per_key))
+                cpu_after = _process_cpu()
+                # Where the CPU went, per request (a process that ended meanwhile is left out).
+                results[-1]["cpu_ms_per_request"] = {
+                    role: (cpu_after[role] - cpu_before.get(role, 0.0)) * 1000 / total
+                    for role in sorted(cpu_after)
+                }
                 if case == "handler":
                     calls = {op: list(spent) for op, spent in timer.by_operation.items()}
                     results[-1]["emulator_calls"] = {
@@ -466,6 +553,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
                         for op, spent in sorted(calls.items())
                     }
             parts = measure_parts(front, runner, api, port)
+            clients.close()
         finally:
             front.stop()
             runner.stop()

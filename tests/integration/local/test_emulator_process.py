@@ -66,9 +66,7 @@ time.sleep(600)
 
 
 def test_the_emulator_exits_when_its_parent_is_killed():
-    parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True
-    )
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     try:
         child_pid, port = (int(x) for x in parent.stdout.readline().split())
         assert is_ready(f"http://127.0.0.1:{port}")

@@ -60,8 +60,13 @@ def _convert(value: Any, shape: Any) -> Any:
 
 def attribute_value(value: dict[str, Any], shape: Any) -> dict[str, Any]:
     """One ``AttributeValue`` in wire form, members in the model's order, None members left out."""
+    members = shape.members
+    if len(value) == 1:  # what moto holds: exactly one type key
+        ((name, item),) = value.items()
+        if name in members:
+            return {} if item is None else {name: _convert(item, members[name])}
     out: dict[str, Any] = {}
-    for name, member in shape.members.items():
+    for name, member in members.items():
         item = value.get(name)
         if item is not None:
             out[name] = _convert(item, member)
