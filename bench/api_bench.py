@@ -244,6 +244,26 @@ def run_case(
         "p50_ms": percentile(ordered, 0.50) * 1000,
         "p90_ms": percentile(ordered, 0.90) * 1000,
         "p99_ms": percentile(ordered, 0.99) * 1000,
+        "latencies": ordered,
+    }
+
+
+def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One case's rounds as one result: all latencies, requests over the summed seconds."""
+    ordered = sorted(itertools.chain.from_iterable(r["latencies"] for r in rounds))
+    seconds = sum(r["seconds"] for r in rounds)
+    return {
+        "case": rounds[0]["case"],
+        "requests": len(ordered),
+        "ok": sum(r["ok"] for r in rounds),
+        "failures": [f for r in rounds for f in r["failures"]][:5],
+        "concurrency": rounds[0]["concurrency"],
+        "rounds": len(rounds),
+        "seconds": seconds,
+        "requests_per_s": len(ordered) / seconds,
+        "p50_ms": percentile(ordered, 0.50) * 1000,
+        "p90_ms": percentile(ordered, 0.90) * 1000,
+        "p99_ms": percentile(ordered, 0.99) * 1000,
     }
 
 
@@ -481,7 +501,12 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
         upload(s3, csv_path, f"lookup/{DATASET}/{csv_path.name}")
         manifest = load_with_headwater(s3, dynamodb, TABLE, f"lookup/{DATASET}/{csv_path.name}")
         api = create_api(endpoint, create_function(endpoint))
-        runner = Runner(endpoint, REGION, refresh_interval=5.0)
+        runner = Runner(
+            endpoint,
+            REGION,
+            refresh_interval=5.0,
+            **({"max_workers_per_function": args.workers} if args.workers else {}),
+        )
         front = ApiFront(
             endpoint,
             runner,
@@ -528,30 +553,45 @@ def run(args: argparse.Namespace, work: Path) -> tuple[dict[str, Any], list[dict
                 ),
                 "front_concurrent": (args.requests, args.concurrency, None),
             }
+            # The cases take turns, ``--rounds`` times, each with its share of the requests: a
+            # shared machine's load drifts, and a ratio of cases run minutes apart would measure
+            # the drift. Each case's rounds are merged afterwards.
+            rounds: dict[str, list[dict[str, Any]]] = {case: [] for case in args.cases}
+            cpu: dict[str, dict[str, float]] = {case: {} for case in args.cases}
+            timer.reset()  # only the in-process handler uses its client from here on
+            for number in range(args.rounds):
+                print(f"round {number + 1} of {args.rounds} ...", file=sys.stderr)
+                for case in args.cases:
+                    total, concurrency, make = plan[case]
+                    share = total // args.rounds + (1 if number < total % args.rounds else 0)
+                    if share == 0:
+                        continue
+                    cpu_before = _process_cpu()
+                    if make is None:  # through the front: the clients' own process
+                        args_ = (case, port, api["key"], keys, share, concurrency, members_per_key)
+                        rounds[case].append(clients.run(*args_))
+                    else:
+                        rounds[case].append(
+                            run_case(case, keys, share, concurrency, make, members_per_key)
+                        )
+                    cpu_after = _process_cpu()
+                    # A process that ended meanwhile is left out.
+                    for role, seconds in cpu_after.items():
+                        spent = seconds - cpu_before.get(role, 0.0)
+                        cpu[case][role] = cpu[case].get(role, 0.0) + spent
             for case in args.cases:
-                total, concurrency, make = plan[case]
-                print(
-                    f"running {case} ({total} requests, {concurrency} threads) ...", file=sys.stderr
-                )
-                timer.reset()
-                cpu_before = _process_cpu()
-                if make is None:  # through the front: the clients' own process
-                    args_ = (case, port, api["key"], keys, total, concurrency, members_per_key)
-                    results.append(clients.run(*args_))
-                else:
-                    results.append(run_case(case, keys, total, concurrency, make, members_per_key))
-                cpu_after = _process_cpu()
-                # Where the CPU went, per request (a process that ended meanwhile is left out).
-                results[-1]["cpu_ms_per_request"] = {
-                    role: (cpu_after[role] - cpu_before.get(role, 0.0)) * 1000 / total
-                    for role in sorted(cpu_after)
+                result = merge_rounds(rounds[case])
+                result["cpu_ms_per_request"] = {
+                    role: spent * 1000 / result["requests"]
+                    for role, spent in sorted(cpu[case].items())
                 }
-                if case == "handler":
-                    calls = {op: list(spent) for op, spent in timer.by_operation.items()}
-                    results[-1]["emulator_calls"] = {
-                        op: {"per_request": len(spent) / total, "p50_ms": median_ms(spent)}
-                        for op, spent in sorted(calls.items())
-                    }
+                results.append(result)
+            if "handler" in rounds:
+                handled = sum(r["requests"] for r in rounds["handler"])
+                results[args.cases.index("handler")]["emulator_calls"] = {
+                    op: {"per_request": len(spent) / handled, "p50_ms": median_ms(spent)}
+                    for op, spent in sorted(timer.by_operation.items())
+                }
             parts = measure_parts(front, runner, api, port)
             clients.close()
         finally:
@@ -702,6 +742,18 @@ def main(argv: list[str] | None = None) -> int:
         default="process",
         help="moto in its own process, as the daemon runs it (default), or in this one (thread)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="the cases take turns this many times, each with its share of the requests",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="warm workers per function (default: the runner's)",
+    )
     parser.add_argument("--work-dir", default=None)
     parser.add_argument("--results-dir", default=str(RESULTS_DIR))
     args = parser.parse_args(argv)
@@ -709,6 +761,8 @@ def main(argv: list[str] | None = None) -> int:
         args.sequential_requests = max(1, args.requests // 4)
     if not (1 <= args.keys <= args.rows and args.requests >= 1 and 1 <= args.concurrency <= 64):
         parser.error("need 1 <= keys <= rows, requests >= 1 and 1 <= concurrency <= 64")
+    if not 1 <= args.rounds <= min(args.requests, args.sequential_requests):
+        parser.error("need 1 <= rounds <= the requests of every case")
 
     with tempfile.TemporaryDirectory(prefix="hw-api-bench-", dir=args.work_dir) as work:
         dataset, results, parts = run(args, Path(work))

@@ -45,9 +45,13 @@ def running_emulator(own_process: bool = False) -> Iterator[Any]:
     """The patched moto server on a free loopback port, stopped on the way out; in this process,
     or (``own_process``) in a child process as the daemon runs it."""
     from headwater.local.emulator import Emulator
-    from headwater.local.emulator_process import EmulatorProcess
 
-    emulator = EmulatorProcess(port=0) if own_process else Emulator(port=0)
+    if own_process:
+        from headwater.local.emulator_process import EmulatorProcess
+
+        emulator = EmulatorProcess(port=0)
+    else:
+        emulator = Emulator(port=0)
     emulator.start()
     try:
         yield emulator
