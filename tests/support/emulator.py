@@ -41,11 +41,20 @@ def listening(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running_emulator() -> Iterator[Any]:
-    """The patched moto server on a free loopback port, stopped on the way out."""
+def running_emulator(
+    own_process: bool = False, persist_dir: Any = None, fsync: bool = False
+) -> Iterator[Any]:
+    """The patched moto server on a free loopback port, stopped on the way out; in this process,
+    or (``own_process``) in a child process as the daemon runs it; ``persist_dir``: with the
+    crash-safe journal there (None: state in memory)."""
     from headwater.local.emulator import Emulator
 
-    emulator = Emulator(port=0)
+    if own_process:
+        from headwater.local.emulator_process import EmulatorProcess
+
+        emulator = EmulatorProcess(port=0, persist_dir=persist_dir, fsync=fsync)
+    else:
+        emulator = Emulator(port=0, persist_dir=persist_dir, fsync=fsync)
     emulator.start()
     try:
         yield emulator

@@ -1,5 +1,8 @@
 """The local-mode background process: the emulator plus the runner, and its lifecycle.
 
+The emulator runs in a child process of the daemon (``emulator_process``): moto and the API front
+with the runner would otherwise share one interpreter's GIL.
+
 ``start`` spawns ``python -m headwater.local.daemon`` in its own session (no controlling terminal,
 stdin from /dev/null, output to the log file), writes the pid file and waits until the daemon
 reports ready. ``stop`` sends SIGTERM, waits, then SIGKILLs the daemon's process group (the
@@ -25,12 +28,12 @@ from headwater.local.emulator import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_REGION,
-    Emulator,
     EmulatorError,
     PortInUseError,
     is_ready,
     port_is_free,
 )
+from headwater.local.emulator_process import EmulatorProcess
 
 log = logging.getLogger("headwater.local.daemon")
 
@@ -125,7 +128,33 @@ def status_after_crash(paths: state.StatePaths) -> Status:
     current = status(paths)
     if recorded is not None and not current.running:
         _wait_until_gone(recorded)
+        _end_process_group(recorded.pid)
     return current
+
+
+def _end_process_group(pgid: int, grace: float = CRASH_RELEASE_TIMEOUT) -> None:
+    """Let what is left of a dead daemon's process group exit, else kill it.
+
+    The emulator child (which holds the emulator's port) and the function workers live in the
+    daemon's group; they notice their parent is gone and exit, but an ``up`` right after a
+    ``kill -9`` may come first. Linux does not hand out a pid that is still some group's id, so
+    while the group exists it is the dead daemon's.
+    """
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    while time.monotonic() < deadline + 5:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
 
 
 def _wait_until_gone(record: state.PidRecord, timeout: float = CRASH_RELEASE_TIMEOUT) -> None:
@@ -205,8 +234,6 @@ def _last_error_line(paths: state.StatePaths) -> str:
 
 def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT_REGION) -> int:
     """Run emulator + runner until SIGTERM/SIGINT. Returns the process exit code."""
-    from headwater.local.moto_patches.lambda_invoker import set_lambda_invoker
-
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -227,15 +254,17 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         state.clear(paths, pid)
         return 1
     replay_file = paths.root / REPLAY_FILE
-    emulator = Emulator(
+    # moto runs in a child process (its own interpreter: see emulator_process); the journal and
+    # the replay progress file are the child's to write.
+    emulator = EmulatorProcess(
         port=port,
         region=region,
         persist_dir=None if durability == "memory" else persistence.state_dir(paths.root),
         fsync=durability == "fsync",
-        replay_progress=_replay_reporter(replay_file),
+        replay_file=replay_file,
     )
     try:
-        emulator.start()
+        emulator.start(ready_timeout=None)  # a long journal replays first; start() watches
     except EmulatorError as exc:
         log.error("%s", exc)
         state.clear(paths, pid)
@@ -244,7 +273,8 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         replay_file.unlink(missing_ok=True)
     runner = _start_runner(emulator.endpoint_url, region, paths)
     if runner is not None:
-        set_lambda_invoker(runner.invoke_async)
+        # Asynchronous invocations the emulator's patches hand over (EventBridge, SNS).
+        emulator.on_invoke = runner.invoke_async
     usage = None
     if runner is not None and durability != "memory":
         usage = _usage_store(paths)
@@ -265,7 +295,7 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         while not stopping.wait(1.0):
             pass
     finally:
-        set_lambda_invoker(None)
+        emulator.on_invoke = None
         if api_front is not None:
             try:
                 api_front.stop()
@@ -285,21 +315,6 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         state.clear(paths, pid)
         log.info("local mode stopped")
     return 0
-
-
-def _replay_reporter(replay_file: Path):
-    """A progress callback that writes "done total" to ``replay_file`` about once a second."""
-    last = [0.0]
-
-    def report(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 1.0 or done == total:
-            last[0] = now
-            state.write_atomically(replay_file, f"{done} {total}\n")
-            if done % 10000 == 0 or done == total:
-                log.info("restoring emulator state: %d/%d requests", done, total)
-
-    return report
 
 
 def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):

@@ -1,7 +1,9 @@
 """The AWS emulator of the local mode: moto in server mode on a loopback port, patched.
 
 The default port is LocalStack's edge port (4566) so LocalStack-aware tools (localstack-client
-sessions, awslocal, tflocal) talk to it without configuration.
+sessions, awslocal, tflocal) talk to it without configuration. The daemon runs ``Emulator`` in a
+child process of its own (``emulator_process``: moto and the API front no longer share a GIL);
+tests and benchmarks may still run it in theirs.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ import binascii
 import contextlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -180,10 +181,28 @@ def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: plain(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
+# How long a reader trusts the pointer it resolved (LookupStore.pointer_ttl). A version is
+# immutable and retiring it deletes its items, so a stale pointer only costs the fallback below
+# (parts missing -> consistent pointer read); within the window a reader may still answer from
+# the version that was live when it last looked, as one that resolved the pointer just before a
+# switch would. It halves the requests per lookup (bench/api_bench.py).
+POINTER_TTL_SECONDS = 1.0
+
+
 class LookupStore:
-    def __init__(self, table_name: str, client: Any = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: Any = None,
+        *,
+        pointer_ttl: float = POINTER_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.table = table_name
         self.client = client or aws.client("dynamodb")
+        self.pointer_ttl = pointer_ttl
+        self._clock = clock
+        self._live: dict[str, tuple[str, float]] = {}  # dataset -> (version, read at)
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -197,8 +216,25 @@ class LookupStore:
         pointer = self.pointer(dataset, consistent)
         return pointer["version"] if pointer else None
 
-    def get_partition(self, dataset: str, key: str) -> dict[str, Any] | None:
+    def live_version(self, dataset: str) -> str | None:
+        """The current version as read at most ``pointer_ttl`` seconds ago (an unknown dataset
+        is never remembered: it may be loaded any moment)."""
+        now = self._clock()
+        cached = self._live.get(dataset)
+        if cached is not None and now - cached[1] < self.pointer_ttl:
+            return cached[0]
         version = self.current_version(dataset)
+        self._remember(dataset, version, now)
+        return version
+
+    def _remember(self, dataset: str, version: str | None, read_at: float) -> None:
+        if version is None or self.pointer_ttl <= 0:
+            self._live.pop(dataset, None)
+        else:
+            self._live[dataset] = (version, read_at)
+
+    def get_partition(self, dataset: str, key: str) -> dict[str, Any] | None:
+        version = self.live_version(dataset)
         for attempt in range(_READ_ATTEMPTS):
             if version is None:
                 return None
@@ -207,7 +243,9 @@ class LookupStore:
                 return {"dataset": dataset, "key": key, "version": version, "members": members}
             # Absent or incomplete: either the key is not in this version, or the version was
             # retired after we resolved the pointer. A consistent pointer read tells them apart.
+            read_at = self._clock()
             latest = self.current_version(dataset, consistent=True)
+            self._remember(dataset, latest, read_at)
             if latest == version and not self._retiring(dataset, version, key):
                 return None
             version = latest
@@ -324,16 +362,29 @@ class LookupStore:
     def _read_parts(
         self, dataset: str, version: str, key: str, consistent: bool
     ) -> dict[str, Any] | None:
+        # Nearly every partition fits one item: a GetItem of the first part answers with one
+        # request (and the cheapest read); only a split partition queries for the others.
+        pk = data_pk(dataset, version, key)
+        first = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": pk}, "sk": {"S": part_sk(0)}},
+            ConsistentRead=consistent,
+        ).get("Item")
+        if first is None:
+            return None
+        expected = int(first["parts"]["N"])
+        members: dict[str, Any] = deserialize(first["members"]["M"])
+        if expected == 1:
+            return members
+        found = 1
         paginator = self.client.get_paginator("query")
-        members: dict[str, Any] = {}
-        found = 0
-        expected = None
         for page in paginator.paginate(
             TableName=self.table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :part)",
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :after AND :last",
             ExpressionAttributeValues={
-                ":pk": {"S": data_pk(dataset, version, key)},
-                ":part": {"S": PART_PREFIX},
+                ":pk": {"S": pk},
+                ":after": {"S": part_sk(1)},
+                ":last": {"S": PART_PREFIX + "\uffff"},
             },
             ConsistentRead=consistent,
         ):
@@ -341,7 +392,7 @@ class LookupStore:
                 found += 1
                 expected = int(item["parts"]["N"])
                 members.update(deserialize(item["members"]["M"]))
-        if found == 0 or found != expected:
+        if found != expected:
             return None
         return members
 

@@ -76,6 +76,7 @@ def test_api_bench_answers_every_request_in_every_case(tmp_path):
     assert report["dataset"] == {"rows": 200, "keys": 20, "rows_loaded": 200}
     results = {r["case"]: r for r in report["results"]}
     assert set(results) == {
+        "getitem",
         "handler",
         "runner_seq",
         "front_seq",
@@ -85,11 +86,21 @@ def test_api_bench_answers_every_request_in_every_case(tmp_path):
     for name in ("runner_concurrent", "front_concurrent"):
         assert results[name]["requests"] == results[name]["ok"] == 40, results[name]
         assert results[name]["concurrency"] == 4
-    for name in ("handler", "runner_seq", "front_seq"):
+    for name in ("getitem", "handler", "runner_seq", "front_seq"):
         assert results[name]["requests"] == results[name]["ok"] == 10, results[name]
     for r in results.values():
         assert r["failures"] == [] and r["requests_per_s"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0
     assert "| front_concurrent |" in stdout
+    # The emulator ran in its own process and the checks were on, as in the daemon.
+    assert report["emulator"] == "process" and report["iam_checks"] == "on"
+    assert report["durability"] == "os"  # the crash-safe journal on, as the daemon runs it
+    assert report["results"][0]["cpu_ms_per_request"]["emulator"] > 0
+    # One request per lookup once the pointer is remembered (the first may read it).
+    assert list(results["handler"]["emulator_calls"]) == ["GetItem"]
+    assert 1 <= results["handler"]["emulator_calls"]["GetItem"]["per_request"] < 1.5
+    parts = {row["part"] for row in report["breakdown"]}
+    assert {"raw GetItem (floor)", "key and plan checks", "front (HTTP, route, key)"} <= parts
+    assert set(report["targets"]) == {"front_p50_x_getitem", "front_concurrent_x_seq_throughput"}
 
 
 def test_tenancy_bench_answers_every_request_and_the_cache_saves_the_reads(tmp_path):

@@ -601,3 +601,56 @@ def test_an_undeclared_dataset_records_its_failure_for_the_waiting_publisher(loo
     before = len(lookup_env.items())
     assert load_event(lookup_env, lookup_env.put_csv(V1, dataset="Bad#Name")).status == FAILED
     assert len(lookup_env.items()) == before
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def count_requests(client) -> list[str]:
+    sent: list[str] = []
+    client.meta.events.register(
+        "before-send.dynamodb.*",
+        lambda request, **_: sent.append(request.headers["X-Amz-Target"].decode()),
+    )
+    return sent
+
+
+def test_a_reader_resolves_the_pointer_once_per_ttl_then_reads_one_request(lookup_env):
+    load(lookup_env, V1)
+    clock = Clock()
+    lookups = LookupStore(TABLE, lookup_env.dynamodb, pointer_ttl=1.0, clock=clock)
+    sent = count_requests(lookup_env.dynamodb)
+    lookups.get_partition("employees", "Engineering")
+    assert [s.rsplit(".", 1)[1] for s in sent] == ["GetItem", "GetItem"]
+    sent.clear()
+    clock.now += 0.9
+    assert sorted(lookups.get_partition("employees", "Sales")["members"]) == ["S001", "S002"]
+    assert [s.rsplit(".", 1)[1] for s in sent] == ["GetItem"], "the pointer is remembered"
+    sent.clear()
+    clock.now += 0.2
+    lookups.get_partition("employees", "Sales")
+    assert [s.rsplit(".", 1)[1] for s in sent] == ["GetItem", "GetItem"], "and read again after"
+
+
+def test_a_remembered_pointer_of_a_retired_version_falls_back_to_the_live_one(lookup_env):
+    old = load(lookup_env, V1).manifest["version"]
+    lookups = LookupStore(TABLE, lookup_env.dynamodb, pointer_ttl=60.0, clock=Clock())
+    assert lookups.get_partition("employees", "Sales")["version"] == old
+    new = load(lookup_env, V2, name="employees-2.csv").manifest["version"]
+    # Within the TTL, but the old version's items are gone: the consistent read finds the new one.
+    engineering = lookups.get_partition("employees", "Engineering")
+    assert engineering["version"] == new and sorted(engineering["members"]) == ["E001", "E003"]
+    assert lookups.get_partition("employees", "Sales") is None  # not in V2
+    assert lookups.live_version("employees") == new, "the fallback refreshed what it remembers"
+
+
+def test_an_unknown_dataset_is_not_remembered(lookup_env):
+    lookups = LookupStore(TABLE, lookup_env.dynamodb, pointer_ttl=60.0, clock=Clock())
+    assert lookups.get_partition("employees", "Sales") is None
+    load(lookup_env, V1)
+    assert sorted(lookups.get_partition("employees", "Sales")["members"]) == ["S001", "S002"]

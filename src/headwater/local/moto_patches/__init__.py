@@ -14,6 +14,8 @@ matters. :func:`apply` installs them all, once.
 - ``sqs``: queue attributes read back as AWS returns them (Terraform's waiters settle).
 - ``event_source_mappings``: moto never runs mappings itself; the runner's event sources do.
 - ``cors``: no ``Access-Control-Allow-Origin`` echoing any ``Origin`` (moto's global CORS).
+- ``dynamodb``: item attributes serialised directly (moto's generic walk cost ~20 ms per item).
+- ``server``: moto's module listing read once, not with ~100 system calls per request.
 - ``lambda_invoker``: where the patches hand Lambda invocations (the runner, once registered).
 """
 
@@ -22,7 +24,16 @@ from __future__ import annotations
 import logging
 import threading
 
-from headwater.local.moto_patches import cors, event_source_mappings, events, s3, sns, sqs
+from headwater.local.moto_patches import (
+    cors,
+    dynamodb,
+    event_source_mappings,
+    events,
+    s3,
+    server,
+    sns,
+    sqs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +60,8 @@ def apply() -> None:
                 PINNED_MOTO_VERSION,
             )
         cors.apply()
+        dynamodb.apply()
+        server.apply()
         events.apply()
         s3.apply()
         event_source_mappings.apply()
