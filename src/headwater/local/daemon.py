@@ -40,6 +40,7 @@ log = logging.getLogger("headwater.local.daemon")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 CRASH_RELEASE_TIMEOUT = 10.0
+PORT_RELEASE_GRACE = 3.0
 # While the daemon replays its journal it touches this file; start() waits as long as it moves.
 REPLAY_FILE = "local.replay"
 REPLAY_STALL = 30.0
@@ -74,7 +75,7 @@ def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = ST
     current = status_after_crash(paths)
     if current.running:
         return current, True
-    if not port_is_free(DEFAULT_HOST, port):
+    if not _port_frees_up(port):
         raise PortInUseError(DEFAULT_HOST, port)
     paths.root.mkdir(parents=True, exist_ok=True)
     state.clear(paths)
@@ -119,6 +120,21 @@ def start(paths: state.StatePaths, port: int = DEFAULT_PORT, timeout: float = ST
     _terminate(paths, state.PidRecord(process.pid, state.process_start_time(process.pid)))
     state.clear(paths, process.pid)
     raise DaemonError(f"local mode did not become ready in {timeout:.0f}s; see {paths.log_file}")
+
+
+def _port_frees_up(port: int, grace: float = PORT_RELEASE_GRACE) -> bool:
+    """True once ``port`` is free, waiting up to ``grace`` seconds.
+
+    Right after a ``kill -9`` the daemon's emulator child is still being torn down (the kernel
+    kills it with the daemon: PR_SET_PDEATHSIG) and holds the port for a moment, also when
+    nothing recorded the dead daemon any more (a ``status`` in between clears its pid file).
+    """
+    deadline = time.monotonic() + grace
+    while not port_is_free(DEFAULT_HOST, port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def status_after_crash(paths: state.StatePaths) -> Status:

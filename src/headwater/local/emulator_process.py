@@ -87,7 +87,10 @@ class EmulatorProcess:
 
     def start(self, ready_timeout: float | None = READY_TIMEOUT) -> None:
         """Start the child and wait until it serves; ``ready_timeout`` None waits as long as the
-        child lives (a long journal replays first: the daemon's caller watches its progress)."""
+        child lives (a long journal replays first: the daemon's caller watches its progress).
+
+        Call it from a thread that lives as long as the emulator should (the main thread): the
+        kernel's parent-death signal fires when the starting thread ends, not the process."""
         from_child_r, from_child_w = os.pipe()
         to_child_r, to_child_w = os.pipe()
         command = [
@@ -104,6 +107,8 @@ class EmulatorProcess:
             str(from_child_w),
             "--from-parent",
             str(to_child_r),
+            "--parent",
+            str(os.getpid()),
         ]
         if self.persist_dir is not None:
             command += ["--persist-dir", str(self.persist_dir)]
@@ -280,6 +285,23 @@ def serve(
     return 0
 
 
+def die_with_parent(parent: int) -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux PR_SET_PDEATHSIG).
+
+    The pipe watch below also ends the child, but only once no process holds the pipe's other
+    end and after a clean shutdown; a ``kill -9`` of the daemon must free the port at once for an
+    ``up`` right after it. Every write the emulator acknowledged is in the journal already.
+    """
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m headwater.local.emulator_process")
     parser.add_argument("--host", default=DEFAULT_HOST)
@@ -290,7 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--persist-dir", type=Path, help="journal directory (default: memory)")
     parser.add_argument("--fsync", action="store_true", help="fsync each journal record")
     parser.add_argument("--replay-file", type=Path, help="where replay progress is reported")
+    parser.add_argument("--parent", type=int, help="die with this parent process (Linux)")
     args = parser.parse_args(argv)
+    if args.parent is not None:
+        die_with_parent(args.parent)
     logging.basicConfig(
         level=os.environ.get("HEADWATER_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
