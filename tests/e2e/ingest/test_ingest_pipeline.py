@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from headwater.ingest.processor import quarantine_keys
-from tests.support.e2e import DAY, FILES, ROOT, SEED
+from tests.support.e2e import DAY, FILES, ROOT, SEED, terraform_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -77,16 +77,7 @@ def test_summary_accounts_for_every_raw_version_in_a_window(platform):
 
 def test_a_second_plan_changes_nothing(platform):
     """The modules converge: applying again (``./setup.sh deploy`` twice) changes nothing."""
-    state = platform["state"]
-    env = {**platform["env"], "TF_CLI_CONFIG_FILE": str(state / "terraformrc")}
-    artifact = ROOT / "build" / "lambda-local.zip"  # both function groups locally (setup.sh)
-    plan = subprocess.run(
-        ["terraform", "-chdir=terraform/environments/local", "plan", "-input=false",
-         "-detailed-exitcode", "-lock=false", f"-var=endpoint={platform['endpoint']}",
-         f'-var=artifacts={{api="{artifact}",data="{artifact}"}}',
-         f"-var=api_front_url=http://127.0.0.1:{platform['api_port']}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    plan = terraform_plan(platform)
     assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-2000:]
 
 

@@ -17,7 +17,18 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from tests.support.e2e import EXAMPLE, ROOT, api_base, client, get, key_value, outputs, publish
+from tests.support.e2e import (
+    EXAMPLE,
+    ROOT,
+    api_base,
+    client,
+    get,
+    key_value,
+    outputs,
+    publish,
+    terraform_plan,
+)
+from tests.support.tenancy import put_key
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +57,9 @@ def test_the_platform_survives_kill_9_and_up(platform):
     )
     key = gateway.create_api_key(name="e2e-crash-quota", enabled=True)
     gateway.create_usage_plan_key(usagePlanId=quota_plan["id"], keyId=key["id"], keyType="API_KEY")
+    # A key of the demo subscriber (granted employees), as `headwater keys create` registers it.
+    directory = outputs(platform)["tenancy_table"]
+    put_key(client(platform, "dynamodb"), directory, key["id"], "demo", by="e2e")
     url = f"{api_base(platform)}/lookups/employees"
     assert [get(url, key["value"])[0] for _ in range(2)] == [200, 200]
     time.sleep(2)  # the front saves quota counts about once a second
@@ -61,14 +75,7 @@ def test_the_platform_survives_kill_9_and_up(platform):
     assert int((state / "local.pid").read_text()) != pid
 
     # Every identifier in the Terraform state exists again: the plan is empty.
-    env = {**platform["env"], "TF_CLI_CONFIG_FILE": str(state / "terraformrc")}
-    artifact = ROOT / "build" / "lambda-local.zip"
-    plan = subprocess.run(
-        ["terraform", "-chdir=terraform/environments/local", "plan", "-input=false",
-         "-detailed-exitcode", "-lock=false", f"-var=endpoint={platform['endpoint']}",
-         f'-var=artifacts={{api="{artifact}",data="{artifact}"}}'],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    plan = terraform_plan(platform)
     assert plan.returncode == 0, plan.stdout[-4000:] + plan.stderr[-2000:]
 
     # The API is served at the same URL; a subscriber key still opens it after a new load.
@@ -88,6 +95,9 @@ def test_the_platform_survives_kill_9_and_up(platform):
     gateway = client(platform, "apigateway")
     gateway.delete_usage_plan_key(usagePlanId=quota_plan["id"], keyId=key["id"])
     gateway.delete_api_key(apiKey=key["id"])
+    client(platform, "dynamodb").delete_item(
+        TableName=directory, Key={"pk": {"S": f"key#{key['id']}"}}
+    )
     gateway.delete_usage_plan(usagePlanId=quota_plan["id"])
 
     # A file fed after the crash goes through the whole ingest pipeline.
