@@ -271,6 +271,7 @@ variable "deferral_alarm_threshold" {
   description = "FilesDeferred alarm: deferred files per period above which a period breaches (deferrals under load are normal; sustained ones mean function_timeout is too small for the batches)."
   type        = number
   default     = 0
+  nullable    = false # null (e.g. from ../stack): the default
 
   validation {
     condition     = var.deferral_alarm_threshold >= 0 && floor(var.deferral_alarm_threshold) == var.deferral_alarm_threshold
@@ -282,6 +283,7 @@ variable "deferral_alarm_period_seconds" {
   description = "FilesDeferred alarm: length of one evaluation period in seconds (60 or a multiple of 60)."
   type        = number
   default     = 300
+  nullable    = false # null (e.g. from ../stack): the default
 
   validation {
     condition     = var.deferral_alarm_period_seconds >= 60 && var.deferral_alarm_period_seconds % 60 == 0
@@ -293,6 +295,7 @@ variable "deferral_alarm_evaluation_periods" {
   description = "FilesDeferred alarm: consecutive breaching periods before it alarms (sustained deferrals, not one busy batch)."
   type        = number
   default     = 3
+  nullable    = false # null (e.g. from ../stack): the default
 
   validation {
     # PutMetricAlarm: period x evaluation periods at most 7 days, and at most 1 day for periods

@@ -51,6 +51,9 @@ module "ingest" {
   function_memory_size               = var.ingest_memory_size
   batching_window_seconds            = var.ingest_batching_window_seconds
   maximum_concurrency                = var.ingest_maximum_concurrency
+  deferral_alarm_threshold           = var.ingest_deferral_alarm.threshold
+  deferral_alarm_period_seconds      = var.ingest_deferral_alarm.period_seconds
+  deferral_alarm_evaluation_periods  = var.ingest_deferral_alarm.evaluation_periods
   tags                               = var.tags
 }
 

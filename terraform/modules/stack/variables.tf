@@ -176,6 +176,17 @@ variable "ingest_maximum_concurrency" {
   }
 }
 
+variable "ingest_deferral_alarm" {
+  description = "The ingest FilesDeferred alarm: { threshold, period_seconds, evaluation_periods }, each optional (unset: ../ingest's default, which also validates them)."
+  type = object({
+    threshold          = optional(number)
+    period_seconds     = optional(number)
+    evaluation_periods = optional(number)
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "alerts_topic_arn" {
   description = "Existing SNS topic for alarms; null creates \"<name_prefix>-alerts\"."
   type        = string

@@ -4,19 +4,7 @@
 # (the assertions read its statements, as configured).
 mock_provider "aws" {
   override_during = plan
-
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+  source          = "../../tests/mocks/aws"
 }
 
 override_resource {
@@ -237,5 +225,25 @@ run "deferral_alarm_window_may_reach_a_week_with_hourly_periods" {
   assert {
     condition     = aws_cloudwatch_metric_alarm.files_deferred.evaluation_periods == 168
     error_message = "Seven days of hourly periods is within CloudWatch's limits."
+  }
+}
+
+run "unset_deferral_alarm_settings_take_the_defaults" {
+  command = plan
+
+  # ../stack passes null for what its caller leaves unset (nullable = false: the default applies).
+  variables {
+    deferral_alarm_threshold          = null
+    deferral_alarm_period_seconds     = null
+    deferral_alarm_evaluation_periods = null
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.files_deferred.threshold == 0
+      && aws_cloudwatch_metric_alarm.files_deferred.period == 300
+      && aws_cloudwatch_metric_alarm.files_deferred.evaluation_periods == 3
+    )
+    error_message = "Null deferral alarm settings must fall back to the module's defaults."
   }
 }

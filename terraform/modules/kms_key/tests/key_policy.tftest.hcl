@@ -4,18 +4,7 @@
 # Data sources answer like a real account; a policy document's JSON is "{}" (the assertions read
 # its statements, as configured).
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {
