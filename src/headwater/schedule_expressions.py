@@ -76,13 +76,23 @@ class Cron:
     days_of_month: DayOfMonth | None
     days_of_week: DayOfWeek | None
 
-    def matches(self, day: date) -> bool:
-        if day.month not in self.months or day.year not in self.years:
-            return False
+    def days_in(self, year: int, month: int) -> list[int]:
+        """The days of ``month`` this expression fires on, ascending (months and years aside)."""
+        length = calendar.monthrange(year, month)[1]
         if self.days_of_month is not None:
-            return self.days_of_month.matches(day)
+            return self.days_of_month.days_in(year, month, length)
         assert self.days_of_week is not None
-        return self.days_of_week.matches(day)
+        return self.days_of_week.days_in(year, month, length)
+
+    def matching_days(self, first: date) -> Iterator[date]:
+        """Every day from ``first`` on (through 2199) that this expression fires on."""
+        for year in sorted(y for y in self.years if y >= first.year):
+            for month in sorted(self.months):
+                if (year, month) < (first.year, first.month):
+                    continue
+                for day in self.days_in(year, month):
+                    if date(year, month, day) >= first:
+                        yield date(year, month, day)
 
     def times(self) -> list[tuple[int, int]]:
         return sorted((h, m) for h in self.hours for m in self.minutes)
@@ -94,13 +104,13 @@ class DayOfMonth:
     last: bool = False  # L: the last day of the month
     weekday_nearest: int | None = None  # nW: the weekday nearest day n, within the month
 
-    def matches(self, day: date) -> bool:
-        length = calendar.monthrange(day.year, day.month)[1]
+    def days_in(self, year: int, month: int, length: int) -> list[int]:
         if self.last:
-            return day.day == length
+            return [length]
         if self.weekday_nearest is not None:
-            return day.day == nearest_weekday(day.year, day.month, self.weekday_nearest)
-        return day.day in self.days
+            nearest = nearest_weekday(year, month, self.weekday_nearest)
+            return [] if nearest is None else [nearest]
+        return sorted(d for d in self.days if d <= length)
 
 
 @dataclass(frozen=True)
@@ -109,15 +119,19 @@ class DayOfWeek:
     last_of_month: int | None = None  # nL: the last day n of the month
     nth: tuple[int, int] | None = None  # d#k: the k-th day d of the month
 
-    def matches(self, day: date) -> bool:
-        aws_day = day.isoweekday() % 7 + 1  # isoweekday: MON=1..SUN=7 -> AWS: SUN=1..SAT=7
+    def days_in(self, year: int, month: int, length: int) -> list[int]:
+        first = date(year, month, 1).isoweekday() % 7 + 1  # MON=1..SUN=7 -> AWS SUN=1..SAT=7
+
+        def weekday(day: int) -> int:
+            return (first - 1 + day - 1) % 7 + 1
+
         if self.last_of_month is not None:
-            length = calendar.monthrange(day.year, day.month)[1]
-            return aws_day == self.last_of_month and day.day + 7 > length
+            return [length - (weekday(length) - self.last_of_month) % 7]
         if self.nth is not None:
             wanted, k = self.nth
-            return aws_day == wanted and (day.day - 1) // 7 + 1 == k
-        return aws_day in self.days
+            day = 1 + (wanted - first) % 7 + 7 * (k - 1)
+            return [day] if day <= length else []
+        return [d for d in range(1, length + 1) if weekday(d) in self.days]
 
 
 def nearest_weekday(year: int, month: int, day: int) -> int | None:
@@ -245,7 +259,7 @@ def _values(
             first, _dash, last = base.partition("-")
             start = _number(field, first, low, high, names)
             stop = _number(field, last, low, high, names)
-            if start > stop:
+            if start > stop and field == "year":
                 raise ScheduleExpressionError(f"{field}: range {base!r} must go from low to high")
         else:
             start = _number(field, base, low, high, names)
@@ -258,7 +272,14 @@ def _values(
                     f"{field}: step in {part!r} must be a positive integer"
                 )
             step = int(step_text)
-        values.update(range(start, stop + 1, step))
+        # A range that runs past the field's end wraps around (Quartz's rule: hours 22-2 are
+        # 22, 23, 0, 1, 2; FRI-MON is FRI, SAT, SUN, MON); the step counts across the wrap.
+        span = (
+            range(start, stop + 1)
+            if start <= stop
+            else [*range(start, high + 1), *range(low, stop + 1)]
+        )
+        values.update(list(span)[::step])
     return frozenset(values)
 
 
@@ -380,26 +401,19 @@ def _fires(
         while True:
             yield anchor
             anchor += parsed.interval
-    yield from _cron_fires(parsed, max(after, start) if start else after, tz)
+    # A fire exactly at `start` counts ("on, or after, the StartDate"): search from just before it.
+    lower = after if start is None or start <= after else start - timedelta(microseconds=1)
+    yield from _cron_fires(parsed, lower, tz)
 
 
 def _cron_fires(cron: Cron, after: datetime, tz: ZoneInfo) -> Iterator[datetime]:
     # Start a day early in local time: the first candidate day's wall clock may lie before `after`.
-    day = after.astimezone(tz).date() - timedelta(days=1)
     times = cron.times()
-    while day.year <= MAX_YEAR:
-        if day.year not in cron.years:
-            day = date(day.year + 1, 1, 1)
-            continue
-        if day.month not in cron.months:
-            day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-            continue
-        if cron.matches(day):
-            for hour, minute in times:
-                instant = _resolve(datetime(day.year, day.month, day.day, hour, minute), tz)
-                if instant is not None and instant > after:
-                    yield instant
-        day += timedelta(days=1)
+    for day in cron.matching_days(after.astimezone(tz).date() - timedelta(days=1)):
+        for hour, minute in times:
+            instant = _resolve(datetime(day.year, day.month, day.day, hour, minute), tz)
+            if instant is not None and instant > after:
+                yield instant
 
 
 def minimum_interval(expression: str | Expression) -> timedelta | None:
@@ -412,19 +426,15 @@ def minimum_interval(expression: str | Expression) -> timedelta | None:
         return parsed.interval
     minutes = [h * 60 + m for h, m in parsed.times()]
     smallest = min((b - a for a, b in itertools.pairwise(minutes)), default=None)
-    # Across days: from the last fire of a matching day to the first of the next matching day.
-    # The calendar inside 1970-2199 is scanned (at most ~84,000 days), stopping early once two
-    # consecutive matching days are found, as no cross-day gap can then be smaller.
+    # Across days: from the last fire of a matching day to the first of the next matching day,
+    # over every matching day in 1970-2199, stopping early at two consecutive days (no cross-day
+    # gap can be smaller).
     previous: date | None = None
-    day = date(min(parsed.years), 1, 1)
-    last = date(max(parsed.years), 12, 31)
-    while day <= last:
-        if parsed.matches(day):
-            if previous is not None:
-                gap = (day - previous).days * 1440 - minutes[-1] + minutes[0]
-                smallest = gap if smallest is None else min(smallest, gap)
-                if (day - previous).days == 1:
-                    break
-            previous = day
-        day += timedelta(days=1)
+    for day in parsed.matching_days(date(MIN_YEAR, 1, 1)):
+        if previous is not None:
+            gap = (day - previous).days * 1440 - minutes[-1] + minutes[0]
+            smallest = gap if smallest is None else min(smallest, gap)
+            if (day - previous).days == 1:
+                break
+        previous = day
     return None if smallest is None else timedelta(minutes=smallest)
