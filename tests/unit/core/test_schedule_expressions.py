@@ -10,9 +10,11 @@ Doc pages cited below:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headwater.schedule_expressions import (
     ScheduleExpressionError,
@@ -258,3 +260,70 @@ def test_unknown_time_zones_and_naive_times_are_rejected():
 )
 def test_minimum_interval(expression, expected):
     assert minimum_interval(expression) == expected
+
+
+# The day fields against a per-day oracle written from the docs' words, over whole years (2028
+# is a leap year): every day is checked, not only the examples above.
+SUN_FIRST = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+
+
+def aws_weekday(day: date) -> int:
+    return SUN_FIRST.index(day.strftime("%a").upper()) + 1
+
+
+def month_days(day: date) -> list[date]:
+    first = day.replace(day=1)
+    return [
+        first + timedelta(days=i)
+        for i in range(31)
+        if (first + timedelta(days=i)).month == day.month
+    ]
+
+
+def oracle(dom: str, dow: str, day: date) -> bool:
+    days = month_days(day)
+    if dom == "L":
+        return day == days[-1]
+    if dom.endswith("W"):
+        wanted = int(dom[:-1])
+        if wanted > len(days):
+            return False
+        # "the weekday closest to" day `wanted`, within the month
+        weekdays = [d for d in days if aws_weekday(d) not in (1, 7)]
+        return day == min(weekdays, key=lambda d: abs(d.day - wanted))
+    if dom != "?":
+        return day.day in {int(x) for x in dom.split(",")}
+    if dow.endswith("L"):
+        return aws_weekday(day) == int(dow[:-1]) and (day + timedelta(days=7)).month != day.month
+    if "#" in dow:
+        weekday, nth = (int(x) for x in dow.split("#"))
+        same = [d for d in days if aws_weekday(d) == weekday]
+        return len(same) >= nth and day == same[nth - 1]
+    return aws_weekday(day) in {int(x) for x in dow.split(",")}
+
+
+day_of_month_specs = st.one_of(
+    st.just("L"),
+    st.integers(1, 31).map(lambda n: f"{n}W"),
+    st.sets(st.integers(1, 31), min_size=1, max_size=4).map(lambda s: ",".join(map(str, s))),
+)
+day_of_week_specs = st.one_of(
+    st.integers(1, 7).map(lambda n: f"{n}L"),
+    st.tuples(st.integers(1, 7), st.integers(1, 5)).map(lambda t: f"{t[0]}#{t[1]}"),
+    st.sets(st.integers(1, 7), min_size=1, max_size=3).map(lambda s: ",".join(map(str, s))),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    spec=st.one_of(
+        day_of_month_specs.map(lambda d: (d, "?")), day_of_week_specs.map(lambda w: ("?", w))
+    ),
+    year=st.sampled_from([2027, 2028]),
+)
+def test_day_fields_match_a_per_day_oracle(spec, year):
+    dom, dow = spec
+    fires = next_fire_times(f"cron(0 0 {dom} * {dow} {year})", utc(year - 1, 12, 31), count=400)
+    every_day = [date(year, 1, 1) + timedelta(days=i) for i in range(366)]
+    expected = [d for d in every_day if d.year == year and oracle(dom, dow, d)]
+    assert [f.date() for f in fires] == expected
