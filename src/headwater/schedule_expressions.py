@@ -15,14 +15,18 @@ https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html):
 * "If you specify a value or a * (asterisk) in one of the fields, you must use a ? (question mark)
   in the other" (day-of-month / day-of-week);
 * "If you use the '#' character, you can define only one expression in the day-of-week field";
-* rate: "If the value is equal to 1, then the unit must be singular. If the value is greater than
-  1, the unit must be plural";
+* rate ("Rate expressions reference", .../eventbridge/latest/userguide/eb-rate-expressions.html):
+  "If the value is equal to 1, then the unit must be singular. If the value is greater than 1,
+  the unit must be plural";
 * at: ``at(yyyy-mm-ddThh:mm:ss)`` in the schedule's time zone.
 
-Why not croniter / cronsim: both speak Vixie cron with 0 = SUN and no year field; cronsim has no
-year field at all and croniter no ``W``; neither applies AWS's DST rule (below). Translating the
-fields and then patching the gaps would be more code than evaluating the six fields directly over
-per-field value sets, which is what this module does (about one page).
+Why not croniter / cronsim (tried, croniter 7.0.0 and cronsim 2.8, on AWS's examples): both
+speak Vixie cron (0 = SUN) in five fields, so a six-field AWS expression's year is rejected
+(croniter reads a sixth field as seconds); croniter rejects ``5L``; cronsim rejected every
+example with ``?`` ("Bad day-of-month"). Both also break AWS's DST rule: in America/New_York,
+``30 2 * * *`` fires at 03:00 on the spring-forward day (AWS skips it) and ``30 * * * *`` fires
+twice in the fall-back hour (AWS once). Translating fields and then patching those gaps would be
+more code than evaluating the six fields directly over per-field value sets, as this module does.
 
 Daylight saving time (AWS knowledge center, "How can I adjust my Amazon EventBridge schedule for
 daylight saving?", https://repost.aws/knowledge-center/eventbridge-scheduler-adjust-dst):
