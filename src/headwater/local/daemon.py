@@ -341,7 +341,8 @@ def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):
         log.error("runner unavailable (%s): functions will not run", exc)
         return None
     # The state directory receives the runner's view of event source mappings (local status).
-    runner = Runner(endpoint_url, region=region, state_dir=paths.root)
+    # ... and fires EventBridge Scheduler schedules (headwater.local.scheduler).
+    runner = Runner(endpoint_url, region=region, state_dir=paths.root, schedules=True)
     runner.start()
     return runner
 

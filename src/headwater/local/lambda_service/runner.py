@@ -38,6 +38,7 @@ from headwater.local.lambda_service.workers import (
     InvokeResult,
     PoolClosed,
 )
+from headwater.local.scheduler.service import Clock, Scheduler, utc_now
 
 __all__ = ["FunctionNotFound", "InvokeResult", "Runner"]
 
@@ -75,6 +76,8 @@ class Runner:
         max_workers_per_function: int = DEFAULT_MAX_WORKERS_PER_FUNCTION,
         async_retry_delays: Sequence[float] = DEFAULT_ASYNC_RETRY_DELAYS,
         state_dir: Path | None = None,
+        schedules: bool = False,
+        clock: Clock = utc_now,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
@@ -105,6 +108,18 @@ class Runner:
         self.iam = PolicyFiles(
             self._client("iam"), region, state_dir / "iam" if state_dir is not None else None
         )
+        # EventBridge Scheduler schedules fire through this runner (headwater.local.scheduler);
+        # the daemon's runner turns it on, a runner used only to invoke does not.
+        self.scheduler = (
+            Scheduler(
+                self._client("scheduler"),
+                self.invoke_async,
+                clock=clock,
+                refresh_interval=refresh_interval,
+            )
+            if schedules
+            else None
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -121,9 +136,13 @@ class Runner:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self._async_queue.put(None)
         with self._lock:
             for timer in self._timers:
