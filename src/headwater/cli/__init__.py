@@ -13,11 +13,32 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from headwater import __version__
-from headwater.cli import demo, feed, ingest, keys, local, localenv, lookup, openapi, outputs
+from headwater.cli import (
+    demo,
+    feed,
+    ingest,
+    keys,
+    local,
+    localenv,
+    lookup,
+    openapi,
+    outputs,
+    schedules,
+)
 from headwater.cli.errors import CommandError, UsageError
 
 # Order is the order of `headwater --help`: capabilities first, then tools.
-COMMANDS: tuple[ModuleType, ...] = (ingest, feed, lookup, keys, demo, local, outputs, openapi)
+COMMANDS: tuple[ModuleType, ...] = (
+    ingest,
+    feed,
+    lookup,
+    keys,
+    demo,
+    local,
+    schedules,
+    outputs,
+    openapi,
+)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

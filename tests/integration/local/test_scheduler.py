@@ -6,6 +6,7 @@ minutes. The handler (``flaky`` with ``succeed_on`` 1) records every event it re
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from headwater import cli
 from tests.integration.local import test_runner as runner_tests
 
 # The runner tests' moto server, clean emulator per test, clients, functions and runners.
@@ -124,3 +126,84 @@ def test_disabled_schedule_does_not_fire(aws, create_function, make_runner, tmp_
     clock.advance(timedelta(minutes=5))
     time.sleep(2.0)
     assert recorded(tmp_path, "call") == []
+
+
+# --- headwater schedules list|fire ---------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(endpoint, monkeypatch):
+    for name, value in {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def test_schedules_list_shows_next_fire_in_utc_and_the_zone(aws, cli_env, capsys):
+    scheduler = aws("scheduler")
+    scheduler.create_schedule_group(Name="reports")
+    scheduler.create_schedule(
+        Name="nightly",
+        GroupName="reports",
+        ScheduleExpression="cron(30 2 * * ? 2199)",
+        ScheduleExpressionTimezone="Europe/Berlin",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:f", "RoleArn": ROLE},
+    )
+    scheduler.create_schedule(
+        Name="paused",
+        State="DISABLED",
+        ScheduleExpression="rate(1 hour)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RoleArn": ROLE},
+    )
+    assert cli.main(["schedules", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["NAME", "GROUP"]
+    # Sorted by group: default before reports.
+    assert lines[1].split()[:5] == ["paused", "default", "rate(1", "hour)", "UTC"]
+    assert "DISABLED (not a Lambda target" in lines[1] and lines[1].split()[-2:] == ["-", "-"]
+    assert lines[2].split() == [
+        "nightly",
+        "reports",
+        "cron(30",
+        "2",
+        "*",
+        "*",
+        "?",
+        "2199)",
+        "Europe/Berlin",
+        "ENABLED",
+        "2199-01-01",
+        "01:30:00Z",
+        "2199-01-01",
+        "02:30:00",
+        "CET",
+    ]
+
+
+def test_schedules_fire_invokes_the_target_with_the_input_now(
+    aws, create_function, cli_env, tmp_path, capsys
+):
+    arn = create_function("flaky", "flaky", env={"RECORD_DIR": str(tmp_path)})
+    aws("scheduler").create_schedule(
+        Name="later",
+        ScheduleExpression="cron(0 0 1 1 ? 2199)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": arn, "RoleArn": ROLE, "Input": '{"succeed_on": 1, "tag": "now"}'},
+    )
+    assert cli.main(["schedules", "fire", "later"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"calls": 1}
+    assert [call["event"] for call in recorded(tmp_path, "call")] == [
+        {"succeed_on": 1, "tag": "now"}
+    ]
+
+
+def test_schedules_fire_unknown_schedule_is_a_clear_error(cli_env, capsys):
+    assert cli.main(["schedules", "fire", "nope", "--group", "jobs"]) == 1
+    assert "schedule jobs/nope not found" in capsys.readouterr().err

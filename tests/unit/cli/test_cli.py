@@ -20,7 +20,7 @@ def test_python_dash_m_runs_the_command(module):
         [sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    for group in ("ingest", "lookup", "keys", "demo", "local", "openapi", "feed", "summary"):
+    for group in ("ingest", "lookup", "keys", "demo", "local", "schedules", "openapi", "feed"):
         assert f"    {group} " in done.stdout
 
 

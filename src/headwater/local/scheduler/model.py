@@ -20,6 +20,8 @@ DISCOVERY_GRACE = timedelta(seconds=60)
 # EventBridge Scheduler delivers a default notification to the target." (Scheduler API
 # reference, Target). The notification's shape is not documented; the local mode sends {}.
 DEFAULT_EVENT: dict[str, Any] = {}
+# Fire times are searched strictly after an instant: one tick earlier includes the instant.
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -71,17 +73,23 @@ class Schedule:
         return (None, None) if self.one_time else (self.start, self.end)
 
     def first_fire(self, now: datetime) -> datetime | None:
-        """The first fire at or after discovery at ``now``; None if it never fires again."""
+        """The first fire at or after discovery at ``now``; None if it never fires again.
+
+        A schedule created or updated within DISCOVERY_GRACE fires from its modification time on
+        (a fire at that instant included); an older one from ``now`` on.
+        """
+        fresh = now - self.modified <= DISCOVERY_GRACE
+        return self.upcoming(min(now, self.modified) - _TICK if fresh else now - _TICK)
+
+    def upcoming(self, after: datetime) -> datetime | None:
+        """The first fire strictly after ``after``; None if disabled or it never fires again."""
         if not self.enabled:
             return None
         start, end = self._window()
         parsed = expressions.parse(self.expression)
         if isinstance(parsed, expressions.Rate) and start is None:
             start = self.modified  # anchored at creation: it fires then, then every interval
-        after = min(now, self.modified) if now - self.modified <= DISCOVERY_GRACE else now
-        fires = expressions.next_fire_times(
-            parsed, after - timedelta(microseconds=1), self.timezone, start, end
-        )
+        fires = expressions.next_fire_times(parsed, after, self.timezone, start, end)
         return fires[0] if fires else None
 
     def next_fire(self, fired: datetime, now: datetime) -> datetime | None:
@@ -92,7 +100,7 @@ class Schedule:
         if start is None and isinstance(expressions.parse(self.expression), expressions.Rate):
             start = fired  # keep the rate's phase
         fires = expressions.next_fire_times(
-            self.expression, max(fired, now - timedelta(microseconds=1)), self.timezone, start, end
+            self.expression, max(fired, now - _TICK), self.timezone, start, end
         )
         return fires[0] if fires else None
 
