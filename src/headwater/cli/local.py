@@ -304,12 +304,20 @@ def _invoke(args: argparse.Namespace) -> int:
     endpoint = endpoint or f"http://{DEFAULT_HOST}:{default_port()}"
     if not is_ready(endpoint):
         raise CommandError(f"no emulator at {endpoint}; start it with `headwater local up`")
+    return invoke_here(endpoint, DEFAULT_REGION, args.function, event, timeout=args.timeout)
+
+
+def invoke_here(
+    endpoint: str, region: str, function: str, event: dict, timeout: float | None = None
+) -> int:
+    """Invoke ``function`` with ``event`` through a runner of our own in this process (the
+    invocation runs here, its output on this terminal); print its result, exit 1 on a function
+    error."""
     from headwater.local.lambda_service.runner import FunctionNotFound, Runner
 
-    # A runner of our own in this process: the invocation runs here, its output on this terminal.
-    runner = Runner(endpoint, region=DEFAULT_REGION)
+    runner = Runner(endpoint, region=region)
     try:
-        result = runner.invoke(args.function, event, timeout=args.timeout)
+        result = runner.invoke(function, event, timeout=timeout)
     except FunctionNotFound as exc:
         raise CommandError(f"{exc} (at {endpoint})") from exc
     finally:

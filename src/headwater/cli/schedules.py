@@ -10,7 +10,6 @@ the emulator's functions): no channel to the daemon is needed, and the result is
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -133,20 +132,7 @@ def _fire(args: argparse.Namespace) -> int:
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
         raise CommandError(f"no emulator endpoint ({localenv.target_hint()})")
-    from headwater.local.lambda_service.runner import FunctionNotFound, Runner
+    from headwater.cli.local import invoke_here
 
-    runner = Runner(endpoint, region=os.environ.get("AWS_REGION") or localenv.DEFAULT_REGION)
-    try:
-        result = runner.invoke(schedule.target_arn, event)
-    except FunctionNotFound as exc:
-        raise CommandError(f"schedule {args.group}/{args.name}: {exc}") from exc
-    finally:
-        runner.stop()
-    print(json.dumps(result.payload, indent=2, default=str))
-    if result.function_error:
-        print(
-            f"headwater: function error ({result.function_error}): {result.error_type}",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    region = os.environ.get("AWS_REGION") or localenv.DEFAULT_REGION
+    return invoke_here(endpoint, region, schedule.target_arn, event)
