@@ -470,6 +470,10 @@ def _substitute_stage_variables(text: str, variables: dict[str, str]) -> str:
     return _STAGE_VARIABLE.sub(lambda m: variables.get(m.group(1), ""), text)
 
 
+# Connection threads are named "<prefix><api name>:<port>".
+CONNECTION_THREAD_PREFIX = "api-front-connection-"
+
+
 class _FrontServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -482,9 +486,15 @@ class _FrontServer(ThreadingHTTPServer):
         super().__init__(address, _FrontHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        # ThreadingMixIn's, with the slot taken first and a name that says whose thread it is.
         self._slots.acquire()
         try:
-            super().process_request(request, client_address)
+            threading.Thread(
+                target=self.process_request_thread,
+                args=(request, client_address),
+                name=f"{CONNECTION_THREAD_PREFIX}{self.api_name}:{self.server_address[1]}",
+                daemon=True,
+            ).start()
         except Exception:
             self._slots.release()
             raise
