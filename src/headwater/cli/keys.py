@@ -317,16 +317,12 @@ def _create(args: argparse.Namespace) -> int:
     if any(k.get("name") == args.name for k in keys):
         raise CommandError(f"an API key named {args.name!r} already exists")
     key = _new_key(client, directory, args.name, subscriber.name, [plan])
-    # Only the value goes to stdout, so `KEY=$(headwater keys create ...)` captures just it.
     plan_name = plan.get("name", plan["id"])
-    print(
+    return _show_new_key(
         f"created API key {args.name} ({key['id']}) of subscriber {subscriber.name} "
         f"(reads {tenancy.describe_grants(subscriber)}) in usage plan {plan_name}",
-        file=sys.stderr,
+        key["value"],
     )
-    print("its value, shown only this once:", file=sys.stderr)
-    print(key["value"])
-    return 0
 
 
 def _retire(client: Any, directory: Directory, key: dict, plans: list[dict]) -> str:
@@ -394,13 +390,19 @@ def _rotate(args: argparse.Namespace) -> int:
         )
         raise
     detached = _retire(client, directory, old, plans)
-    print(
+    return _show_new_key(
         f"rotated API key {name}: new key {new['id']} of subscriber {subscriber} in {detached}; "
         f"old key {old['id']} disabled as {retired}",
-        file=sys.stderr,
+        new["value"],
     )
+
+
+def _show_new_key(summary: str, value: str) -> int:
+    """The summary to stderr, only the value to stdout (``KEY=$(headwater keys ...)`` captures
+    just it), shown this once."""
+    print(summary, file=sys.stderr)
     print("its value, shown only this once:", file=sys.stderr)
-    print(new["value"])
+    print(value)
     return 0
 
 
