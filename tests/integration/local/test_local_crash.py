@@ -299,7 +299,7 @@ def test_journal_holds_writes_but_no_reads(cli: Cli):
     assert json.loads(journal.read(path)[0][-1].body)["Item"] == {"pk": {"S": "a"}}
 
 
-RECORDS = 12000
+RECORDS = 30000
 
 
 def test_up_waits_for_a_long_replay(cli: Cli, monkeypatch: pytest.MonkeyPatch):

@@ -94,7 +94,8 @@ def test_api_bench_answers_every_request_in_every_case(tmp_path):
     # The emulator ran in its own process and the checks were on, as in the daemon.
     assert report["emulator"] == "process" and report["iam_checks"] == "on"
     assert report["durability"] == "os"  # the crash-safe journal on, as the daemon runs it
-    assert report["results"][0]["cpu_ms_per_request"]["emulator"] > 0
+    # Summed over the cases: one small case can round to 0 (/proc counts CPU in clock ticks).
+    assert sum(r["cpu_ms_per_request"]["emulator"] for r in report["results"]) > 0
     # One request per lookup once the pointer is remembered (the first may read it).
     assert list(results["handler"]["emulator_calls"]) == ["GetItem"]
     assert 1 <= results["handler"]["emulator_calls"]["GetItem"]["per_request"] < 1.5
