@@ -1,21 +1,32 @@
-"""``headwater schedules list|fire``: EventBridge Scheduler schedules of the local mode.
+"""``headwater schedules list|fire|replay``: EventBridge Scheduler schedules.
 
 ``list`` reads every group's schedules and shows when each fires next, in UTC and in the
 schedule's own time zone, computed like the local mode's scheduler does
 (``headwater.local.scheduler``). ``fire`` runs a schedule's Lambda target now with the
 schedule's event, in this process like ``headwater local invoke`` (a runner of its own reading
 the emulator's functions): no channel to the daemon is needed, and the result is printed here.
+
+``replay`` works against any environment (AWS, or the emulator at AWS_ENDPOINT_URL): it reads
+the dead-letter events of a Scheduler DLQ (by default the platform's, Terraform output
+``scheduler_dlq_url``) and re-invokes each one's target with its payload
+(``headwater.schedule_dlq``). Synchronously, not asynchronously as the Scheduler does: a message
+is deleted only once its function has run without error, so a replay that fails again loses
+nothing (asynchronously, a 202 would delete the message and a second failure would be Lambda's
+to keep or drop), and each result is printed. In the local mode the invocation runs in this
+process, as ``fire`` does; on AWS through Lambda's Invoke API.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from headwater.cli import localenv
+from headwater import schedule_dlq
+from headwater.cli import localenv, outputs
 from headwater.cli.errors import CommandError
 from headwater.local.scheduler.model import Schedule
 from headwater.schedule_expressions import ScheduleExpressionError, zone
@@ -42,6 +53,28 @@ def register(subparsers: Any) -> None:
     fire.add_argument("name", help="the schedule's name")
     fire.add_argument("--group", default="default", help="its schedule group (default: default)")
     fire.set_defaults(func=_fire)
+    replay = actions.add_parser(
+        "replay",
+        help="re-invoke the targets of the events in a Scheduler dead-letter queue",
+        description="Reads the dead-letter events of a Scheduler DLQ and invokes each one's "
+        "target (TARGET_ARN) with its payload, synchronously; a message is deleted only after "
+        "its function succeeded, the others stay. Exit 1 when any failed or was skipped.",
+    )
+    source = replay.add_mutually_exclusive_group()
+    source.add_argument("--queue", metavar="URL", help="the DLQ's URL")
+    source.add_argument(
+        "--group-dlq",
+        action="store_true",
+        help="the platform's Scheduler DLQ (Terraform output scheduler_dlq_url; the default)",
+    )
+    replay.add_argument(
+        "--max", type=_positive, metavar="N", help="replay at most N events (default: all)"
+    )
+    replay.add_argument(
+        "--dry-run", action="store_true", help="list what would be replayed; invoke nothing"
+    )
+    outputs.add_arguments(replay)
+    replay.set_defaults(func=_replay)
     schedules.set_defaults(func=lambda _args: _usage(schedules))
 
 
@@ -50,12 +83,19 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _client() -> Any:
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _client(service: str = "scheduler", **options: Any) -> Any:
     import boto3
     from botocore.exceptions import NoRegionError
 
     try:
-        return boto3.client("scheduler")
+        return boto3.client(service, **options)
     except NoRegionError as exc:
         raise CommandError(f"{exc} ({localenv.target_hint()})") from exc
 
@@ -125,8 +165,10 @@ def _fire(args: argparse.Namespace) -> int:
             f"schedule {args.group}/{args.name} targets {schedule.target_arn}: only Lambda "
             "targets are fired in the local mode"
         )
+    from headwater.local.scheduler.service import new_execution_id
+
     try:
-        event = schedule.event()
+        event = schedule.event(datetime.now(UTC), new_execution_id(), 1)
     except ValueError as exc:
         raise CommandError(f"schedule {args.group}/{args.name}: Input is not JSON: {exc}") from exc
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
@@ -136,3 +178,76 @@ def _fire(args: argparse.Namespace) -> int:
 
     region = os.environ.get("AWS_REGION") or localenv.DEFAULT_REGION
     return invoke_here(endpoint, region, schedule.target_arn, event)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    queue = outputs.setting(args.queue, outputs.from_args(args), "scheduler_dlq_url", "--queue")
+    sqs = _client("sqs")
+    with _invoker() as invoke:
+        try:
+            report = schedule_dlq.replay(
+                sqs, queue, invoke, max_messages=args.max, dry_run=args.dry_run
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise CommandError(f"cannot read {queue}: {exc} ({localenv.target_hint()})") from exc
+    for line in report.lines:
+        print(line)
+    verb = "would replay" if args.dry_run else "replayed"
+    print(f"{verb} {report.replayed}, failed {report.failed}, skipped {report.skipped}")
+    return 0 if report.ok else 1
+
+
+class _invoker:
+    """The invoke port of ``schedule_dlq.replay``: a runner of our own in this process in the
+    local mode (the emulator's Invoke API does not run functions), Lambda's Invoke API on AWS."""
+
+    def __enter__(self) -> schedule_dlq.Invoke:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        self._runner: Any = None
+        if endpoint and localenv.is_local():
+            from headwater.local.lambda_service.runner import Runner
+
+            region = os.environ.get("AWS_REGION") or localenv.DEFAULT_REGION
+            self._runner = Runner(endpoint, region=region)
+            return self._local
+        from botocore.config import Config
+
+        # A synchronous invocation may last the function's timeout, 15 minutes at most.
+        self._lambda = _client(
+            "lambda", config=Config(read_timeout=960, retries={"mode": "standard"})
+        )
+        return self._aws
+
+    def __exit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            self._runner.stop()
+
+    def _local(self, function: str, event: Any) -> schedule_dlq.Outcome:
+        from headwater.local.lambda_service.runner import FunctionNotFound
+
+        try:
+            result = self._runner.invoke(function, event)
+        except FunctionNotFound as exc:
+            return schedule_dlq.Outcome(False, str(exc))
+        return schedule_dlq.Outcome(result.ok, _detail(result.payload, result.function_error))
+
+    def _aws(self, function: str, event: Any) -> schedule_dlq.Outcome:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self._lambda.invoke(
+                FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(event)
+            )
+        except (BotoCoreError, ClientError) as exc:
+            return schedule_dlq.Outcome(False, str(exc))
+        error = answer.get("FunctionError")
+        payload = answer["Payload"].read().decode(errors="replace")
+        return schedule_dlq.Outcome(error is None, _detail(payload, error))
+
+
+def _detail(payload: Any, function_error: str | None) -> str:
+    text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    text = text if len(text) <= 300 else text[:300] + "..."
+    return f"function error ({function_error}): {text}" if function_error else text

@@ -7,22 +7,42 @@ seconds it fires those whose fire time has come on the injected ``clock``, so te
 fake clock instead of sleeping for minutes. A due schedule fires once, even if several fires
 were missed (the daemon was stopped, the clock jumped): the local mode does not replay them.
 
-A fire is an asynchronous invocation through the runner (``invoke_async``), so a failure gets
-Lambda's two asynchronous retries. Scheduler's own RetryPolicy and DeadLetterConfig are not
-applied, and non-Lambda targets are logged once and not fired.
+Delivery, as on AWS: "EventBridge Scheduler invokes your Lambda function asynchronously" (Lambda
+developer guide, "Using Lambda with Amazon EventBridge Scheduler"). So a fire *delivers* the
+event: the schedule's execution role must allow lambda:InvokeFunction on the target (checked by
+the local IAM checks, ``headwater.local.iam.service_roles``) and the function must exist; then
+the runner queues an asynchronous invocation (``invoke_event``), and what the function does with
+it (errors, Lambda's two asynchronous retries) is Lambda's business, not the Scheduler's.
+
+A delivery that fails is what the schedule's RetryPolicy and DeadLetterConfig are about. As for
+EventBridge targets ("for errors that result from missing permissions to a target, or if a
+target resource that no longer exists, no retry attempts will happen", EventBridge user guide,
+"Using dead-letter queues"), an AccessDenied, a missing function or a payload Lambda cannot parse
+is permanent: straight to the DLQ, with no EXHAUSTED_RETRY_CONDITION. Any other failure is
+retried with exponential backoff (``model.backoff``, on the injected clock) until
+MaximumRetryAttempts or MaximumEventAgeInSeconds runs out, then dead-lettered with the condition
+that ran out. The dead-letter event (``headwater.schedule_dlq.attributes``) is sent with the
+execution role, which must allow sqs:SendMessage on the queue; without a DLQ, or when that send
+is denied, the event is dropped and logged, as AWS drops it.
+
+Non-Lambda targets are logged once and not fired.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from headwater.local.scheduler.model import Schedule
+from headwater import schedule_dlq
+from headwater.local.iam.service_roles import ServiceRoles
+from headwater.local.scheduler.model import Schedule, backoff, iso_utc
 from headwater.schedule_expressions import ScheduleExpressionError
 
 log = logging.getLogger("headwater.local.scheduler")
@@ -40,23 +60,71 @@ class Planned:
     due: datetime | None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One fire of a schedule, through its attempts."""
+
+    schedule: Schedule
+    scheduled: datetime  # the fire time: SCHEDULED_TIME and <aws.scheduler.scheduled-time>
+    execution_id: str
+    retries_done: int = 0
+    due: datetime | None = None  # when the next retry is due (None: now)
+
+    @property
+    def attempt(self) -> int:
+        return self.retries_done + 1
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A delivery that did not happen: the target service's error code and message."""
+
+    code: str
+    message: str
+    retryable: bool
+
+
+# "If the schedule fails to invoke a target due to an issue with EventBridge Scheduler, you'll
+# see the following error code instead: AWS.Scheduler.InternalServerError" ... "Unexpected error
+# occurred while processing the request" (Scheduler user guide, "Configuring a schedule's
+# dead-letter queue").
+INTERNAL_ERROR = (
+    "AWS.Scheduler.InternalServerError",
+    "Unexpected error occurred while processing the request",
+)
+
+
+def new_execution_id() -> str:
+    return secrets.token_hex(8)  # AWS's example: d32c5kddcf5bb8c3 (16 characters)
+
+
 class Scheduler:
     def __init__(
         self,
         client: Any,
-        invoke_async: Callable[[str, Any], None],
+        invoke_event: Callable[[str, Any], None],
         *,
+        roles: ServiceRoles | None = None,
+        sqs: Any = None,
         clock: Clock = utc_now,
         refresh_interval: float = 2.0,
         tick: float = 1.0,
+        retry_base: float = 1.0,
+        retry_cap: float = 60.0,
     ) -> None:
         self._client = client  # a boto3 "scheduler" client for the emulator
-        self._invoke_async = invoke_async
+        # Queues an asynchronous invocation; raises LookupError when there is no such function.
+        self._invoke_event = invoke_event
+        self._roles = roles  # None: no IAM checks
+        self._sqs = sqs  # a boto3 "sqs" client for dead-letter events
         self.clock = clock
         self.refresh_interval = refresh_interval
         self.tick = tick
+        self.retry_base = retry_base  # seconds before the first retry, doubled for each next
+        self.retry_cap = retry_cap
         self._lock = threading.Lock()
         self._planned: dict[tuple[str, str], Planned] = {}
+        self._retries: list[Delivery] = []
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -130,31 +198,139 @@ class Scheduler:
             log.warning("schedule %s/%s not fired: %s", schedule.group, schedule.name, exc)
             return None
 
+    def retries(self) -> list[Delivery]:
+        """Deliveries waiting for their next attempt (tests, status)."""
+        with self._lock:
+            return list(self._retries)
+
     def fire_due(self) -> list[Schedule]:
-        """Fire every schedule due at the clock's time; returns those fired."""
+        """Fire every schedule due at the clock's time and make the retries that are due;
+        returns the schedules fired (not the retries)."""
         now = self.clock()
-        fired: list[tuple[Schedule, bool]] = []
+        fired: list[tuple[Delivery, bool]] = []
         with self._lock:
             for planned in self._planned.values():
                 if planned.due is None or planned.due > now:
                     continue
-                schedule = planned.schedule
-                planned.due = schedule.next_fire(planned.due, now)
-                fired.append((schedule, planned.due is None))
-        for schedule, completed in fired:
-            self._fire(schedule)
-            if completed and schedule.delete_after_completion:
-                self._delete(schedule)
-        return [schedule for schedule, _ in fired]
+                schedule, scheduled = planned.schedule, planned.due
+                planned.due = schedule.next_fire(scheduled, now)
+                delivery = Delivery(schedule, scheduled, new_execution_id())
+                fired.append((delivery, planned.due is None))
+            due = [d for d in self._retries if d.due is not None and d.due <= now]
+            self._retries = [d for d in self._retries if d not in due]
+        for delivery, completed in fired:
+            self.attempt(delivery)
+            if completed and delivery.schedule.delete_after_completion:
+                self._delete(delivery.schedule)
+        for delivery in due:
+            self.attempt(delivery)
+        return [delivery.schedule for delivery, _ in fired]
 
-    def _fire(self, schedule: Schedule) -> None:
+    def attempt(self, delivery: Delivery) -> Failure | None:
+        """Deliver once; on failure plan the retry or send the dead-letter event."""
+        schedule = delivery.schedule
+        failure = self._deliver(delivery)
+        if failure is None:
+            return None
+        log.warning(
+            "schedule %s/%s: attempt %d to deliver to %s failed: %s: %s",
+            schedule.group,
+            schedule.name,
+            delivery.attempt,
+            schedule.target_arn,
+            failure.code,
+            failure.message,
+        )
+        condition = None
+        if failure.retryable:
+            now = self.clock()
+            retry_at = now + timedelta(
+                seconds=backoff(delivery.retries_done, self.retry_base, self.retry_cap)
+            )
+            condition = schedule.retry_policy.exhausted(
+                delivery.retries_done, delivery.scheduled, retry_at
+            )
+            if condition is None:
+                with self._lock:
+                    self._retries.append(
+                        replace(delivery, retries_done=delivery.retries_done + 1, due=retry_at)
+                    )
+                return failure
+        self._dead_letter(delivery, failure, condition)
+        return failure
+
+    def _deliver(self, delivery: Delivery) -> Failure | None:
+        schedule = delivery.schedule
+        payload = schedule.payload(delivery.scheduled, delivery.execution_id, delivery.attempt)
         try:
-            event = schedule.event()
+            event = json.loads(payload)
         except ValueError as exc:
-            log.error("schedule %s/%s: Input is not JSON: %s", schedule.group, schedule.name, exc)
-            return
+            # Lambda's answer to an Invoke whose payload is not JSON.
+            return Failure(
+                "InvalidRequestContentException",
+                f"Could not parse request body into json: {exc}",
+                retryable=False,
+            )
+        if self._roles is not None:
+            denial = self._roles.denial(
+                schedule.role_arn,
+                delivery.execution_id,
+                "lambda:InvokeFunction",
+                schedule.target_arn,
+            )
+            if denial is not None:
+                return Failure("AccessDeniedException", denial, retryable=False)
+        try:
+            self._invoke_event(schedule.target_arn, event)
+        except LookupError:
+            return Failure(
+                "ResourceNotFoundException",
+                f"Function not found: {schedule.target_arn}",
+                retryable=False,
+            )
+        except Exception as exc:
+            log.warning("schedule %s/%s: runner error: %s", schedule.group, schedule.name, exc)
+            return Failure(*INTERNAL_ERROR, retryable=True)
         log.info("schedule %s/%s fires %s", schedule.group, schedule.name, schedule.target_arn)
-        self._invoke_async(schedule.target_arn, event)
+        return None
+
+    def _dead_letter(self, delivery: Delivery, failure: Failure, condition: str | None) -> None:
+        schedule = delivery.schedule
+        where = f"schedule {schedule.group}/{schedule.name}"
+        queue_arn = schedule.dead_letter_arn
+        if not queue_arn:
+            log.error("%s: event dropped (no DeadLetterConfig) after %s", where, failure.code)
+            return
+        if self._roles is not None:
+            denial = self._roles.denial(
+                schedule.role_arn, delivery.execution_id, "sqs:SendMessage", queue_arn
+            )
+            if denial is not None:
+                log.error("%s: event dropped, cannot send it to its DLQ: %s", where, denial)
+                return
+        body = schedule.payload(delivery.scheduled, delivery.execution_id, delivery.attempt)
+        attributes = schedule_dlq.attributes(
+            error_code=failure.code,
+            error_message=failure.message,
+            execution_id=delivery.execution_id,
+            retry_attempts=delivery.retries_done,
+            scheduled_time=iso_utc(delivery.scheduled),
+            schedule_arn=schedule.arn,
+            # For a templated target the ARN the schedule names (the universal-target form in
+            # AWS's example, arn:aws:scheduler:::aws-sdk:..., is for universal targets).
+            target_arn=schedule.target_arn,
+            exhausted_retry_condition=condition,
+        )
+        try:
+            _region, account, name = queue_arn.split(":")[3:6]
+            url = self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
+            self._sqs.send_message(
+                QueueUrl=url["QueueUrl"], MessageBody=body, MessageAttributes=attributes
+            )
+        except Exception as exc:
+            log.error("%s: event dropped, cannot send it to %s: %s", where, queue_arn, exc)
+            return
+        log.warning("%s: event sent to the DLQ %s (%s)", where, queue_arn, failure.code)
 
     def _delete(self, schedule: Schedule) -> None:
         # ActionAfterCompletion=DELETE: once it has invoked its target for the last time the
