@@ -401,3 +401,58 @@ def test_schedules_fire_invokes_the_target_with_the_input_now(
 def test_schedules_fire_unknown_schedule_is_a_clear_error(cli_env, capsys):
     assert cli.main(["schedules", "fire", "nope", "--group", "jobs"]) == 1
     assert "schedule jobs/nope not found" in capsys.readouterr().err
+
+
+# --- headwater schedules replay -----------------------------------------------------------------
+
+
+def dead_letter(sqs, url: str, target: str, body: dict) -> None:
+    from headwater import schedule_dlq
+
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps(body),
+        MessageAttributes=schedule_dlq.attributes(
+            error_code="AccessDeniedException",
+            error_message="denied",
+            execution_id="ad06616e51cdf74a",
+            retry_attempts=0,
+            scheduled_time="2026-01-01T00:00:00Z",
+            schedule_arn="arn:aws:scheduler:us-east-1:123456789012:schedule/default/s",
+            target_arn=target,
+        ),
+    )
+
+
+def test_schedules_replay_reinvokes_and_deletes_what_succeeded(
+    aws, create_function, cli_env, tmp_path, capsys
+):
+    good = create_function("collector", "flaky", env={"RECORD_DIR": str(tmp_path / "good")})
+    bad = create_function("broken", "fail")
+    sqs = aws("sqs")
+    url, _ = runner_tests.make_queue(sqs, "scheduler-dlq")
+    dead_letter(sqs, url, good, {"succeed_on": 1, "tag": "again"})
+    dead_letter(sqs, url, bad, {"why": "still broken"})
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"scheduler_dlq_url": {"value": url, "type": "string"}}))
+
+    assert cli.main(["schedules", "replay", "--dry-run", "--outputs", str(outputs)]) == 0
+    assert "would replay 2, failed 0, skipped 0" in capsys.readouterr().out
+    assert recorded(tmp_path / "good", "call") == []
+
+    assert cli.main(["schedules", "replay", "--group-dlq", "--outputs", str(outputs)]) == 1
+    out = capsys.readouterr().out
+    assert "replayed 1, failed 1, skipped 0" in out
+    assert "boom: still broken" in out
+    assert [c["event"] for c in recorded(tmp_path / "good", "call")] == [
+        {"succeed_on": 1, "tag": "again"}
+    ]
+    # Only the failure is left, visible for the next run.
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+    assert [attribute_values(m)["TARGET_ARN"] for m in left["Messages"]] == [bad]
+
+
+def test_schedules_replay_needs_a_queue(cli_env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HEADWATER_STATE_DIR", str(tmp_path))  # no local deployment there
+    assert cli.main(["schedules", "replay"]) == 1
+    assert "give --queue or --outputs with a 'scheduler_dlq_url' output" in capsys.readouterr().err
