@@ -322,6 +322,43 @@ def test_a_missing_function_is_dead_lettered_at_once(aws, make_runner):
     assert message["Body"] == "{}"  # the default notification
 
 
+# --- EventBridge rules with a schedule expression -----------------------------------------------
+
+
+def test_a_scheduled_rule_fires_its_function_with_the_scheduled_event(
+    aws, create_function, make_runner, tmp_path
+):
+    arn = create_function("record", "record", env={"RECORD_DIR": str(tmp_path)})
+    clock = FakeClock()
+    runner = make_runner(schedules=True, clock=clock)
+    events = aws("events")
+    rule_arn = events.put_rule(Name="every-5", ScheduleExpression="rate(5 minutes)")["RuleArn"]
+    events.put_targets(Rule="every-5", Targets=[{"Id": "f", "Arn": arn, "InputPath": "$"}])
+    events.put_rule(Name="off", ScheduleExpression="rate(1 minute)", State="DISABLED")
+    events.put_targets(Rule="off", Targets=[{"Id": "f", "Arn": arn}])
+    planned = wait_for(
+        lambda: runner.scheduler.planned_rules().get("every-5"), 15, "the rule planned"
+    )
+    due = planned.due  # (the plan moves on after the fire)
+    assert due == planned.anchor + timedelta(minutes=5)
+    assert runner.scheduler.planned_rules()["off"].due is None
+    time.sleep(1.5)
+    assert recorded(tmp_path, "call") == []
+    clock.advance(due - clock() + timedelta(seconds=1))
+    [call] = wait_for(lambda: recorded(tmp_path, "call"), 15, "the rule's fire")
+    event = call["event"]
+    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
+    assert event["resources"] == [rule_arn] and event["detail"] == {}
+    assert event["time"] == due.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert event["account"] == "123456789012" and event["region"] == "us-east-1"
+    assert event["version"] == "0" and len(event["id"]) == 36
+    # The disabled rule stayed silent; the next fire is one interval later.
+    clock.advance(timedelta(minutes=5))
+    wait_for(lambda: len(recorded(tmp_path, "call")) == 2, 15, "the second fire")
+    time.sleep(1.5)
+    assert len(recorded(tmp_path, "call")) == 2
+
+
 # --- headwater schedules list|fire ---------------------------------------------------------------
 
 
@@ -396,6 +433,28 @@ def test_schedules_fire_invokes_the_target_with_the_input_now(
     assert [call["event"] for call in recorded(tmp_path, "call")] == [
         {"succeed_on": 1, "tag": "now"}
     ]
+
+
+def test_schedules_fire_rule_invokes_its_lambda_targets_now(
+    aws, create_function, cli_env, tmp_path, capsys
+):
+    arn = create_function("flaky", "flaky", env={"RECORD_DIR": str(tmp_path)})
+    events = aws("events")
+    events.put_rule(Name="nightly", ScheduleExpression="cron(0 2 * * ? *)")
+    events.put_targets(
+        Rule="nightly", Targets=[{"Id": "f", "Arn": arn, "Input": '{"succeed_on": 1}'}]
+    )
+    events.put_rule(Name="pattern", EventPattern='{"source": ["x"]}')
+    assert cli.main(["schedules", "fire", "--rule", "nightly"]) == 0
+    assert [c["event"] for c in recorded(tmp_path, "call")] == [{"succeed_on": 1}]
+    assert cli.main(["schedules", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("nightly"))
+    assert row.split()[1:9] == ["(rule)", "cron(0", "2", "*", "*", "?", "*)", "UTC"]
+    assert not any(line.startswith("pattern") for line in lines)
+    assert cli.main(["schedules", "fire", "--rule", "pattern"]) == 1
+    assert "has no schedule expression" in capsys.readouterr().err
+    assert cli.main(["schedules", "fire"]) == 2
 
 
 def test_schedules_fire_unknown_schedule_is_a_clear_error(cli_env, capsys):

@@ -119,6 +119,7 @@ class Runner:
                 self.invoke_event,
                 roles=ServiceRoles(self._client("iam"), region, on=self.iam.on),
                 sqs=self._client("sqs"),
+                events=self._client("events"),
                 clock=clock,
                 refresh_interval=refresh_interval,
             )

@@ -26,6 +26,9 @@ execution role, which must allow sqs:SendMessage on the queue; without a DLQ, or
 is denied, the event is dropped and logged, as AWS drops it.
 
 Non-Lambda targets are logged once and not fired.
+
+With an ``events`` client it also fires the default bus's EventBridge rules that have a schedule
+expression (``rules``), read at the same refreshes (ListRules, ListTargetsByRule).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from typing import Any
 from headwater import schedule_dlq
 from headwater.local.iam.service_roles import ServiceRoles
 from headwater.local.scheduler.model import Schedule, backoff, iso_utc
+from headwater.local.scheduler.rules import ScheduledRule
 from headwater.schedule_expressions import ScheduleExpressionError
 
 log = logging.getLogger("headwater.local.scheduler")
@@ -57,6 +61,13 @@ def utc_now() -> datetime:
 @dataclass
 class Planned:
     schedule: Schedule
+    due: datetime | None
+
+
+@dataclass
+class PlannedRule:
+    rule: ScheduledRule
+    anchor: datetime  # when first seen (or last changed): a rate rule's intervals count from it
     due: datetime | None
 
 
@@ -106,6 +117,7 @@ class Scheduler:
         *,
         roles: ServiceRoles | None = None,
         sqs: Any = None,
+        events: Any = None,
         clock: Clock = utc_now,
         refresh_interval: float = 2.0,
         tick: float = 1.0,
@@ -117,6 +129,9 @@ class Scheduler:
         self._invoke_event = invoke_event
         self._roles = roles  # None: no IAM checks
         self._sqs = sqs  # a boto3 "sqs" client for dead-letter events
+        self._events = events  # a boto3 "events" client: rules with a schedule (None: none)
+        self._rules: dict[str, PlannedRule] = {}
+        self._warned: set[tuple[str, str]] = set()
         self.clock = clock
         self.refresh_interval = refresh_interval
         self.tick = tick
@@ -159,8 +174,77 @@ class Scheduler:
             self._stopping.wait(self.tick)
             elapsed += self.tick
 
+    def planned_rules(self) -> dict[str, PlannedRule]:
+        """Every scheduled rule known, by name, with its next fire time (tests, status)."""
+        with self._lock:
+            return dict(self._rules)
+
     def refresh(self) -> None:
-        """Re-read every schedule; plan new and changed ones, forget deleted ones."""
+        """Re-read every schedule (and scheduled rule); plan new and changed ones, forget
+        deleted ones."""
+        self._refresh_schedules()
+        if self._events is not None:
+            self._refresh_rules()
+
+    def _refresh_rules(self) -> None:
+        found: dict[str, ScheduledRule] = {}
+        for page in self._events.get_paginator("list_rules").paginate():
+            for conf in page["Rules"]:
+                if not conf.get("ScheduleExpression"):
+                    continue  # an event pattern rule: the emulator delivers those itself
+                targets = self._events.list_targets_by_rule(Rule=conf["Name"])["Targets"]
+                found[conf["Name"]] = ScheduledRule.from_api(conf, targets)
+        now = self.clock()
+        with self._lock:
+            for name in list(self._rules):
+                if name not in found:
+                    del self._rules[name]
+            for name, rule in found.items():
+                current = self._rules.get(name)
+                if current is not None and current.rule == rule:
+                    continue
+                self._rules[name] = PlannedRule(rule, now, self._rule_first_fire(rule, now))
+
+    def _rule_first_fire(self, rule: ScheduledRule, now: datetime) -> datetime | None:
+        for target in rule.targets:
+            if not target.lambda_target:
+                self._warn_once(
+                    ("rule-target", target.arn),
+                    f"rule {rule.name}: target {target.arn} is not a Lambda function; the local "
+                    "mode does not fire it",
+                )
+        try:
+            return rule.upcoming(now, now)
+        except ScheduleExpressionError as exc:
+            self._warn_once(("rule", rule.name), f"rule {rule.name} not fired: {exc}")
+            return None
+
+    def _warn_once(self, key: tuple[str, str], message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning("%s", message)
+
+    def fire_rule(self, rule: ScheduledRule, fired: datetime) -> int:
+        """Send the rule's scheduled event for ``fired`` to each Lambda target; returns how
+        many were handed to Lambda."""
+        event = rule.event(fired)
+        sent = 0
+        for target in rule.targets:
+            if not target.lambda_target:
+                continue
+            try:
+                self._invoke_event(target.arn, rule.payload(target, event))
+            except LookupError:
+                log.error("rule %s: target function %s not found", rule.name, target.arn)
+                continue
+            except Exception as exc:
+                log.error("rule %s: delivery to %s failed: %s", rule.name, target.arn, exc)
+                continue
+            sent += 1
+        log.info("rule %s fired (%d Lambda targets)", rule.name, sent)
+        return sent
+
+    def _refresh_schedules(self) -> None:
         found: dict[tuple[str, str], Schedule] = {}
         for page in self._client.get_paginator("list_schedules").paginate():
             for summary in page["Schedules"]:
@@ -218,12 +302,23 @@ class Scheduler:
                 fired.append((delivery, planned.due is None))
             due = [d for d in self._retries if d.due is not None and d.due <= now]
             self._retries = [d for d in self._retries if d not in due]
+            rules: list[tuple[ScheduledRule, datetime]] = []
+            for planned_rule in self._rules.values():
+                if planned_rule.due is None or planned_rule.due > now:
+                    continue
+                rules.append((planned_rule.rule, planned_rule.due))
+                # Missed fires are skipped, as for schedules.
+                planned_rule.due = planned_rule.rule.upcoming(
+                    max(planned_rule.due, now), planned_rule.anchor
+                )
         for delivery, completed in fired:
             self.attempt(delivery)
             if completed and delivery.schedule.delete_after_completion:
                 self._delete(delivery.schedule)
         for delivery in due:
             self.attempt(delivery)
+        for rule, fired_at in rules:
+            self.fire_rule(rule, fired_at)
         return [delivery.schedule for delivery, _ in fired]
 
     def attempt(self, delivery: Delivery) -> Failure | None:
