@@ -222,7 +222,7 @@ def _fire(args: argparse.Namespace) -> int:
             f"schedule {args.group}/{args.name} targets {schedule.target_arn}: only Lambda "
             "targets are fired in the local mode"
         )
-    from headwater.local.scheduler.service import new_execution_id
+    from headwater.local.scheduler.delivery import new_execution_id
 
     try:
         event = schedule.event(datetime.now(UTC), new_execution_id(), 1)

@@ -336,9 +336,16 @@ def test_a_scheduled_rule_fires_its_function_with_the_scheduled_event(
     events.put_targets(Rule="every-5", Targets=[{"Id": "f", "Arn": arn, "InputPath": "$"}])
     events.put_rule(Name="off", ScheduleExpression="rate(1 minute)", State="DISABLED")
     events.put_targets(Rule="off", Targets=[{"Id": "f", "Arn": arn}])
-    planned = wait_for(
-        lambda: runner.scheduler.planned_rules().get("every-5"), 15, "the rule planned"
+    # Both rules read, with their targets (a refresh may fall between the calls above).
+    wait_for(
+        lambda: (
+            {name: p.rule.targets != () for name, p in runner.scheduler.planned_rules().items()}
+            == {"every-5": True, "off": True}
+        ),
+        15,
+        "the rules planned",
     )
+    planned = runner.scheduler.planned_rules()["every-5"]
     due = planned.due  # (the plan moves on after the fire)
     assert due == planned.anchor + timedelta(minutes=5)
     assert runner.scheduler.planned_rules()["off"].due is None
