@@ -108,6 +108,36 @@ class Outcome:
 Invoke = Callable[[str, Any], Outcome]
 
 
+def lambda_invoke(lambda_client: Any) -> Invoke:
+    """The invoke port over Lambda's Invoke API (RequestResponse): for AWS, and for any caller
+    with a boto3 Lambda client (a capability's own replay handler). Give the client a read
+    timeout above the function's timeout (15 minutes at most)."""
+
+    def invoke(function_arn: str, event: Any) -> Outcome:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = lambda_client.invoke(
+                FunctionName=function_arn,
+                InvocationType="RequestResponse",
+                Payload=json.dumps(event),
+            )
+        except (BotoCoreError, ClientError) as exc:
+            return Outcome(False, str(exc))
+        error = answer.get("FunctionError")
+        payload = answer["Payload"].read().decode(errors="replace")
+        return Outcome(error is None, detail(payload, error))
+
+    return invoke
+
+
+def detail(payload: Any, function_error: str | None, limit: int = 300) -> str:
+    """A function's answer in one printable line (cut at ``limit`` characters)."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return f"function error ({function_error}): {text}" if function_error else text
+
+
 @dataclass
 class Report:
     replayed: int = 0

@@ -141,3 +141,42 @@ def test_replay_leaves_what_it_cannot_replay(sqs: Any) -> None:
     assert (report.replayed, report.failed, report.skipped) == (0, 0, 2)
     assert not report.ok
     assert visible(sqs, url) == 2
+
+
+def test_lambda_invoke_reads_the_function_error_header() -> None:
+    # moto runs Lambda functions only in Docker: botocore's Stubber answers as Lambda does.
+    import io
+
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    invoke = schedule_dlq.lambda_invoke(client)
+
+    def body(text: str) -> StreamingBody:
+        return StreamingBody(io.BytesIO(text.encode()), len(text))
+
+    expected = {
+        "FunctionName": FUNCTION,
+        "InvocationType": "RequestResponse",
+        "Payload": json.dumps({"a": 1}),
+    }
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 200, "Payload": body('{"ok": true}')}, expected)
+        stub.add_response(
+            "invoke",
+            {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": body('{"errorType": "E"}'),
+            },
+            expected,
+        )
+        stub.add_client_error("invoke", "ResourceNotFoundException", "Function not found")
+        assert invoke(FUNCTION, {"a": 1}) == schedule_dlq.Outcome(True, '{"ok": true}')
+        failed = invoke(FUNCTION, {"a": 1})
+        assert not failed.ok and failed.detail.startswith("function error (Unhandled)")
+        missing = invoke(FUNCTION, {"a": 1})
+        assert not missing.ok and "Function not found" in missing.detail

@@ -21,7 +21,6 @@ process, as ``fire`` does; on AWS through Lambda's Invoke API.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -303,10 +302,9 @@ class _invoker:
         from botocore.config import Config
 
         # A synchronous invocation may last the function's timeout, 15 minutes at most.
-        self._lambda = _client(
-            "lambda", config=Config(read_timeout=960, retries={"mode": "standard"})
+        return schedule_dlq.lambda_invoke(
+            _client("lambda", config=Config(read_timeout=960, retries={"mode": "standard"}))
         )
-        return self._aws
 
     def __exit__(self, *exc: object) -> None:
         if self._runner is not None:
@@ -319,23 +317,6 @@ class _invoker:
             result = self._runner.invoke(function, event)
         except FunctionNotFound as exc:
             return schedule_dlq.Outcome(False, str(exc))
-        return schedule_dlq.Outcome(result.ok, _detail(result.payload, result.function_error))
-
-    def _aws(self, function: str, event: Any) -> schedule_dlq.Outcome:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            answer = self._lambda.invoke(
-                FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(event)
-            )
-        except (BotoCoreError, ClientError) as exc:
-            return schedule_dlq.Outcome(False, str(exc))
-        error = answer.get("FunctionError")
-        payload = answer["Payload"].read().decode(errors="replace")
-        return schedule_dlq.Outcome(error is None, _detail(payload, error))
-
-
-def _detail(payload: Any, function_error: str | None) -> str:
-    text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
-    text = text if len(text) <= 300 else text[:300] + "..."
-    return f"function error ({function_error}): {text}" if function_error else text
+        return schedule_dlq.Outcome(
+            result.ok, schedule_dlq.detail(result.payload, result.function_error)
+        )
