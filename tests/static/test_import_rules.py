@@ -25,7 +25,9 @@ PACKAGE = REPO_ROOT / "src" / "headwater"
 # module is held to the rules from the start.
 CAPABILITIES = frozenset({"ingest", "lookup", "collect", "onboard", "records"})
 # The shared core every capability may build on.
-CORE = frozenset({"contracts", "events", "aws", "progress", "tenancy", "schedule_expressions"})
+CORE = frozenset(
+    {"contracts", "events", "aws", "progress", "tenancy", "schedule_expressions", "schedule_dlq"}
+)
 # Tools above a capability: the feeder writes test files for ingest's own contracts.
 TOOLS = frozenset({"feed"})
 HANDLERS = "handlers"

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from headwater.local.scheduler.model import DEFAULT_EVENT, DISCOVERY_GRACE, Schedule
+from headwater.local.scheduler.model import (
+    DEFAULT_EVENT,
+    DISCOVERY_GRACE,
+    RetryPolicy,
+    Schedule,
+    backoff,
+)
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
 T0 = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC)
@@ -92,3 +98,76 @@ def test_disabled_and_non_lambda_schedules() -> None:
 )
 def test_the_event_is_the_target_input(conf: dict, event: Any) -> None:
     assert schedule("rate(1 minute)", **conf).event() == event
+
+
+# --- context attributes, retry policy, dead-letter configuration ------------------------------
+
+
+def test_context_attributes_are_replaced_in_the_input() -> None:
+    s = schedule(
+        "rate(1 minute)",
+        Arn="arn:aws:scheduler:us-east-1:123456789012:schedule/g/s",
+        Input='{"at": "<aws.scheduler.scheduled-time>", "arn": "<aws.scheduler.schedule-arn>",'
+        ' "id": "<aws.scheduler.execution-id>", "n": <aws.scheduler.attempt-number>}',
+    )
+    fired = datetime(2026, 3, 22, 18, 59, 43, 120000, tzinfo=UTC)
+    assert s.event(fired, "d32c5kddcf5bb8c3", 3) == {
+        "at": "2026-03-22T18:59:43Z",
+        "arn": "arn:aws:scheduler:us-east-1:123456789012:schedule/g/s",
+        "id": "d32c5kddcf5bb8c3",
+        "n": 3,
+    }
+
+
+def test_an_input_that_is_not_json_after_substitution_raises() -> None:
+    with pytest.raises(ValueError):
+        schedule("rate(1 minute)", Input="hello <aws.scheduler.attempt-number>").event(T0, "x", 1)
+
+
+def test_retry_policy_and_dead_letter_come_from_the_target() -> None:
+    s = Schedule.from_api(
+        {
+            "Name": "s",
+            "ScheduleExpression": "rate(1 minute)",
+            "CreationDate": T0,
+            "FlexibleTimeWindow": {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15},
+            "Target": {
+                "Arn": FUNCTION,
+                "RoleArn": "arn:aws:iam::1:role/r",
+                "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 120},
+                "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:1:dlq"},
+            },
+        }
+    )
+    assert s.retry_policy == RetryPolicy(2, timedelta(seconds=120))
+    assert s.dead_letter_arn == "arn:aws:sqs:us-east-1:1:dlq"
+    assert s.role_arn == "arn:aws:iam::1:role/r"
+    assert s.flexible_window == timedelta(minutes=15)
+    # Without them: AWS's maxima, no DLQ, Mode OFF.
+    plain = schedule("rate(1 minute)")
+    assert plain.retry_policy == RetryPolicy(185, timedelta(days=1))
+    assert plain.dead_letter_arn is None and plain.flexible_window is None
+
+
+@pytest.mark.parametrize(
+    ("retries_done", "age", "condition"),
+    [
+        (0, timedelta(seconds=10), None),
+        (1, timedelta(seconds=119), None),
+        (2, timedelta(seconds=10), "MaximumRetryAttempts"),
+        (1, timedelta(seconds=120), "MaximumEventAgeInSeconds"),
+    ],
+)
+def test_retry_policy_says_which_limit_ran_out(
+    retries_done: int, age: timedelta, condition: str | None
+) -> None:
+    policy = RetryPolicy(2, timedelta(seconds=120))
+    assert policy.exhausted(retries_done, T0, T0 + age) == condition
+
+
+def test_zero_retries_means_the_first_failure_is_final() -> None:
+    assert RetryPolicy(0).exhausted(0, T0, T0) == "MaximumRetryAttempts"
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    assert [backoff(n, 1.0, 10.0) for n in range(6)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]

@@ -31,6 +31,7 @@ from headwater.local.event_sources.base import (
     UnsupportedMapping,
 )
 from headwater.local.iam.policies import PolicyFiles
+from headwater.local.iam.service_roles import ServiceRoles
 from headwater.local.lambda_service.workers import (
     EMULATOR_CREDENTIAL,
     FunctionConfig,
@@ -110,10 +111,15 @@ class Runner:
         )
         # EventBridge Scheduler schedules fire through this runner (headwater.local.scheduler);
         # the daemon's runner turns it on, a runner used only to invoke does not.
+        # Its deliveries are checked against each schedule's execution role like the functions'
+        # calls against theirs (same switch).
         self.scheduler = (
             Scheduler(
                 self._client("scheduler"),
-                self.invoke_async,
+                self.invoke_event,
+                roles=ServiceRoles(self._client("iam"), region, on=self.iam.on),
+                sqs=self._client("sqs"),
+                events=self._client("events"),
                 clock=clock,
                 refresh_interval=refresh_interval,
             )
@@ -393,6 +399,20 @@ class Runner:
     def invoke_async(self, function: str, event: dict) -> None:
         """Queue an asynchronous (Event) invocation; failures are logged and retried twice."""
         self._async_queue.put((function, event, 0))
+
+    def invoke_event(self, function: str, event: dict) -> None:
+        """Invoke with InvocationType Event as a caller sees it: an unknown function is refused
+        at once (FunctionNotFound, Lambda's 404), a known one is queued (Lambda's 202)."""
+        name = _function_name(function)
+        with self._lock:
+            known = name in self._functions
+        if not known and not self._stopping.is_set():
+            self.refresh()  # created since the last periodic refresh?
+            with self._lock:
+                known = name in self._functions
+        if not known:
+            raise FunctionNotFound(f"function not found: {function}")
+        self.invoke_async(function, event)
 
     def _async_loop(self) -> None:
         while True:

@@ -103,7 +103,7 @@ def _deliver_to_target(
         _original_send_to_targets(single, original_event, transform_input)  # type: ignore[misc]
         return
 
-    payload = _target_payload(target, original_event) if transform_input else None
+    payload = target_payload(target, original_event) if transform_input else None
     if payload is None:
         payload = aws_event(original_event)
     text = payload if isinstance(payload, str) else json.dumps(payload)
@@ -120,7 +120,7 @@ def _deliver_to_target(
         _send_to_log_group(arn, text)
 
 
-def _target_payload(target: dict[str, Any], event: dict[str, Any]) -> Any:
+def target_payload(target: dict[str, Any], event: dict[str, Any]) -> Any:
     """What a target receives: Input, InputPath, InputTransformer, or (None) the whole event."""
     if target.get("Input") is not None:
         return target["Input"]
