@@ -47,7 +47,11 @@ class FieldErrorModel(BaseModel):
 
 class InvalidRecords(BaseModel):
     message: str
-    errors: list[FieldErrorModel] = Field(description="every error, not only the first")
+    # Every error, not only the first; absent when API Gateway's own validator or size limit
+    # answered (its message only), empty when the body as a whole is at fault.
+    errors: list[FieldErrorModel] = Field(
+        default_factory=list, description="every error, not only the first"
+    )
 
 
 class RecordsCreated(BaseModel):
