@@ -196,7 +196,10 @@ def example_record(dataset: RecordDataset) -> dict[str, Any] | None:
             value = "x" * min(length, limits.get("max_length", length))
         elif field.type in ("int64", "float64"):
             value = 1 if field.type == "int64" else 1.5
-            value = min(max(value, limits.get("minimum", value)), limits.get("maximum", value))
+            if "minimum" in limits:
+                value = max(value, limits["minimum"])
+            if "maximum" in limits:
+                value = min(value, limits["maximum"])
         elif field.type == "bool":
             value = True
         elif field.type == "date":
