@@ -252,3 +252,10 @@ def test_malformed_idempotency_key_is_400(records_env, key):
     status, body, _ = post(GOOD, headers=idem(key))
     assert status == 400 and "idempotency" in body["message"].lower()
     assert records_env.items() == []
+
+
+@pytest.mark.parametrize("name", ["idempotency-key", "IDEMPOTENCY-KEY"])
+def test_the_header_name_is_case_insensitive(records_env, name):
+    first = post(GOOD, headers={name: "same"})
+    again = post(GOOD, headers={"Idempotency-Key": "same"})
+    assert first[1] == again[1] and len(records_env.items()) == 1
