@@ -5,7 +5,8 @@ record is checked against the dataset's record schema (``json_schema.record_sche
 API Gateway checks too) with jsonschema's ``Draft4Validator.iter_errors``, which yields every
 violation rather than the first. The schema only says what a date or timestamp looks like (a
 pattern); a value that matches and still names no real day or instant (month 13, 24:00) is an
-error here too. A float64 must be a finite IEEE double (JSON's ``1e400`` parses as infinity).
+error here too. A float64 must be a finite IEEE double (JSON's ``1e400`` parses as infinity)
+within DynamoDB's number range (``5e-324`` is a double DynamoDB cannot store).
 
 Paths name the field as a client would write it: ``amount`` for a single record,
 ``records[3].amount`` for the fourth record of a batch, ``records`` for the batch itself.
@@ -38,6 +39,8 @@ from headwater.records.json_schema import record_schema
 BODY_OVERHEAD = 64 * 1024
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 BATCH_PATH = "records"
+# DynamoDB's number range (magnitudes; 0 too): a float64 outside it cannot be stored.
+DYNAMODB_MIN, DYNAMODB_MAX = 1e-130, 9.99e125
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def records_of(dataset: RecordDataset, body: Any) -> list[dict[str, Any]]:
             )
     if too_large:
         raise TooLarge(f"{len(too_large)} record(s) over the size limit", too_large)
-    return records
+    return [_normalized(dataset, r) for r in records]
 
 
 def _join(prefix: str, name: str | int) -> str:
@@ -199,6 +202,24 @@ def _value_problem(type_name: str, value: Any) -> str | None:
             datetime.fromisoformat(_LOWER_T_Z.sub(lambda m: m.group().upper(), value))
         except ValueError as exc:
             return f"{value!r} is not an instant: {exc}"
-    elif type_name == "float64" and isinstance(value, float) and not math.isfinite(value):
-        return "not a finite 64-bit float"
+    elif type_name == "float64" and isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            number = math.inf
+        if not math.isfinite(number):
+            return "not a finite 64-bit float"
+        if number and not DYNAMODB_MIN <= abs(number) <= DYNAMODB_MAX:
+            return "outside the range a record can store (1E-130 to 9.99E+125 in magnitude, or 0)"
     return None
+
+
+def _normalized(dataset: RecordDataset, record: dict[str, Any]) -> dict[str, Any]:
+    """float64 values as floats: an integer posted to a float64 field is stored as the double
+    it denotes (DynamoDB keeps 38 digits; a double's shortest form has at most 17)."""
+    out = dict(record)
+    for field in dataset.fields:
+        value = out.get(field.name)
+        if field.type == "float64" and isinstance(value, int) and not isinstance(value, bool):
+            out[field.name] = float(value)
+    return out

@@ -108,10 +108,17 @@ def test_dates_are_real_days_and_floats_finite():
             )
         ]
     ).values()
-    assert validation.records_of(dataset, {"day": "2024-02-29", "x": 1e300})
+    assert validation.records_of(dataset, {"day": "2024-02-29", "x": 9.9e125})
     assert errors_of({"day": "2026-02-29"}, dataset) == [("day", "date")]
     assert errors_of({"x": float("inf")}, dataset) == [("x", "float64")]
     assert errors_of({"x": float("-inf")}, dataset) == [("x", "float64")]
+    # Doubles DynamoDB cannot store (its numbers span 1E-130 to 9.99E+125) and huge integers.
+    for value in (5e-324, -1e-131, 1e126, 10**400):
+        assert errors_of({"x": value}, dataset) == [("x", "float64")], value
+    assert validation.records_of(dataset, {"x": 0.0}) == [{"x": 0.0}]
+    # An integer posted to a float64 field is the double it denotes.
+    [record] = validation.records_of(dataset, {"x": 10**30 + 1})
+    assert record == {"x": 1e30} and type(record["x"]) is float
 
 
 def test_a_record_over_its_byte_limit_is_413_with_its_path():
