@@ -86,9 +86,17 @@ def parse_body(dataset: RecordDataset, raw: bytes) -> Any:
         raise TooLarge(f"request body of {len(raw)} bytes is over the limit of {limit} bytes", [])
     try:
         # NaN and Infinity are Python's extensions, not JSON: refuse them like any bad token.
-        return json.loads(raw, parse_constant=_no_constant)
+        body = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
         raise InvalidBody(f"the body is not valid JSON: {exc}", []) from None
+    try:
+        # JSON admits "\ud800" escapes that name no character; nothing could store them.
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidBody(
+            "the body has a lone UTF-16 surrogate escape (no character)", []
+        ) from None
+    return body
 
 
 @functools.lru_cache(maxsize=64)

@@ -154,6 +154,10 @@ def test_request_limit_before_parsing_and_strict_json():
     for bad in (b"{", b"NaN", b'{"amount": Infinity}', b"\xff\xfe", b""):
         with pytest.raises(validation.InvalidBody, match="not valid JSON"):
             validation.parse_body(ORDERS, bad)
+    for lone in (b'{"note": "\\ud800"}', b'{"\\udc00": 1}'):
+        with pytest.raises(validation.InvalidBody, match="surrogate"):
+            validation.parse_body(ORDERS, lone)
+    assert validation.parse_body(ORDERS, b'{"note": "\\ud83d\\ude00"}') == {"note": "\U0001f600"}
 
 
 def test_request_limit_is_capped_for_large_records():
