@@ -88,7 +88,7 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     ),
     403: (
         "Missing or unknown API key, or the key's subscriber is not granted the dataset",
-        {"message": "subscriber 'acme' is not granted dataset 'orders'"},
+        {"message": "subscriber 'initech' is not granted dataset 'orders'"},
     ),
     404: (
         "Unknown dataset, or no such record for this caller",
@@ -101,14 +101,8 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     413: (
         "The body, or records of it, over the size limit",
         {
-            "message": "1 record(s) over the size limit",
-            "errors": [
-                {
-                    "path": "records[7]",
-                    "rule": "max_record_bytes",
-                    "message": "5120 bytes of compact JSON; the limit is 4096",
-                }
-            ],
+            "message": "request body of 480000 bytes is over the limit of 475136 bytes",
+            "errors": [],
         },
     ),
     422: (

@@ -133,8 +133,11 @@ def records_of(dataset: RecordDataset, body: Any) -> list[dict[str, Any]]:
             "the body must be a record (an object) or a batch (an array of records)",
             [FieldError("", "type", f"{type(body).__name__} is neither an object nor an array")],
         )
+    # Record by record, and inside one by path: a stable order whatever the schema's.
     errors = [
-        e for prefix, r in zip(prefixes, records, strict=True) for e in _errors(dataset, r, prefix)
+        e
+        for prefix, r in zip(prefixes, records, strict=True)
+        for e in sorted(_errors(dataset, r, prefix), key=lambda e: e.path)
     ]
     if errors:
         noun = "record" if len(records) == 1 else "records"

@@ -103,3 +103,38 @@ def test_documented_routes_reach_the_function(records_env, document):
         response = records_api.handler(event, LambdaContext())
         body = json.loads(response["body"])
         assert response["statusCode"] == expected and body["message"] != "Not found", path
+
+
+def test_error_examples_are_what_the_api_answers(records_env, monkeypatch):
+    from tests.support.records import GOOD
+
+    def answer(event) -> tuple[int, dict]:
+        response = records_api.handler(event, LambdaContext())
+        return response["statusCode"], json.loads(response["body"])
+
+    def post(body=None, key_id="k-acme", headers=None, raw_body=None):
+        return answer(
+            api_event(
+                "POST",
+                "/records/{dataset}",
+                {"dataset": "orders"},
+                body=body,
+                key_id=key_id,
+                headers=headers,
+                raw_body=raw_body,
+            )
+        )
+
+    expected = {code: body for code, (_, body) in examples.ERRORS.items()}
+    assert post([GOOD, {**GOOD, "amount": -1, "colour": "red"}]) == (400, expected[400])
+    assert post(GOOD, key_id="k-initech") == (403, expected[403])
+    get = api_event(
+        "GET", "/records/{dataset}/{id}", {"dataset": "orders", "id": examples.RECORD_ID}
+    )
+    assert answer(get) == (404, expected[404])
+    raw = json.dumps(GOOD) + " " * (480_000 - len(json.dumps(GOOD)))
+    assert post(raw_body=raw) == (413, expected[413])
+    assert post(GOOD, headers={"Idempotency-Key": "k"})[0] == 201
+    assert post({**GOOD, "amount": 1}, headers={"Idempotency-Key": "k"}) == (422, expected[422])
+    assert records_api.ApiError(409, expected[409]["message"])  # raised as is (test_records_api)
+    assert records_api._unavailable(None).body == json.dumps(expected[503])
