@@ -264,6 +264,7 @@ def build_artifact(
 DECLARATION_PARSERS = {
     "ingest": ("headwater.ingest.contracts", "parse_documents"),
     "lookup": ("headwater.lookup.contracts", "parse_lookup_documents"),
+    "records": ("headwater.records.declarations", "parse_record_documents"),
 }
 
 

@@ -15,3 +15,7 @@ class LambdaContext:
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        # Powertools' idempotency bounds an in-progress record by the invocation's time left.
+        return 30_000

@@ -18,13 +18,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
-from headwater.handlers import lookup_api
+from headwater.handlers import lookup_api, records_api, records_api_examples
 
 TITLE = "headwater API"
 VERSION = "1"
 
 # Every capability's API resolver: add a capability's here when it gets an API function.
-RESOLVERS = (lookup_api.app,)
+RESOLVERS = (lookup_api.app, records_api.app)
 
 # Routes API Gateway answers without a function (terraform/modules/api/main.tf), as a fragment.
 PLATFORM_PATHS: dict[str, Any] = {
@@ -119,6 +119,8 @@ def document() -> dict[str, Any]:
     # The JSON form: Powertools validates the merged document against its OpenAPI model and
     # serializes the scheme objects; parsed back, it is plain data to compare and write.
     doc = _without_422(json.loads(merge.get_openapi_json_schema()))
+    # The gateway has one records path per declared dataset, each with its own body schema.
+    doc = records_api_examples.dataset_paths(doc, records_api.datasets())
     doc["servers"] = SERVERS
     return _with_gateway_responses(doc)
 
@@ -147,7 +149,11 @@ def _without_422(doc: dict[str, Any]) -> dict[str, Any]:
     to any more (Powertools' validation error shapes) go too."""
     for path_item in doc.get("paths", {}).values():
         for operation in path_item.values():
-            operation.get("responses", {}).pop("422", None)
+            responses = operation.get("responses", {})
+            # Only Powertools' own; a route's declared 422 (records: Idempotency-Key reused for
+            # another body) stays.
+            if "HTTPValidationError" in json.dumps(responses.get("422", {})):
+                del responses["422"]
     schemas = doc.get("components", {}).get("schemas", {})
     while True:
         text = json.dumps(doc)

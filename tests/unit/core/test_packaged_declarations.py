@@ -67,7 +67,7 @@ def test_the_build_refuses_an_invalid_declaration(
 
 
 def test_the_build_refuses_declarations_of_an_unknown_capability(package_copy):
-    (package_copy / "datasets" / "records").mkdir()
-    (package_copy / "datasets" / "records" / "r.toml").write_text('dataset = "r"\n')
-    with pytest.raises(build.BuildError, match=r"datasets/records/: no parser known"):
+    (package_copy / "datasets" / "unheard_of").mkdir()
+    (package_copy / "datasets" / "unheard_of" / "r.toml").write_text('dataset = "r"\n')
+    with pytest.raises(build.BuildError, match=r"datasets/unheard_of/: no parser known"):
         build.check_declarations(package_copy)
