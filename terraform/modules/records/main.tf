@@ -343,6 +343,7 @@ module "summary_function" {
 }
 
 resource "aws_scheduler_schedule" "summary" {
+  #checkov:skip=CKV_AWS_297:A schedule's CMK encrypts only its target input (Scheduler docs, encryption at rest), here the constant, non-sensitive {"scheduled_time": <template>}; the AWS owned key protects it and the platform key's policy grants Scheduler nothing.
   name        = local.schedule_name
   group_name  = var.schedule_group_name
   description = "Weekly records summary and export of the previous ISO week."
