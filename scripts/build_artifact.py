@@ -464,6 +464,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"artifact: {result.path} ({result.file_count} files)")
         print(f"sha256: {result.sha256_hex}")
         print(f"source_code_hash (base64 sha256): {result.sha256_base64}")
+    # The gateway models come from the same declarations as the packaged code: rewrite them with
+    # every build, so a changed declaration reaches the API's models on the next apply.
+    from headwater.cli.errors import CommandError
+    from headwater.cli.records import SCHEMAS_FILE, write_schemas
+
+    try:
+        changed = write_schemas(SCHEMAS_FILE)
+    except CommandError as exc:
+        print(f"build_artifact: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"record datasets: {SCHEMAS_FILE} ({'rewritten' if changed else 'unchanged'})")
     return 0
 
 

@@ -120,3 +120,33 @@ output "scheduler_dlq_url" {
   description = "Scheduled invocations that failed after their retries."
   value       = module.stack.scheduler_dlq_url
 }
+
+output "records_table" {
+  description = "DynamoDB table of the records (pk = <dataset>#<day>#<shard>, id = UUIDv7)."
+  value       = module.stack.records_table
+}
+
+output "records_export_bucket" {
+  description = "Bucket of the weekly records summaries: <records_export_prefix><dataset>/week=YYYY-Www/."
+  value       = module.stack.records_export_bucket
+}
+
+output "records_export_prefix" {
+  description = "Key prefix of the records summaries in the export bucket."
+  value       = module.stack.records_export_prefix
+}
+
+output "records_summary_function_name" {
+  description = "Weekly records summary Lambda function (`headwater records summary` invokes it)."
+  value       = module.stack.records_summary_function_name
+}
+
+output "records_summary_schedule_name" {
+  description = "Schedule of the weekly records summary (`headwater schedules fire` takes it)."
+  value       = module.stack.records_summary_schedule_name
+}
+
+output "records_summary_schedule_group" {
+  description = "Scheduler group of the records summary schedule."
+  value       = module.stack.records_summary_schedule_group
+}

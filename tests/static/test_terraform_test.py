@@ -29,6 +29,7 @@ def test_the_aws_requirements_are_tested_per_module():
         "ingest",
         "lookup",
         "api_stage",
+        "records",
     } <= set(TESTED)
 
 

@@ -23,6 +23,7 @@ from headwater.cli import (
     lookup,
     openapi,
     outputs,
+    records,
     schedules,
 )
 from headwater.cli.errors import CommandError, UsageError
@@ -32,6 +33,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     ingest,
     feed,
     lookup,
+    records,
     keys,
     demo,
     local,

@@ -46,6 +46,7 @@ locals {
 module "stack" {
   source = "../../modules/stack"
 
+  record_datasets    = var.record_datasets
   name_prefix        = "headwater-local"
   bucket_name_suffix = "" # the emulator has no global namespace: short, predictable names
   artifacts          = var.artifacts

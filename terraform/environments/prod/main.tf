@@ -18,6 +18,7 @@ locals {
 module "stack" {
   source = "../../modules/stack"
 
+  record_datasets   = var.record_datasets
   name_prefix       = "headwater-prod"
   artifacts         = var.artifacts
   architecture      = var.architecture

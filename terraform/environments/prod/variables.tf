@@ -90,3 +90,16 @@ variable "internal_keys" {
   }))
   default = {}
 }
+
+variable "record_datasets" {
+  description = "Record datasets: name -> { description, schema } (the request JSON Schema of POST /records/<name>, as text). Loaded from record_datasets.auto.tfvars.json, which `headwater records schemas` (and every artifact build) writes from the declarations."
+  type = map(object({
+    description = string
+    schema      = string
+  }))
+
+  validation {
+    condition     = alltrue([for name, d in var.record_datasets : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", name)) && can(jsondecode(d.schema))])
+    error_message = "record_datasets must map dataset names (lowercase letters, digits, _ and -) to a description and a JSON schema text: run `headwater records schemas`."
+  }
+}

@@ -81,6 +81,40 @@ module "lookup" {
   tags                = var.tags
 }
 
+module "records" {
+  source = "../records"
+
+  name_prefix                  = var.name_prefix
+  bucket_name_suffix           = var.bucket_name_suffix
+  artifact_path                = local.data_artifact
+  api_artifact_path            = local.api_artifact
+  architecture                 = var.architecture
+  record_datasets              = var.record_datasets
+  kms_key_arn                  = module.platform.kms_key_arn
+  alarm_topic_arn              = module.platform.alerts_topic_arn
+  rest_api_id                  = module.platform.rest_api_id
+  root_resource_id             = module.platform.root_resource_id
+  execution_arn                = module.platform.execution_arn
+  params_validator_id          = module.platform.params_validator_id
+  body_and_params_validator_id = module.platform.body_and_params_validator_id
+  tenancy_table_name           = module.platform.tenancy_table_name
+  tenancy_table_arn            = module.platform.tenancy_table_arn
+  schedule_group_name          = module.platform.schedule_group_name
+  scheduler_role_name          = module.platform.scheduler_role_name
+  scheduler_role_arn           = module.platform.scheduler_role_arn
+  scheduler_dlq_arn            = module.platform.scheduler_dlq_arn
+
+  summary_schedule_expression = var.records_summary_schedule_expression
+  summary_schedule_time_zone  = var.records_summary_time_zone
+
+  force_destroy                      = var.force_destroy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  deletion_protection                = var.deletion_protection
+  log_retention_days                 = var.log_retention_days
+  log_level                          = var.log_level
+  tags                               = var.tags
+}
+
 # ---------------------------------------------------------------------------------------------
 # Stage, usage plans and keys: after every capability, so the deployment snapshots every route.
 # ---------------------------------------------------------------------------------------------
@@ -101,6 +135,7 @@ module "api_stage" {
   redeployment_triggers = concat(
     module.platform.deployment_triggers,
     module.lookup.deployment_triggers,
+    module.records.deployment_triggers,
   )
 
   # Where the platform sets the account's API Gateway logging role, the stage (access logging)

@@ -124,3 +124,38 @@ output "scheduler_dlq_url" {
   description = "Scheduled invocations that failed after their retries."
   value       = module.platform.scheduler_dlq_url
 }
+
+output "records_table" {
+  description = "DynamoDB table of the records."
+  value       = module.records.table_name
+}
+
+output "records_export_bucket" {
+  description = "Bucket of the weekly records summaries and exports."
+  value       = module.records.export_bucket_name
+}
+
+output "records_export_prefix" {
+  description = "Key prefix of the records summaries in the export bucket."
+  value       = module.records.export_prefix
+}
+
+output "records_api_function_name" {
+  description = "Records API Lambda function."
+  value       = module.records.api_function_name
+}
+
+output "records_summary_function_name" {
+  description = "Weekly records summary Lambda function."
+  value       = module.records.summary_function_name
+}
+
+output "records_summary_schedule_name" {
+  description = "Schedule of the weekly records summary."
+  value       = module.records.summary_schedule_name
+}
+
+output "records_summary_schedule_group" {
+  description = "Scheduler group of the records summary schedule."
+  value       = module.records.summary_schedule_group_name
+}

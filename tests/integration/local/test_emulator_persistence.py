@@ -137,3 +137,38 @@ def test_a_long_poll_does_not_hold_writes_back(journaled):
     endpoint = journaled().endpoint_url
     again = make_client("sqs", endpoint).receive_message(QueueUrl=queue)
     assert again.get("Messages", []) == []
+
+
+def test_api_gateway_model_and_method_updates_come_back(journaled):
+    # UpdateModel / UpdateMethod (moto_patches.apigateway) are PATCH requests: journaled as
+    # writes and replayed in order, so a changed record schema survives a restart.
+    gw = make_client("apigateway", journaled().endpoint_url)
+    api = gw.create_rest_api(name="persisted-models")["id"]
+    root = next(r["id"] for r in gw.get_resources(restApiId=api)["items"] if r["path"] == "/")
+    resource = gw.create_resource(restApiId=api, parentId=root, pathPart="orders")["id"]
+    gw.create_model(restApiId=api, name="Orders", contentType="application/json", schema="{}")
+    gw.put_method(
+        restApiId=api,
+        resourceId=resource,
+        httpMethod="POST",
+        authorizationType="NONE",
+        requestModels={"application/json": "Orders"},
+    )
+    schema = json.dumps({"type": "object", "required": ["id"]})
+    gw.update_model(
+        restApiId=api,
+        modelName="Orders",
+        patchOperations=[{"op": "replace", "path": "/schema", "value": schema}],
+    )
+    gw.update_method(
+        restApiId=api,
+        resourceId=resource,
+        httpMethod="POST",
+        patchOperations=[{"op": "replace", "path": "/apiKeyRequired", "value": "true"}],
+    )
+
+    gw = make_client("apigateway", journaled().endpoint_url)
+    assert gw.get_model(restApiId=api, modelName="Orders")["schema"] == schema
+    method = gw.get_method(restApiId=api, resourceId=resource, httpMethod="POST")
+    assert method["apiKeyRequired"] is True
+    assert method["requestModels"] == {"application/json": "Orders"}

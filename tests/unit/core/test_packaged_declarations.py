@@ -51,6 +51,7 @@ def package_copy(tmp_path: Path) -> Path:
         ("ingest", "dataset = \n", r"broken\.toml: invalid TOML"),
         ("ingest", 'dataset = "x"\n', r"broken\.toml: field 'prefix'"),
         ("lookup", 'dataset = "x"\n', r"broken\.toml: field 'partition_key'"),
+        ("records", 'dataset = "x"\n', r"broken\.toml"),
     ],
 )
 def test_the_build_refuses_an_invalid_declaration(

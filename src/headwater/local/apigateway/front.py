@@ -43,6 +43,7 @@ from headwater.local.apigateway.events import (
     message,
 )
 from headwater.local.apigateway.model import Method, RestApi, Snapshot, discover, discover_keys
+from headwater.local.apigateway.request_validation import body_error
 from headwater.local.apigateway.usage_plans import Decision, UsageMeter
 from headwater.local.state import write_atomically
 
@@ -349,6 +350,9 @@ class ApiFront:
             return _gateway_error(
                 400, f"Missing required request parameters: [{', '.join(missing)}]"
             )
+        invalid_body = body_error(api, method, request)
+        if invalid_body:  # BAD_REQUEST_BODY: the function is not invoked
+            return _gateway_error(400, invalid_body)
         return self._integrate(api, method, request, path_parameters, caller, request_id)
 
     def _check_key(self, api: RestApi, request: IncomingRequest, snapshot: Snapshot):

@@ -1,7 +1,7 @@
 """What the local API front serves, read from the emulator's API Gateway (REST v1).
 
 ``discover(client)`` turns the API Gateway control-plane view (APIs, resources with their
-methods and integrations, request validators, stages, API keys, usage plans and their keys)
+methods and integrations, request validators, models, stages, API keys, usage plans and their keys)
 into plain immutable objects; ``RestApi.match`` resolves a request to a route the way API
 Gateway does: literal path parts beat ``{param}`` parts, which beat a greedy ``{proxy+}``, and a
 method of the resource beats its ``ANY`` method.
@@ -61,6 +61,10 @@ class Method:
     # enforced only when the method has a validator that validates parameters.
     required_parameters: tuple[tuple[str, str], ...] = ()
     validate_parameters: bool = False
+    # requestModels (content type -> model name), checked only when the method's validator
+    # validates the body (validateRequestBody).
+    request_models: tuple[tuple[str, str], ...] = ()
+    validate_body: bool = False
 
 
 def _segments(path: str) -> list[str]:
@@ -111,6 +115,8 @@ class RestApi:
     name: str
     resources: tuple[Resource, ...]
     stages: dict[str, Stage]
+    # Model name -> its schema text (the JSON Schema draft 4 document API Gateway stores).
+    models: dict[str, str] = field(default_factory=dict)
 
     def match(self, http_method: str, path: str) -> tuple[Method, dict[str, str]] | None:
         return self.match_segments(http_method, _segments(path))
@@ -204,6 +210,8 @@ def _method(client: Any, api_id: str, resource: dict, verb: str, embedded: dict,
         integration=Integration.from_api(integration) if integration else None,
         required_parameters=_required_parameters(method.get("requestParameters") or {}),
         validate_parameters=bool(validator.get("validateRequestParameters")),
+        request_models=tuple((method.get("requestModels") or {}).items()),
+        validate_body=bool(validator.get("validateRequestBody")),
     )
 
 
@@ -221,7 +229,10 @@ def discover_api(client: Any, api: dict) -> RestApi:
         s["stageName"]: Stage(s["stageName"], dict(s.get("variables") or {}))
         for s in client.get_stages(restApiId=api_id).get("item", [])
     }
-    return RestApi(api_id, api.get("name", api_id), tuple(resources), stages)
+    models = {
+        m["name"]: m.get("schema") or "" for m in _pages(client, "get_models", restApiId=api_id)
+    }
+    return RestApi(api_id, api.get("name", api_id), tuple(resources), stages, models)
 
 
 def discover_keys(client: Any) -> tuple[dict[str, ApiKey], tuple[UsagePlan, ...]]:

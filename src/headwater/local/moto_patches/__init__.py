@@ -16,6 +16,7 @@ matters. :func:`apply` installs them all, once.
 - ``cors``: no ``Access-Control-Allow-Origin`` echoing any ``Origin`` (moto's global CORS).
 - ``dynamodb``: item attributes serialised directly (moto's generic walk cost ~20 ms per item).
 - ``server``: moto's module listing read once, not with ~100 system calls per request.
+- ``apigateway``: UpdateModel, UpdateMethod, UpdateIntegration (moto lacks them: Terraform hangs).
 - ``lambda_invoker``: where the patches hand Lambda invocations (the runner, once registered).
 """
 
@@ -25,6 +26,7 @@ import logging
 import threading
 
 from headwater.local.moto_patches import (
+    apigateway,
     cors,
     dynamodb,
     event_source_mappings,
@@ -67,4 +69,5 @@ def apply() -> None:
         event_source_mappings.apply()
         sns.apply()
         sqs.apply()
+        apigateway.apply()
         _applied = True

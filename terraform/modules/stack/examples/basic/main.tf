@@ -20,6 +20,8 @@ module "stack" {
   source = "../.."
 
   name_prefix = "headwater-example"
+  # `headwater records schemas` writes the record datasets' gateway schemas here.
+  record_datasets = jsondecode(file("${path.module}/../../../../environments/record_datasets.auto.tfvars.json")).record_datasets
   artifacts = {
     api  = "../../../../../build/lambda-api-arm64.zip"
     data = "../../../../../build/lambda-data-arm64.zip"
