@@ -81,6 +81,21 @@ FUNCTIONS = [
         interface=frozenset({"LOOKUP_TABLE", "TENANCY_TABLE", "POWERTOOLS_SERVICE_NAME"}),
         optional=frozenset({"LOOKUPS_DIR"}),
     ),
+    Function(
+        module="records",
+        handler="headwater.handlers.records_api.handler",
+        domain="records",
+        interface=frozenset(
+            {
+                "RECORDS_TABLE",
+                "IDEMPOTENCY_TABLE",
+                "TENANCY_TABLE",
+                "POWERTOOLS_SERVICE_NAME",
+                "POWERTOOLS_LOG_LEVEL",
+            }
+        ),
+        optional=frozenset({"RECORDS_DIR"}),
+    ),
 ]
 IDS = [f.handler.rsplit(".", 2)[-2] for f in FUNCTIONS]
 

@@ -115,6 +115,24 @@ def _call(what: str, operation: Any, **kwargs: Any) -> Any:
         raise CommandError(f"{what}: {exc}") from exc
 
 
+def key_value(client: Any, name: str, key_ids: dict[str, str]) -> str:
+    """The value of the API key ``name`` (its id from the outputs when known, else by name)."""
+    key_id = key_ids.get(name)
+    if key_id:
+        return _call("reading the API key", client.get_api_key, apiKey=key_id, includeValue=True)[
+            "value"
+        ]
+    found = []
+    for page in client.get_paginator("get_api_keys").paginate(includeValues=True, nameQuery=name):
+        found.extend(k for k in page.get("items", []) if k.get("name") == name)
+    if len(found) != 1:
+        raise CommandError(
+            f"{'no' if not found else 'several'} API key(s) named {name!r} "
+            "(`headwater keys list` shows them)"
+        )
+    return found[0]["value"]
+
+
 def _pages(client: Any, operation: str, what: str, **kwargs: Any) -> list[dict]:
     def collect() -> list[dict]:
         items: list[dict] = []

@@ -29,6 +29,7 @@ from urllib.parse import quote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from headwater.cli.errors import CommandError
+from headwater.cli.keys import key_value
 from headwater.cli.outputs import read_outputs, setting
 from headwater.progress import step
 
@@ -368,24 +369,6 @@ def _first_key(args: argparse.Namespace, outputs: dict[str, Any]) -> str:
     if not keys:
         raise CommandError(f"dataset {args.dataset!r} has no current version: publish a file first")
     return keys[0]
-
-
-def key_value(client: Any, name: str, key_ids: dict[str, str]) -> str:
-    """The value of the API key ``name`` (its id from the outputs when known, else by name)."""
-    key_id = key_ids.get(name)
-    if key_id:
-        return _call("reading the API key", client.get_api_key, apiKey=key_id, includeValue=True)[
-            "value"
-        ]
-    found = []
-    for page in client.get_paginator("get_api_keys").paginate(includeValues=True, nameQuery=name):
-        found.extend(k for k in page.get("items", []) if k.get("name") == name)
-    if len(found) != 1:
-        raise CommandError(
-            f"{'no' if not found else 'several'} API key(s) named {name!r} "
-            "(`headwater keys list` shows them)"
-        )
-    return found[0]["value"]
 
 
 def curl_command(base_url: str, stage: str, dataset: str, key: str, value: str) -> str:

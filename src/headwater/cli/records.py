@@ -14,10 +14,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from headwater.cli.errors import CommandError
+from headwater.cli.outputs import read_outputs
+from headwater.progress import step
+
+# What `./setup.sh run` shows: a ready curl posting this order to the demo dataset with the demo
+# subscriber's key (tests check it against the dataset's declaration).
+DEMO_DATASET = "orders"
+DEMO_KEY_NAME = "demo"
+DEMO_ORDER: dict[str, Any] = {
+    "order_id": "A-1001",
+    "customer_id": "C-42",
+    "amount": 59.9,
+    "currency": "EUR",
+    "quantity": 2,
+    "placed_at": "2026-12-01T09:30:00Z",
+}
 
 # The repository's environments directory, from this file (src/headwater/cli/records.py).
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[3] / "terraform" / "environments"
@@ -93,4 +110,45 @@ def run_schemas(args: argparse.Namespace) -> int:
         return 0
     changed = write_schemas(out)
     print(f"{'wrote' if changed else 'unchanged'} {out}")
+    return 0
+
+
+# ---- demo (./setup.sh run) ------------------------------------------------------------------
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """The records step has no options of its own (it reads everything from the outputs)."""
+
+
+def curl_command(api_url: str, key: str, record: dict[str, Any], dataset: str) -> str:
+    body = json.dumps(record, separators=(",", ":"))
+    url = f"{api_url.rstrip('/')}/records/{dataset}"
+    return (
+        f"curl -sS -H {shlex.quote(f'x-api-key: {key}')} "
+        f"-H 'content-type: application/json' -d {shlex.quote(body)} {shlex.quote(url)}"
+    )
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Print a ready curl posting an order, and how to run the weekly summary now."""
+    from headwater.cli.keys import _client, key_value
+
+    outputs = read_outputs(args.outputs)
+    if not outputs.get("records_table"):
+        step("no records table in this environment: skipping the records example")
+        return 0
+    api_url = outputs.get("api_url")
+    if not api_url:
+        step("no api_url output: call the API's invoke URL with a key from `headwater keys list`")
+        return 0
+    value = key_value(_client(), DEMO_KEY_NAME, outputs.get("api_key_ids") or {})
+    week = datetime.now(UTC).strftime("%G-W%V")
+    schedule = outputs.get("records_summary_schedule_name")
+    group = outputs.get("records_summary_schedule_group")
+    print("\nRecords API, post an order with the demo subscriber key:")
+    print(f"  {curl_command(api_url, value, DEMO_ORDER, DEMO_DATASET)}")
+    print("Weekly records summary (Parquet + summary.json in the export bucket):")
+    if schedule and group:
+        print(f"  ./setup.sh cli schedules fire {schedule} --group {group}   # the previous week")
+    print(f"  ./setup.sh cli records summary --week {week}   # this week, with the order above")
     return 0

@@ -78,8 +78,9 @@ variable "subscribers" {
       throttle_burst_limit = 10
       quota_limit          = 1000
       quota_period         = "DAY"
-      # What ./setup.sh run publishes and the README's curl examples read.
-      datasets = ["employees"]
+      # What ./setup.sh run publishes (the lookup) and posts to (records), and what the
+      # README's curl examples use.
+      datasets = ["employees", "orders"]
     }
   }
 }

@@ -36,7 +36,11 @@ def _url(platform, *parts: str, query: str = "") -> str:
 def _printed_curl(platform) -> str:
     run = platform["run"]
     assert run.returncode == 0, f"stdout:\n{run.stdout[-4000:]}\nstderr:\n{run.stderr[-4000:]}"
-    lines = [line.strip() for line in run.stdout.splitlines() if line.strip().startswith("curl ")]
+    lines = [
+        line.strip()
+        for line in run.stdout.splitlines()
+        if line.strip().startswith("curl ") and "/lookups/" in line
+    ]
     assert len(lines) == 1, run.stdout[-4000:]
     return lines[0]
 
