@@ -244,6 +244,11 @@ class PartWriter:
         self._path: str | None = None
         self._rows = 0
 
+    @property
+    def room(self) -> int:
+        """Rows the open (or next) part still takes."""
+        return self.tuning.part_rows - self._rows
+
     def write(self, batch: Any) -> None:
         import pyarrow.parquet as pq
 
@@ -359,7 +364,9 @@ def summarise_week(
             per_day[received_at.astimezone(tz).date().isoformat()] += 1
             per_producer[str(item.get("producer"))] += 1
             builder.add(item, received_at)
-            if len(builder) >= tuning.batch_rows:
+            # A batch ends at batch_rows or where the open part is full: parts hold exactly
+            # part_rows rows (the last one fewer), row groups at most batch_rows.
+            if len(builder) >= min(tuning.batch_rows, parts.room):
                 parts.write(builder.take())
         if len(builder):
             parts.write(builder.take())
