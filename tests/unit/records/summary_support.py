@@ -36,8 +36,14 @@ OTHER = parse_record_dataset(
 
 
 def create(dynamodb: Any, s3: Any) -> None:
+    create_table(dynamodb, TABLE)
+    s3.create_bucket(Bucket=BUCKET)
+
+
+def create_table(dynamodb: Any, name: str) -> None:
+    """The records table's key schema (hash ``pk``, range ``id``), on demand."""
     dynamodb.create_table(
-        TableName=TABLE,
+        TableName=name,
         KeySchema=[
             {"AttributeName": keys.PARTITION_KEY, "KeyType": "HASH"},
             {"AttributeName": keys.SORT_KEY, "KeyType": "RANGE"},
@@ -48,7 +54,6 @@ def create(dynamodb: Any, s3: Any) -> None:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
-    s3.create_bucket(Bucket=BUCKET)
 
 
 def dynamo_values(value: Any) -> Any:
