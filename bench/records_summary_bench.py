@@ -3,12 +3,12 @@ sample's design (a full-table Scan into memory, then count).
 
     uv run python -m bench.records_summary_bench --sizes 100000,300000
 
-Starts the patched emulator in this process on a free loopback port and grows one records table
-(the packaged ``orders`` dataset, 4 shards) to each size in turn, one tenth of the records in
+Starts the patched emulator in a process of its own on a free loopback port and grows one
+records table (the packaged ``orders`` dataset, 4 shards) to each size in turn, a tenth in
 the summarised week (2026-W48 in Europe/Berlin), the rest spread over the nine weeks before it,
 plus a second dataset's records in that same week. At each size, each case runs in its own
-subprocess (its peak RSS is its own, from ru_maxrss; "growth" is the peak minus the RSS after
-imports, so libraries loaded do not hide what the data costs):
+subprocess (its peak RSS is its own: VmHWM, as ru_maxrss survives fork and exec; "growth" is
+the peak minus the RSS after imports, so libraries loaded do not hide what the data costs):
 
 - summary: ``headwater.records.summary.summarise_week`` (Parquet parts uploaded to the emulator)
 - scan:    the baseline: Scan the whole table page by page into a list, keep the week's items
@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -50,12 +49,22 @@ BASELINE = "scan"
 CASES = ("summary", BASELINE)
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
-    return 0.0
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM, not ru_maxrss, which Linux keeps across fork and exec, so
+    a child would report its parent's peak (here the emulator holding the whole table)."""
+    return _status_mb("VmHWM")
 
 
 # --- seeding (parent) ---------------------------------------------------------------------------
@@ -254,7 +263,7 @@ RUNNERS = {"summary": run_summary, "scan": run_scan}
 def child(args: argparse.Namespace) -> None:
     result = RUNNERS[args.child](args.endpoint, args.work_dir)
     result["case"] = args.child
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB
+    result["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(result))
 
 
@@ -301,7 +310,9 @@ def parent(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     problems: list[str] = []
     work = tempfile.mkdtemp(prefix="hw-bench-records-", dir=args.work_dir)
-    with running_emulator() as emulator:
+    # The emulator in a process of its own: the table's memory is neither this process's nor
+    # the cases' (children forked from here), and moto does not compete with seeding for a GIL.
+    with running_emulator(own_process=True) as emulator:
         endpoint = f"http://127.0.0.1:{emulator.port}"
         create(endpoint)
         stored = week_records = 0
