@@ -176,10 +176,9 @@ def arrow_schema(dataset: RecordDataset) -> Any:
             pa.field("id", pa.string(), nullable=False),
             pa.field("received_at", pa.timestamp("us", tz="UTC"), nullable=False),
             pa.field("producer", pa.string()),
-            *(
-                pa.field(f.name, arrow_type(f.type), nullable=not f.required)
-                for f in dataset.fields
-            ),
+            # Nullable even when required: "required" is checked when a record is posted, and a
+            # record stored before a declaration made a field required must still export.
+            *(pa.field(f.name, arrow_type(f.type)) for f in dataset.fields),
         ]
     )
 

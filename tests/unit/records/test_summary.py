@@ -284,6 +284,17 @@ def test_dst_week_counts_local_days(aws) -> None:
     assert result.document["per_day"]["2026-10-25"] == 2
 
 
+def test_a_record_older_than_a_required_field_exports_it_as_null(aws) -> None:
+    _, s3, table = aws
+    start, _ = WEEK.bounds(BERLIN)
+    put_records(table, EVENTS, [(start, "p", {"count": 1})])  # stored before "name" existed
+
+    result = run(aws)
+
+    (row,) = read_parts(s3, result)
+    assert row["name"] is None and row["count"] == 1
+
+
 def test_a_value_the_declaration_does_not_describe_raises(aws) -> None:
     _, s3, table = aws
     start, _ = WEEK.bounds(BERLIN)
