@@ -96,6 +96,23 @@ FUNCTIONS = [
         ),
         optional=frozenset({"RECORDS_DIR"}),
     ),
+    Function(
+        module="records",
+        handler="headwater.handlers.records_summary.handler",
+        domain="records",
+        interface=frozenset(
+            {
+                "RECORDS_TABLE",
+                "EXPORT_BUCKET",
+                "EXPORT_PREFIX",
+                "SUMMARY_TIME_ZONE",
+                "POWERTOOLS_SERVICE_NAME",
+                "POWERTOOLS_METRICS_NAMESPACE",
+                "POWERTOOLS_LOG_LEVEL",
+            }
+        ),
+        optional=frozenset({"RECORDS_DIR"}),
+    ),
 ]
 IDS = [f.handler.rsplit(".", 2)[-2] for f in FUNCTIONS]
 

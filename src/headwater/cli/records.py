@@ -21,6 +21,7 @@ from typing import Any
 
 from headwater.cli.errors import CommandError
 from headwater.cli.outputs import read_outputs
+from headwater.cli.records_summary import add_summary_parser
 from headwater.progress import step
 
 # What `./setup.sh run` shows: a ready curl posting this order to the demo dataset with the demo
@@ -69,7 +70,7 @@ def write_schemas(out: Path = SCHEMAS_FILE, directory: str | Path | None = None)
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "records",
-        help="records: gateway schemas of the record datasets",
+        help="records: the weekly summary now, gateway schemas of the record datasets",
         description="Commands of the records capability (JSON records POSTed to the REST API).",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -92,6 +93,7 @@ def register(subparsers: Any) -> None:
         help="write nothing; fail if the file is missing or differs from the declarations",
     )
     schemas.set_defaults(func=run_schemas)
+    add_summary_parser(actions)
 
 
 def run_schemas(args: argparse.Namespace) -> int:

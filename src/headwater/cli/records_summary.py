@@ -3,7 +3,7 @@
 Invokes the environment's summary function synchronously with ``{"week": ..., "datasets": ...}``
 (the function's own input, see ``headwater.handlers.records_summary``), prints its report and
 exits 1 with the function's error message when it fails. The function name comes from the
-Terraform output ``records_summary_function`` (or ``--function``).
+Terraform output ``records_summary_function_name`` (or ``--function``).
 
 Against AWS: Lambda ``Invoke`` (RequestResponse). In the local mode (ENV=local with the emulator
 running): a runner of this process invokes it, as ``headwater schedules fire`` does, because the
@@ -22,7 +22,7 @@ from typing import Any
 from headwater.cli import localenv, outputs
 from headwater.cli.errors import CommandError
 
-OUTPUT = "records_summary_function"
+OUTPUT = "records_summary_function_name"
 # A summary of a large week may run up to Lambda's 15 minutes: wait for it, do not retry it
 # (the function is idempotent, but a retried 15-minute call helps nobody).
 READ_TIMEOUT_SECONDS = 960

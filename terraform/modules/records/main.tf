@@ -329,12 +329,13 @@ module "summary_function" {
   alarm_topic_arn = var.alarm_topic_arn
 
   environment_variables = {
-    RECORDS_TABLE           = aws_dynamodb_table.records.name
-    EXPORT_BUCKET           = module.bucket.name
-    EXPORT_PREFIX           = var.export_prefix
-    SUMMARY_TIME_ZONE       = var.summary_schedule_time_zone
-    POWERTOOLS_SERVICE_NAME = "records-summary"
-    POWERTOOLS_LOG_LEVEL    = var.log_level
+    RECORDS_TABLE                = aws_dynamodb_table.records.name
+    EXPORT_BUCKET                = module.bucket.name
+    EXPORT_PREFIX                = var.export_prefix
+    SUMMARY_TIME_ZONE            = var.summary_schedule_time_zone
+    POWERTOOLS_SERVICE_NAME      = "records-summary"
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    POWERTOOLS_LOG_LEVEL         = var.log_level
   }
 
   policy_statements = local.summary_statements

@@ -334,3 +334,14 @@ variable "summary_timeout" {
     error_message = "summary_timeout must be between 1 and 900 seconds."
   }
 }
+
+variable "metrics_namespace" {
+  description = "CloudWatch metrics namespace of the summary function (POWERTOOLS_METRICS_NAMESPACE)."
+  type        = string
+  default     = "headwater"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace))
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . _ / # : -."
+  }
+}

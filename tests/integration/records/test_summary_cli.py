@@ -86,7 +86,7 @@ def deployed(emulator, aws, monkeypatch, tmp_path: Path):
         Code={"ZipFile": code_zip()},
     )
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"records_summary_function": {"value": function}}))
+    outputs.write_text(json.dumps({"records_summary_function_name": {"value": function}}))
     monkeypatch.setenv("ENV", "local")
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
@@ -154,4 +154,4 @@ def test_outputs_without_the_function_say_so(deployed, tmp_path: Path, capsys) -
 
     assert records_summary.main(["summary", "--outputs", str(other)]) == 1
 
-    assert "no 'records_summary_function'" in capsys.readouterr().err
+    assert "no 'records_summary_function_name'" in capsys.readouterr().err

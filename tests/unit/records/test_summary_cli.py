@@ -65,7 +65,7 @@ def test_report_printed(capsys, tmp_path) -> None:
     client, stubber = stubbed(report, {"week": "2026-W48"})
     outputs = tmp_path / "out.json"
     outputs.write_text(
-        json.dumps({"records_summary_function": {"value": "hw-dev-records-summary"}})
+        json.dumps({"records_summary_function_name": {"value": "hw-dev-records-summary"}})
     )
 
     code = records_summary.run_summary(
