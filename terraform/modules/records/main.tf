@@ -362,7 +362,10 @@ resource "aws_scheduler_schedule" "summary" {
     role_arn = var.scheduler_role_arn
     # The week is derived from the scheduled time, not the invocation time: a retry or a replay
     # from the DLQ days later still summarises the week it was scheduled for.
-    input = jsonencode({ scheduled_time = "<aws.scheduler.scheduled-time>" })
+    # A literal, not jsonencode(): Terraform's JSON escapes "<" and ">" as \u003c and \u003e,
+    # and Scheduler replaces only the context attribute as written, so the function would get
+    # the placeholder instead of the time.
+    input = "{\"scheduled_time\": \"<aws.scheduler.scheduled-time>\"}"
 
     retry_policy {
       maximum_retry_attempts       = var.summary_maximum_retry_attempts

@@ -213,6 +213,14 @@ run "scheduler_role_invokes_the_summary_only" {
     error_message = "The target input carries the scheduled time, so a retry summarises the scheduled week."
   }
 
+  # "To pass context attributes ... use the following format: <aws.scheduler.scheduled-time>"
+  # (Scheduler user guide, "Adding context attributes"): Scheduler finds the attribute as written
+  # in the input text, so it must not be JSON-escaped (jsonencode writes \u003c for "<").
+  assert {
+    condition     = strcontains(aws_scheduler_schedule.summary.target[0].input, "<aws.scheduler.scheduled-time>")
+    error_message = "The input holds the context attribute literally, not escaped by jsonencode()."
+  }
+
   assert {
     condition = (
       aws_scheduler_schedule.summary.schedule_expression == "cron(0 6 ? * MON *)" &&
