@@ -76,9 +76,11 @@ locals {
       }]
     },
     {
-      # Write the week's Parquet parts and summary.json, remove parts of an earlier run.
+      # Write the week's Parquet parts and summary.json, remove parts of an earlier run. A part
+      # above 8 MB is a multipart upload (covered by s3:PutObject); when one fails, the SDK
+      # aborts it, which needs s3:AbortMultipartUpload (the bucket's lifecycle is the backstop).
       sid       = "WriteExports"
-      actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
+      actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
       resources = ["${module.bucket.arn}/${var.export_prefix}*"]
     },
     {

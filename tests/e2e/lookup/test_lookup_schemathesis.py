@@ -74,9 +74,9 @@ def test_the_api_answers_as_its_openapi_document_says(platform, tmp_path):
     # Every operation of the document: health, lookup's three, records' two per dataset.
     operations = sum(len(ops) for ops in json.loads(DOCUMENT.read_text())["paths"].values())
     assert report["operations"]["tested"] == report["operations"]["total"] == operations, output
-    # A wrong key would pass every check with 403s (declared): each lookup route must also have
-    # been answered for real, its 2xx checked against the schema.
-    for operation in LOOKUP_OPERATIONS:
+    # A wrong key would pass every check with 403s (declared): each lookup route, and the
+    # records POST, must also have been answered for real, its 2xx checked against the schema.
+    for operation in (*LOOKUP_OPERATIONS, "POST /records/orders"):
         accepted = sum(phase["accepted"] for phase in report["valid_rates"][operation].values())
         assert accepted > 0, (operation, report["valid_rates"][operation])
     # The request examples are real: each lookup route's examples get a 2xx.

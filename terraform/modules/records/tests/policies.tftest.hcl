@@ -172,7 +172,7 @@ run "summary_queries_and_writes_its_prefix_only" {
     condition = alltrue(flatten([
       for s in local.summary_statements : [
         for r in s.resources : endswith(r, "/summaries/*")
-      ] if anytrue([for a in s.actions : contains(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], a)])
+      ] if anytrue([for a in s.actions : contains(["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], a)])
     ]))
     error_message = "Object actions of the summary function are scoped to <bucket>/<export_prefix>*."
   }
