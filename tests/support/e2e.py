@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,39 @@ def api_base(platform: dict) -> str:
 def key_value(platform: dict, name: str) -> str:
     key_id = outputs(platform)["api_key_ids"][name]
     return client(platform, "apigateway").get_api_key(apiKey=key_id, includeValue=True)["value"]
+
+
+def usage_plan(platform: dict, name: str, quota: int | None = None) -> dict:
+    """A usage plan on the environment's API stage, throttle high enough not to interfere, and
+    a daily quota of ``quota`` requests when given."""
+    gateway = client(platform, "apigateway")
+    api_id = next(
+        item["id"]
+        for item in gateway.get_rest_apis()["items"]
+        if item["name"] == outputs(platform)["api_name"]
+    )
+    stage = api_base(platform).rsplit("/", 1)[1]
+    extra = {"quota": {"limit": quota, "period": "DAY"}} if quota is not None else {}
+    return gateway.create_usage_plan(
+        name=name,
+        apiStages=[{"apiId": api_id, "stage": stage}],
+        throttle={"rateLimit": 100.0, "burstLimit": 100},
+        **extra,
+    )
+
+
+def subscriber_key(platform: dict, subscriber: str, quota: int | None = None) -> dict[str, str]:
+    """A new key of ``subscriber`` (its directory entry written) in a usage plan of its own:
+    {"id", "value", "plan"}."""
+    from tests.support.tenancy import put_key
+
+    name = f"e2e-{subscriber}-{uuid.uuid4().hex[:8]}"
+    plan = usage_plan(platform, name, quota)
+    gateway = client(platform, "apigateway")
+    key = gateway.create_api_key(name=name, enabled=True)
+    put_key(client(platform, "dynamodb"), outputs(platform)["tenancy_table"], key["id"], subscriber)
+    gateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    return {"id": key["id"], "value": key["value"], "plan": plan["id"]}
 
 
 def get(url: str, key: str | None = None, retry_throttle: bool = True) -> tuple[int, Any, dict]:

@@ -19,24 +19,19 @@ default 422.
 from __future__ import annotations
 
 import functools
-import json
-import os
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, Field
 
 from headwater.handlers import lookup_api_examples as examples
-from headwater.handlers.support import tenancy
+from headwater.handlers.support import api, tenancy
 from headwater.handlers.support.settings import env_var, read_settings
 from headwater.lookup.store import InvalidCursor, LookupStore, StoreBusy, VersionGone
-from headwater.tenancy import Denied, require_grant
+from headwater.tenancy import require_grant
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -46,6 +41,7 @@ API_KEY_SCHEME = "api_key"
 _SECURED: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 
 app = APIGatewayRestResolver(enable_validation=True)
+api.add_common_handlers(app)
 
 
 class ApiError(Exception):
@@ -53,12 +49,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
-    )
 
 
 # ---- response shapes (documentation: handlers return plain dicts) ---------------------------
@@ -277,67 +267,15 @@ def _missing(dataset: str, message: str) -> ApiError:
     return ApiError(404, message)
 
 
-@app.exception_handler(RequestValidationError)
-def _invalid(exc: RequestValidationError) -> Response:
-    # The API's contract is 400 with one readable line, e.g. "limit: Input should be ...".
-    problems = [
-        f"{error['loc'][-1]}: {error['msg']}" if error.get("loc") else str(error.get("msg"))
-        for error in exc.errors()
-    ]
-    return _json(400, {"message": "; ".join(problems) or "invalid request"})
-
-
 @app.exception_handler(ApiError)
 def _api_error(exc: ApiError) -> Response:
-    return _json(exc.status, {"message": exc.message})
-
-
-@app.exception_handler(Denied)
-def _denied(exc: Denied) -> Response:
-    return _json(exc.status, {"message": exc.message})
+    return api.json_response(exc.status, {"message": exc.message})
 
 
 @app.exception_handler(StoreBusy)
 def _busy(exc: StoreBusy) -> Response:
-    return _json(503, {"message": "the dataset is being replaced; retry shortly"})
-
-
-@app.not_found
-def _not_found(exc: Exception) -> Response:
-    return _json(404, {"message": "Not found"})
-
-
-@functools.cache
-def _logger(service: str | None) -> Logger:
-    return Logger(service=service)
+    return api.json_response(503, {"message": "the dataset is being replaced; retry shortly"})
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    logger = _logger(os.environ.get("POWERTOOLS_SERVICE_NAME"))
-
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        try:
-            response = app.resolve(event, context)
-        except Exception:
-            # Type and place only: never the event (it holds the API key value).
-            logger.exception("request failed", extra=_request_fields(event))
-            return {
-                "statusCode": 500,
-                "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": json.dumps({"message": "Internal server error"}),
-                "isBase64Encoded": False,
-            }
-        logger.info("request", extra={**_request_fields(event), "status": response["statusCode"]})
-        return response
-
-    return handle(event, context)
-
-
-def _request_fields(event: dict[str, Any]) -> dict[str, Any]:
-    identity = (event.get("requestContext") or {}).get("identity") or {}
-    return {
-        "method": event.get("httpMethod"),
-        "resource": event.get("resource"),
-        "api_key_id": identity.get("apiKeyId"),  # the id only, never identity["apiKey"]
-    }
+    return api.serve(app, event, context)

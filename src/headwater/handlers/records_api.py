@@ -32,17 +32,12 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
-import os
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -56,12 +51,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from headwater import aws
 from headwater.handlers import records_api_examples as examples
-from headwater.handlers.support import tenancy
+from headwater.handlers.support import api, tenancy
 from headwater.handlers.support.settings import env_var, read_settings
 from headwater.records import service, validation
 from headwater.records.declarations import RecordDataset, load_record_datasets
 from headwater.records.store import RecordStore, StoreUnavailable
-from headwater.tenancy import Caller, Denied
+from headwater.tenancy import Caller
 
 API_KEY_SCHEME = "api_key"
 _SECURED: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
@@ -71,6 +66,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 _REPLAYED = "__replayed__"
 
 app = APIGatewayRestResolver(enable_validation=True)
+api.add_common_handlers(app)
 
 
 @dataclass(frozen=True)
@@ -85,15 +81,6 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.errors = errors
-
-
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body),
-        headers=headers,
-    )
 
 
 @functools.cache
@@ -280,76 +267,27 @@ def get_record(dataset: Dataset, id: RecordId) -> dict:  # the gateway names it 
     )
 
 
-@app.exception_handler(RequestValidationError)
-def _invalid(exc: RequestValidationError) -> Response:
-    problems = [
-        f"{error['loc'][-1]}: {error['msg']}" if error.get("loc") else str(error.get("msg"))
-        for error in exc.errors()
-    ]
-    return _json(400, {"message": "; ".join(problems) or "invalid request"})
-
-
 @app.exception_handler(ApiError)
 def _api_error(exc: ApiError) -> Response:
     body: dict[str, Any] = {"message": exc.message}
     if exc.errors is not None:
         body["errors"] = exc.errors
-    return _json(exc.status, body)
-
-
-@app.exception_handler(Denied)
-def _denied(exc: Denied) -> Response:
-    return _json(exc.status, {"message": exc.message})
+    return api.json_response(exc.status, body)
 
 
 @app.exception_handler(StoreUnavailable)
 def _unavailable(exc: StoreUnavailable) -> Response:
-    return _json(503, {"message": "the records table is busy; nothing was stored, retry"})
+    return api.json_response(
+        503, {"message": "the records table is busy; nothing was stored, retry"}
+    )
 
 
 @app.exception_handler(IdempotencyPersistenceLayerError)
 def _idempotency_unavailable(exc: IdempotencyPersistenceLayerError) -> Response:
-    return _json(
+    return api.json_response(
         503, {"message": "the idempotency store is unavailable; nothing was stored, retry"}
     )
 
 
-@app.not_found
-def _not_found(exc: Exception) -> Response:
-    return _json(404, {"message": "Not found"})
-
-
-@functools.cache
-def _logger(service_name: str | None) -> Logger:
-    return Logger(service=service_name)
-
-
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    logger = _logger(os.environ.get("POWERTOOLS_SERVICE_NAME"))
-
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        try:
-            response = app.resolve(event, context)
-        except Exception:
-            # Type and place only: never the event (it holds the API key value and the body).
-            logger.exception("request failed", extra=_request_fields(event))
-            return {
-                "statusCode": 500,
-                "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": json.dumps({"message": "Internal server error"}),
-                "isBase64Encoded": False,
-            }
-        logger.info("request", extra={**_request_fields(event), "status": response["statusCode"]})
-        return response
-
-    return handle(event, context)
-
-
-def _request_fields(event: dict[str, Any]) -> dict[str, Any]:
-    identity = (event.get("requestContext") or {}).get("identity") or {}
-    return {
-        "method": event.get("httpMethod"),
-        "resource": event.get("resource"),
-        "api_key_id": identity.get("apiKeyId"),  # the id only, never identity["apiKey"]
-    }
+    return api.serve(app, event, context)

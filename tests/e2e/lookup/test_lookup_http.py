@@ -21,9 +21,20 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.e2e import EXAMPLE, api_base, client, get, key_value, outputs, publish, read_csv
+from tests.support.e2e import (
+    EXAMPLE,
+    api_base,
+    client,
+    get,
+    key_value,
+    outputs,
+    publish,
+    read_csv,
+    subscriber_key,
+    usage_plan,
+)
 from tests.support.paths import ROOT
-from tests.support.tenancy import put_key, put_subscriber
+from tests.support.tenancy import put_subscriber
 
 pytestmark = pytest.mark.e2e
 
@@ -136,25 +147,11 @@ def test_a_missing_or_unknown_key_is_forbidden(platform):
 
 def test_over_quota_is_429_limit_exceeded(platform):
     gateway = client(platform, "apigateway")
-    api_id = next(
-        item["id"]
-        for item in gateway.get_rest_apis()["items"]
-        if item["name"] == outputs(platform)["api_name"]
-    )
-    stage = api_base(platform).rsplit("/", 1)[1]
-    name = f"e2e-quota-{uuid.uuid4().hex[:8]}"
-    plan = gateway.create_usage_plan(
-        name=name,
-        apiStages=[{"apiId": api_id, "stage": stage}],
-        throttle={"rateLimit": 100.0, "burstLimit": 100},
-        quota={"limit": 3, "period": "DAY"},
-    )
-    key = gateway.create_api_key(name=name, enabled=True)
     directory = outputs(platform)["tenancy_table"]
     # The key belongs to the demo subscriber (in a plan of its own, for a quota of 3).
-    put_key(client(platform, "dynamodb"), directory, key["id"], "demo", by="e2e")
+    key = subscriber_key(platform, "demo", quota=3)
+    plan = {"id": key["plan"]}
     try:
-        gateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
         url = _url(platform, "lookups", "employees", "Sales")
         # The front reads keys again when it meets an unknown one: the fresh key works at once.
         statuses = [get(url, key["value"], retry_throttle=False)[0] for _ in range(3)]
@@ -184,26 +181,11 @@ def _keys_cli(platform, *argv: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def _plan_for(platform, name: str) -> dict:
-    gateway = client(platform, "apigateway")
-    api_id = next(
-        item["id"]
-        for item in gateway.get_rest_apis()["items"]
-        if item["name"] == outputs(platform)["api_name"]
-    )
-    stage = api_base(platform).rsplit("/", 1)[1]
-    return gateway.create_usage_plan(
-        name=name,
-        apiStages=[{"apiId": api_id, "stage": stage}],
-        throttle={"rateLimit": 100.0, "burstLimit": 100},
-    )
-
-
 def test_a_subscriber_reads_only_the_datasets_it_is_granted(platform):
     # A second subscriber as modules/api_stage would write it: its own plan, granted "payroll"
     # only; its key comes from `headwater keys create --subscriber`.
     name = f"e2e-partner-{uuid.uuid4().hex[:6]}"
-    plan = _plan_for(platform, name)
+    plan = usage_plan(platform, name)
     directory = outputs(platform)["tenancy_table"]
     dynamodb = client(platform, "dynamodb")
     put_subscriber(dynamodb, directory, name, datasets=("payroll",), usage_plan_id=plan["id"])

@@ -20,9 +20,17 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support.e2e import HTTP_TIMEOUT, api_base, client, get, key_value, outputs
+from tests.support.e2e import (
+    HTTP_TIMEOUT,
+    api_base,
+    client,
+    get,
+    key_value,
+    outputs,
+    subscriber_key,
+)
 from tests.support.paths import ROOT
-from tests.support.tenancy import put_key, put_subscriber
+from tests.support.tenancy import put_subscriber
 
 pytestmark = pytest.mark.e2e
 
@@ -94,30 +102,9 @@ def test_the_printed_curl_posts_an_order(platform):
 # ---- posting, reading back, tenancy -----------------------------------------------------------
 
 
-def _fresh_key(platform, subscriber: str = "demo") -> dict:
-    """A key of ``subscriber`` in a usage plan of its own: its id is this test's producer."""
-    gateway = client(platform, "apigateway")
-    api_id = next(
-        item["id"]
-        for item in gateway.get_rest_apis()["items"]
-        if item["name"] == outputs(platform)["api_name"]
-    )
-    stage = api_base(platform).rsplit("/", 1)[1]
-    name = f"e2e-records-{uuid.uuid4().hex[:8]}"
-    plan = gateway.create_usage_plan(
-        name=name,
-        apiStages=[{"apiId": api_id, "stage": stage}],
-        throttle={"rateLimit": 100.0, "burstLimit": 100},
-    )
-    key = gateway.create_api_key(name=name, enabled=True)
-    put_key(client(platform, "dynamodb"), outputs(platform)["tenancy_table"], key["id"], subscriber)
-    gateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
-    return {"id": key["id"], "value": key["value"], "plan": plan["id"]}
-
-
 @pytest.fixture(scope="module")
 def producer(platform):
-    return _fresh_key(platform)
+    return subscriber_key(platform, "demo")
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +141,7 @@ def _subscriber_key(platform, *datasets: str) -> dict:
     put_subscriber(
         client(platform, "dynamodb"), outputs(platform)["tenancy_table"], name, datasets=datasets
     )
-    return _fresh_key(platform, name)
+    return subscriber_key(platform, name)
 
 
 def test_a_subscriber_not_granted_the_dataset_can_neither_post_nor_read(platform, posted):
@@ -220,23 +207,7 @@ def test_a_retry_with_the_same_idempotency_key_writes_once(platform, producer, p
 
 
 def test_over_quota_is_429(platform):
-    gateway = client(platform, "apigateway")
-    api_id = next(
-        item["id"]
-        for item in gateway.get_rest_apis()["items"]
-        if item["name"] == outputs(platform)["api_name"]
-    )
-    stage = api_base(platform).rsplit("/", 1)[1]
-    name = f"e2e-records-quota-{uuid.uuid4().hex[:6]}"
-    plan = gateway.create_usage_plan(
-        name=name,
-        apiStages=[{"apiId": api_id, "stage": stage}],
-        throttle={"rateLimit": 100.0, "burstLimit": 100},
-        quota={"limit": 2, "period": "DAY"},
-    )
-    key = gateway.create_api_key(name=name, enabled=True)
-    put_key(client(platform, "dynamodb"), outputs(platform)["tenancy_table"], key["id"], "demo")
-    gateway.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    key = subscriber_key(platform, "demo", quota=2)
     statuses = [post(platform, _order(), key["value"])[0] for _ in range(2)]
     assert statuses == [201, 201]
     status, body, _ = post(platform, _order(), key["value"])
