@@ -669,8 +669,8 @@ def main(argv: list[str] | None = None) -> int:
     from headwater.records.declarations import MAX_BATCH
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--singles", type=int, default=600, help="requests per one-record case")
-    parser.add_argument("--batches", type=int, default=60, help="requests per batch case")
+    parser.add_argument("--singles", type=int, default=1000, help="requests per one-record case")
+    parser.add_argument("--batches", type=int, default=80, help="requests per batch case")
     parser.add_argument("--batch-size", type=int, default=MAX_BATCH, help="records per batch")
     parser.add_argument("--concurrency", type=int, default=8, help="threads, concurrent cases")
     parser.add_argument("--rounds", type=int, default=4, help="the cases take turns this often")
