@@ -19,8 +19,9 @@ local IAM checks on. Cases, in the same run, each checking every answer:
   (25 a call), built as the handler builds them, straight against the emulator from this
   process: the floor, the least a POST must write; the items are built before the timing
 - floor_getitem: one raw GetItem of a stored record: the floor of a GET
-- handler_single / handler_batch: the handler called in this process with the proxy event the
-  front builds (the function's own time)
+- handler_single / handler_batch / handler_idempotent: the handler called in this process with
+  the proxy event the front builds (the function's own time), its emulator calls timed one by
+  one with botocore's call events (what each POST asks of DynamoDB, and how long each takes)
 - front_single_seq / front_single_concurrent: HTTP POSTs of one record through the front, one
   keep-alive connection / ``--concurrency`` threads
 - front_batch_seq / front_batch_concurrent: the same with batches of ``--batch-size`` records
@@ -52,7 +53,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.api_bench import HIGH_THROTTLE, STAGE, Clients, _process_cpu, stdout_to, wait_for_front
+from bench.api_bench import (
+    HIGH_THROTTLE,
+    STAGE,
+    CallTimer,
+    Clients,
+    _process_cpu,
+    median_ms,
+    stdout_to,
+    wait_for_front,
+)
 from bench.common import RESULTS_DIR, machine, merge_rounds, run_case, write_report
 from tests.support.emulator import (
     REGION,
@@ -86,6 +96,7 @@ CASES: dict[str, tuple[str, str, str, str]] = {
     "floor_getitem": ("floor", "get", "seq", "floor_getitem"),
     "handler_single": ("handler", "single", "seq", "floor_single"),
     "handler_batch": ("handler", "batch", "seq", "floor_batch"),
+    "handler_idempotent": ("handler", "idempotent", "seq", "floor_single"),
     "front_single_seq": ("front", "single", "seq", "floor_single"),
     "front_single_concurrent": ("front", "single", "concurrent", "floor_single"),
     "front_batch_seq": ("front", "batch", "seq", "floor_batch"),
@@ -366,14 +377,23 @@ def floor_get_worker(client: Any, record_ids: list[str]) -> Make:
     return make
 
 
-def handler_worker(event: dict[str, Any]) -> Make:
+def handler_worker(event: dict[str, Any], idempotent: bool = False) -> Make:
     """records_api.handler in this process, one event at a time (as in a Lambda sandbox: the
-    resolver holds the current event in module state)."""
+    resolver holds the current event in module state); ``idempotent``: a new Idempotency-Key
+    each, in the event's headers as the front puts it there."""
     from headwater.handlers import records_api
 
     def make(answers: Answers) -> Callable[[int], None]:
         def send(_: int) -> None:
-            response = records_api.handler(event, lambda_context())
+            sent = event
+            if idempotent:
+                key = str(uuid.uuid4())
+                sent = {
+                    **event,
+                    "headers": {**event["headers"], "Idempotency-Key": key},
+                    "multiValueHeaders": {**event["multiValueHeaders"], "Idempotency-Key": [key]},
+                }
+            response = records_api.handler(sent, lambda_context())
             answers.posted(response["statusCode"], response["body"])
 
         return send
@@ -445,6 +465,7 @@ def count_items(dynamodb: Any, table: str) -> int:
 
 
 def run(args: argparse.Namespace, work: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    from headwater import aws
     from headwater.local.apigateway.front import ApiFront
     from headwater.local.lambda_service.runner import Runner
 
@@ -486,6 +507,11 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict[str, Any]], dic
         try:
             port = wait_for_front(front, API_NAME)
             events = {kind: proxy_event(api, port, bodies[kind]) for kind in ("single", "batch")}
+            events["idempotent"] = events["single"]
+            # The in-process handler's emulator calls, timed one by one (botocore's call events).
+            timer = CallTimer()
+            timer.attach(aws.client("dynamodb"))
+            calls: dict[str, dict[str, list[float]]] = {case: {} for case in args.cases}
             # The records the GET cases read: posted once through the handler.
             ids = seed_ids(events["single"], GET_RECORDS)
             written += GET_RECORDS
@@ -500,7 +526,8 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict[str, Any]], dic
                     prepared = floor_items(count, size[carries], api["key_id"])
                     return floor_write_worker(floor_client, prepared), list(range(count))
                 if kind == "handler":
-                    return handler_worker(events[carries]), list(range(count))
+                    make = handler_worker(events[carries], carries == "idempotent")
+                    return make, list(range(count))
                 return None, list(range(count))
 
             def one(case: str, count: int, concurrency: int) -> dict[str, Any]:
@@ -543,7 +570,10 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict[str, Any]], dic
                     if share == 0:
                         continue
                     before = _process_cpu()
+                    timer.reset()
                     rounds[case].append(one(case, share, threads[CASES[case][2]]))
+                    for op, spent in timer.by_operation.items():
+                        calls[case].setdefault(op, []).extend(spent)
                     for role, seconds in _process_cpu().items():
                         cpu[case][role] = cpu[case].get(role, 0.0) + seconds - before.get(role, 0)
             results = []
@@ -552,6 +582,14 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict[str, Any]], dic
                 records = size[CASES[case][1]]
                 result["records_per_request"] = records
                 result["records_per_s"] = result["requests_per_s"] * records
+                if CASES[case][0] == "handler":
+                    result["emulator_calls"] = {
+                        op: {
+                            "per_request": len(spent) / result["requests"],
+                            "p50_ms": median_ms(spent),
+                        }
+                        for op, spent in sorted(calls[case].items())
+                    }
                 result["cpu_ms_per_request"] = {
                     role: spent * 1000 / result["requests"]
                     for role, spent in sorted(cpu[case].items())
@@ -628,13 +666,12 @@ def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
         ("front_concurrent", "front_batch_concurrent", "front_single_concurrent"),
     ):
         ratio(f"batch_x_single_records_per_s.{path}", batch, single, "records_per_s")
-    ratio("idempotent_x_plain_p50", "front_single_idempotent", "front_single_seq", "p50_ms")
-    ratio(
-        "idempotent_x_plain_records_per_s",
-        "front_single_idempotent",
-        "front_single_seq",
-        "records_per_s",
-    )
+    for path, idempotent, plain in (
+        ("handler", "handler_idempotent", "handler_single"),
+        ("front_seq", "front_single_idempotent", "front_single_seq"),
+    ):
+        ratio(f"idempotent_x_plain_p50.{path}", idempotent, plain, "p50_ms")
+        ratio(f"idempotent_x_plain_records_per_s.{path}", idempotent, plain, "records_per_s")
     for kind in ("single", "batch"):
         ratio(
             f"concurrent_x_seq_records_per_s.{kind}",
@@ -662,6 +699,16 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
             f"{r['records_per_s']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['floor']} | "
             f"{_fmt(r['p50_x_floor'])} | {_fmt(r['records_per_s_x_floor'])} |"
         )
+    return "\n".join(lines)
+
+
+def calls_table(results: list[dict[str, Any]]) -> str:
+    lines = ["| case | call | per request | p50 ms |", "|---|---|---:|---:|"]
+    for r in results:
+        for op, call in r.get("emulator_calls", {}).items():
+            lines.append(
+                f"| {r['case']} | {op} | {call['per_request']:.2f} | {call['p50_ms']:.2f} |"
+            )
     return "\n".join(lines)
 
 
@@ -708,6 +755,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| ratio | value |\n|---|---:|")
     for name, value in summary.items():
         print(f"| {name} | {value:.2f} |")
+    print("\nThe in-process handler's emulator calls (per request, p50 of each call):\n")
+    print(calls_table(results))
     print(
         f"\nstored: {stored['records_stored']:,} records for {stored['records_written']:,} "
         f"written; {stored['idempotency_items']:,} idempotency items for "
