@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import itertools
 import json
 import os
 import sys
@@ -45,7 +44,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS_DIR, machine, percentile, write_report
+from bench import common
+from bench.common import RESULTS_DIR, machine, merge_rounds, percentile, write_report
 from bench.lookup_bench import DATASET, load_with_headwater, upload
 from tests.support.emulator import (
     REGION,
@@ -226,62 +226,9 @@ def run_case(
     make_worker: Callable[[Checker], Callable[[str], None]],
     members_per_key: dict[str, int],
 ) -> dict[str, Any]:
-    """Send ``total`` requests over ``concurrency`` threads, timing each ``send(key)``."""
+    """Send ``total`` lookups over ``concurrency`` threads (``bench.common.run_case``)."""
     checker = Checker(members_per_key)
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
-    shares = [
-        total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)
-    ]
-
-    def thread_main(index: int) -> None:
-        send = make_worker(checker)
-        mine = latencies[index]
-        for n in range(shares[index]):
-            key = keys[(index + n * concurrency) % len(keys)]
-            started = time.perf_counter()
-            send(key)
-            mine.append(time.perf_counter() - started)
-
-    threads = [threading.Thread(target=thread_main, args=(i,)) for i in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
-    ordered = sorted(itertools.chain.from_iterable(latencies))
-    return {
-        "case": name,
-        "requests": len(ordered),
-        "ok": checker.ok,
-        "failures": checker.failures,
-        "concurrency": concurrency,
-        "seconds": seconds,
-        "requests_per_s": len(ordered) / seconds,
-        "p50_ms": percentile(ordered, 0.50) * 1000,
-        "p90_ms": percentile(ordered, 0.90) * 1000,
-        "p99_ms": percentile(ordered, 0.99) * 1000,
-        "latencies": ordered,
-    }
-
-
-def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """One case's rounds as one result: all latencies, requests over the summed seconds."""
-    ordered = sorted(itertools.chain.from_iterable(r["latencies"] for r in rounds))
-    seconds = sum(r["seconds"] for r in rounds)
-    return {
-        "case": rounds[0]["case"],
-        "requests": len(ordered),
-        "ok": sum(r["ok"] for r in rounds),
-        "failures": [f for r in rounds for f in r["failures"]][:5],
-        "concurrency": rounds[0]["concurrency"],
-        "rounds": len(rounds),
-        "seconds": seconds,
-        "requests_per_s": len(ordered) / seconds,
-        "p50_ms": percentile(ordered, 0.50) * 1000,
-        "p90_ms": percentile(ordered, 0.90) * 1000,
-        "p99_ms": percentile(ordered, 0.99) * 1000,
-    }
+    return common.run_case(name, keys, total, concurrency, make_worker, checker)
 
 
 def handler_worker(events: dict[str, dict]) -> Callable[[Checker], Callable[[str], None]]:
