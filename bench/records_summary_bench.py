@@ -72,20 +72,9 @@ def _peak_rss_mb() -> float:
 
 def create(endpoint: str) -> None:
     from tests.support.emulator import make_client
+    from tests.support.records import create_records_table
 
-    dynamodb = make_client("dynamodb", endpoint)
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "id", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "id", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_records_table(make_client("dynamodb", endpoint), TABLE)
     make_client("s3", endpoint).create_bucket(Bucket=BUCKET)
 
 

@@ -63,6 +63,17 @@ def _previous_terraform(dest: Path) -> Path:
     return dest / "terraform"
 
 
+def _redeployment(change: dict) -> bool:
+    """A stage's deployment is an immutable snapshot of the routes: a capability that adds
+    routes (records did) replaces it by design, new one first (create_before_destroy), so the
+    stage is never without one. Only that replacement, for that reason, is allowed."""
+    return (
+        change.get("type") == "aws_api_gateway_deployment"
+        and change["change"]["actions"] == ["create", "delete"]
+        and [path[0] for path in change["change"].get("replace_paths") or []] == ["triggers"]
+    )
+
+
 def _replacements(plan: dict) -> tuple[list[str], list[str]]:
     """(addresses deleted or replaced, addresses updated in place)."""
     bad, updated = [], []
@@ -70,7 +81,9 @@ def _replacements(plan: dict) -> tuple[list[str], list[str]]:
         if change.get("mode") != "managed":
             continue
         actions = set(change["change"]["actions"])
-        if actions in FORBIDDEN:
+        if _redeployment(change):
+            updated.append(f"{change['address']} (redeployed: the routes changed)")
+        elif actions in FORBIDDEN:
             moved_from = change.get("previous_address")
             note = f" (from {moved_from})" if moved_from else ""
             bad.append(f"{change['address']}: {'+'.join(change['change']['actions'])}{note}")
@@ -149,8 +162,28 @@ def test_forbidden_actions_are_recognised():
             {"address": "a.u", "mode": "managed", "change": {"actions": ["update"]}},
             {"address": "a.c", "mode": "managed", "change": {"actions": ["create"]}},
             {"address": "d.r", "mode": "data", "change": {"actions": ["delete"]}},
+            # A deployment replaced, new first, because the routes (its triggers) changed: allowed.
+            {
+                "address": "s.deployment",
+                "mode": "managed",
+                "type": "aws_api_gateway_deployment",
+                "change": {"actions": ["create", "delete"], "replace_paths": [["triggers"]]},
+            },
+            # ... but not destroyed first, nor replaced for another reason.
+            {
+                "address": "s.gap",
+                "mode": "managed",
+                "type": "aws_api_gateway_deployment",
+                "change": {"actions": ["delete", "create"], "replace_paths": [["triggers"]]},
+            },
+            {
+                "address": "s.api",
+                "mode": "managed",
+                "type": "aws_api_gateway_deployment",
+                "change": {"actions": ["create", "delete"], "replace_paths": [["rest_api_id"]]},
+            },
         ]
     }
     bad, updated = _replacements(plan)
-    assert [b.split(":")[0] for b in bad] == ["a.x", "a.y", "a.z"]
-    assert updated == ["a.u"]
+    assert [b.split(":")[0] for b in bad] == ["a.x", "a.y", "a.z", "s.gap", "s.api"]
+    assert updated == ["a.u", "s.deployment (redeployed: the routes changed)"]
