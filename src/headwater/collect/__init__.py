@@ -1,0 +1,1 @@
+"""Collect: scheduled collectors pull ads facts from a source connector into DynamoDB."""

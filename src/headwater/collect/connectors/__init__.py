@@ -1,0 +1,1 @@
+"""Source connectors: each fetches one window of facts for one account (see ``base``)."""
