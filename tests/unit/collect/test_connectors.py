@@ -119,6 +119,7 @@ def test_a_day_is_the_same_whichever_window_fetches_it():
 
 def test_reruns_are_identical_across_processes(tmp_path):
     # Python's hash() is salted per process: derive values from it and this test fails.
+    import os
     import subprocess
     import sys
 
@@ -135,7 +136,7 @@ def test_reruns_are_identical_across_processes(tmp_path):
             capture_output=True,
             text=True,
             check=True,
-            env={"PYTHONHASHSEED": seed},
+            env={**os.environ, "PYTHONHASHSEED": seed},
         ).stdout
         for seed in ("1", "2")
     }
