@@ -32,7 +32,12 @@ not need to change when the fact gains an attribute. Readers decode with TypeDes
 
 WHY EACH CHANGE RECORD LANDS EXACTLY ONCE. Lambda starts every attempt on a shard at its
 checkpoint ``cp`` (a retry, either half of a bisect, a resume after a partial failure) and
-delivers a contiguous run of the shard from there; only the end varies. So in an attempt the
+delivers a contiguous run of the shard from there; only the end varies. (Lambda's guide,
+"Configuring partial batch response with DynamoDB and Lambda": "If the batchItemFailures array
+contains multiple items, Lambda uses the record with the lowest sequence number as the
+checkpoint. Lambda then retries all records starting from that checkpoint"; with bisect on, "the
+batch is bisected at the returned sequence number and Lambda retries only the remaining
+records".) So in an attempt the
 key of partition P's object is "the first record of P at or after ``cp``", a function of the
 checkpoint and not of the batch's end. The invariant: every object in the store is either
 (a) acknowledged: all its records are ``< cp``, or (b) pending: all its records are ``>= cp``
@@ -63,6 +68,7 @@ lands at most once; its metadata goes to the on-failure destination for a replay
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -222,8 +228,6 @@ def _dynamodb_json(image: dict[str, Any] | None) -> str | None:
         return None
 
     def binary(value: Any) -> str:
-        import base64
-
         if isinstance(value, Binary | bytes | bytearray):
             return base64.b64encode(bytes(value)).decode("ascii")
         raise TypeError(f"{type(value).__name__} is not JSON serializable")
@@ -271,6 +275,14 @@ def to_parquet(records: Sequence[ChangeRecord]) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     return buffer.getvalue()
+
+
+class WriteError(Exception):
+    """One group's object could not be written (a partial failure, not the batch's)."""
+
+    def __init__(self, group: Group, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.group, self.cause = group, cause
 
 
 @dataclass
@@ -362,9 +374,3 @@ def sink_batch(
 def _delivered(raw: Iterable[Mapping[str, Any]], sequence: int) -> str:
     """The sequence number as Lambda delivered it (the item identifier must match it)."""
     return next(s for s in map(_sequence_number, raw) if int(s) == sequence)
-
-
-class WriteError(Exception):
-    def __init__(self, group: Group, cause: BaseException) -> None:
-        super().__init__(str(cause))
-        self.group, self.cause = group, cause

@@ -8,6 +8,7 @@ retries the batch, halved when bisect is on.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import random
@@ -277,13 +278,15 @@ def test_objects_for_ten_thousand_changes(capsys):
     n, batch = 10_000, 100
     shuffled = interleaved(n, datasets=10, days=7, seed=1)
     grouped = sorted(
-        shuffled,
+        copy.deepcopy(shuffled),
         key=lambda r: (sink.parse_record(r).partition.dataset, sink.parse_record(r).partition.day),
     )
     for i, r in enumerate(grouped):  # keep the stream order the sort made
         r["dynamodb"]["SequenceNumber"] = str(BASE + i)
     counts = {}
     for name, records in (("interleaved", shuffled), ("grouped", grouped)):
+        sequences = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+        assert sequences == sorted(sequences)  # a shard delivers in sequence order
         store = FakeStore()
         run_mapping(records, store, batch, workers=4)
         assert_exactly_once(store, records)
