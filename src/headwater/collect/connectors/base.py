@@ -7,6 +7,8 @@ schedule before creating anything and the collector can write facts with idempot
 - ``params_schema``: a JSON Schema (draft 4, like the records' schemas) for its params; checked
   with ``validate_params``, which reports every error at once so the API answers one 400 with
   all of them;
+- ``requires_connection``: whether a schedule must name one of its owner's connections (a
+  stored source token); the synthetic connector needs none;
 - ``natural_key``: the fact fields that identify a fact in the source; ``facts.py`` builds the
   table key from them, so a rerun overwrites instead of duplicating;
 - ``fetch(account, window, params, credentials)``: the facts of one account for one window of
@@ -84,6 +86,7 @@ class Connector(Protocol):
     name: ClassVar[str]
     params_schema: ClassVar[Mapping[str, Any]]
     natural_key: ClassVar[tuple[str, ...]]
+    requires_connection: ClassVar[bool]
 
     def fetch(
         self,

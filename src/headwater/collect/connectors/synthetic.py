@@ -35,6 +35,7 @@ def _draw(seed: str | int, account: str, day: date, campaign: str) -> int:
 class SyntheticConnector:
     name: ClassVar[str] = "synthetic"
     natural_key: ClassVar[tuple[str, ...]] = ("account", "day", "campaign")
+    requires_connection: ClassVar[bool] = False  # offline and deterministic: no token
     params_schema: ClassVar[Mapping[str, Any]] = {
         "$schema": "http://json-schema.org/draft-04/schema#",
         "type": "object",
