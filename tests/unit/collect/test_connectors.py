@@ -195,7 +195,9 @@ def test_registry_gets_by_name_and_names_the_known_ones():
     assert registry.DEFAULT in registry.names()
     with pytest.raises(registry.UnknownConnector) as caught:
         registry.get("facebook")
-    assert str(caught.value) == "unknown connector 'facebook'; known connectors: synthetic"
+    assert str(caught.value) == (
+        "unknown connector 'facebook'; known connectors: meta_insights, synthetic"
+    )
     with pytest.raises(registry.UnknownConnector):
         registry.get(["not", "hashable"])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from headwater.collect.connectors.base import Connector, validator
+from headwater.collect.connectors.meta import MetaInsightsConnector
 from headwater.collect.connectors.synthetic import SyntheticConnector
 
 
@@ -31,7 +32,9 @@ def _registry(*connectors: Connector) -> MappingProxyType[str, Connector]:
     return MappingProxyType(by_name)
 
 
-CONNECTORS = _registry(SyntheticConnector())
+# The registered Meta connector talks to Meta itself; the collector builds its own with the
+# configured base URL (COLLECT_META_BASE_URL) when a test or local run points it at a fake.
+CONNECTORS = _registry(SyntheticConnector(), MetaInsightsConnector())
 DEFAULT = SyntheticConnector.name
 
 
