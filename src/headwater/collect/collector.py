@@ -5,12 +5,13 @@ and settings only (``parse_job``). A run
 
 1. looks up the connector and checks the params against its schema (a clear error before any
    secret is read or any fact written);
-2. reads the schedule owner's credentials if the connector needs them: only the secret
-   ``<prefix><job.subscriber>/<job.connection>``, whose ``source`` must be the job's; the
-   token goes to the connector and nowhere else (never logged, never returned);
-3. plans the windows from the checkpoint (``windows.plan``) at the scheduled time, so a retry
+2. plans the windows from the checkpoint (``windows.plan``) at the scheduled time, so a retry
    hours later collects what the scheduled run would have; a range beyond the maximum backfill
    is skipped and logged as a warning with its days;
+3. if there is a window to collect and the connector needs credentials, reads the schedule
+   owner's: only the secret ``<prefix><job.subscriber>/<job.connection>``, whose ``source``
+   must be the job's; the token goes to the connector and nowhere else (never logged, never
+   returned);
 4. for each window, oldest first: writes its facts (``facts.to_item``; BatchWriteItem through
    ``batch_writer(overwrite_by_pkeys=KEY_FIELDS)``, which keeps the last fact of a key as
    separate puts would) and only then moves the checkpoint to the window's end. A failure after
@@ -281,10 +282,6 @@ def run(
     try:
         connector = connectors(job.source)
         params = resolved_params(connector, job.params)
-        credentials = None
-        if connector.requires_connection:
-            credentials = read_credentials(secrets, secret_prefix, job)
-            token = credentials["token"]
         checkpoint = checkpoints.get(state_table, job.schedule_id)
         # Never past now: a scheduled time ahead of the clock would take an incomplete day as
         # complete and move the checkpoint past it for good.
@@ -302,6 +299,11 @@ def run(
                     "max_backfill_days": policy.max_backfill_days,
                 },
             )
+        credentials = None
+        if connector.requires_connection and plan.windows:
+            # Read only when there is something to fetch: a token is held no longer than needed.
+            credentials = read_credentials(secrets, secret_prefix, job)
+            token = credentials["token"]
         for window in plan.windows:
             summary.facts += write_window(
                 facts_table, job, connector, window, params, credentials, policy.retention_days

@@ -262,6 +262,9 @@ def test_a_connection_reads_exactly_its_owners_secret(aws: Aws):
     assert aws.secret_ids == [f"{SECRET_PREFIX}alice/main"]
     assert source.seen == [{"token": TOKEN}] * 2 and summary.facts == 6
     assert {i["pk"] for i in all_items(aws.facts)} == {"alice#adsource#act-1"}
+    # Nothing left to collect today: the token is not even read.
+    assert aws.run(_connected(), connectors=lambda _: source).windows == 0
+    assert aws.secret_ids == [f"{SECRET_PREFIX}alice/main"]
 
 
 def test_the_synthetic_source_reads_no_secret_even_with_a_connection(aws: Aws):
