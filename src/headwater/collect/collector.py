@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from headwater.collect import checkpoints, facts, windows
 from headwater.collect.connectors import registry
@@ -259,7 +260,12 @@ def write_window(
 
 
 def _masked(text: str, secret: str | None) -> str:
-    return text.replace(secret, MASK) if secret else text
+    """``text`` without ``secret``, as given or percent-encoded (as a request URL quotes it)."""
+    if not secret:
+        return text
+    for form in (secret, quote(secret, safe=""), quote_plus(secret)):
+        text = text.replace(form, MASK)
+    return text
 
 
 def run(

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
+from urllib.parse import quote, quote_plus
 
 import boto3
 import pytest
@@ -391,3 +392,10 @@ def test_a_bad_policy_is_refused(values: Mapping[str, int], message: str):
 def test_spend_is_stored_exactly(aws: Aws):
     aws.run(job_input(), policy=Policy(initial_days=1))
     assert all(isinstance(i["spend"], Decimal) for i in all_items(aws.facts))
+
+
+def test_a_percent_encoded_token_is_masked_too():
+    token = "tok/with+odd=chars&more"
+    text = f"GET /x?access_token={quote(token, safe='')} or {token} or {quote_plus(token)}"
+    masked = collector._masked(text, token)
+    assert masked == "GET /x?access_token=*** or *** or ***"
