@@ -159,7 +159,7 @@ def verify(s3: Any, prefix: str, expected: list[str]) -> list[str]:
 
 def markdown_table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| order | case | changes | seconds | records/s | x naive records/s | objects "
+        "| order | case | changes | seconds, all rounds | records/s | x naive records/s | objects "
         "| objects per 10,000 changes | x naive objects |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
