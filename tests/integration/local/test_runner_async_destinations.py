@@ -324,3 +324,29 @@ def test_lambda_destination_is_invoked_with_the_record(
     [record] = [event for event in attempts(tmp_path) if "requestContext" in event]
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestPayload"] == ALWAYS_FAIL
+
+
+def test_eventbridge_destination_gets_the_record_as_detail(
+    aws,  # noqa: F811
+    function,
+    make_runner,  # noqa: F811
+    tmp_path,
+):
+    url, queue_arn = make_queue(aws("sqs"), "bus-results")
+    events = aws("events")
+    bus_arn = events.describe_event_bus(Name="default")["Arn"]
+    events.put_rule(Name="lambda-results", EventPattern=json.dumps({"source": ["lambda"]}))
+    events.put_targets(Rule="lambda-results", Targets=[{"Id": "q", "Arn": queue_arn}])
+    function(
+        "to-bus",
+        _send_to(bus_arn, "events:PutEvents"),
+        handler="record",
+        DestinationConfig={"OnSuccess": {"Destination": bus_arn}},
+    )
+    make_runner().invoke_async("to-bus", {"order": "o-3"})
+
+    [event] = messages(aws, url, expected=1)
+    assert event["source"] == "lambda"
+    assert event["detail-type"] == "Lambda Function Invocation Result - Success"
+    assert event["detail"]["requestContext"]["condition"] == "Success"
+    assert event["detail"]["requestPayload"] == {"order": "o-3"}
