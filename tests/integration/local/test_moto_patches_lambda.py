@@ -3,6 +3,7 @@ invocation settings round-trip as the AWS provider writes and reads them."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -90,3 +91,46 @@ def test_limits_are_still_validated(aws, unique, make_function):
     with pytest.raises(ClientError) as raised:
         aws("lambda").put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=3)
     assert "less than or equal to 2" in str(raised.value)
+
+
+# --- lambda_invoke: Invoke with InvocationType Event --------------------------------------------
+
+
+def test_event_invocation_is_handed_to_the_invoker(aws, unique, invocations, make_function):
+    function_arn = make_function(f"run-now-{unique}")
+    response = aws("lambda").invoke(
+        FunctionName=f"run-now-{unique}",
+        InvocationType="Event",
+        Payload=json.dumps({"schedule": "daily", "trigger": "api"}),
+    )
+    assert response["StatusCode"] == 202
+    assert response["Payload"].read() == b""
+    assert invocations.for_function(function_arn) == [{"schedule": "daily", "trigger": "api"}]
+
+
+def test_event_invocation_of_a_missing_function_is_not_found(aws, unique, invocations):
+    with pytest.raises(ClientError) as raised:
+        aws("lambda").invoke(
+            FunctionName=f"missing-{unique}", InvocationType="Event", Payload=b"{}"
+        )
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert invocations.calls == []
+
+
+def test_event_invocation_with_a_payload_that_is_not_json_is_refused(
+    aws, unique, invocations, make_function
+):
+    make_function(f"bad-payload-{unique}")
+    with pytest.raises(ClientError) as raised:
+        aws("lambda").invoke(
+            FunctionName=f"bad-payload-{unique}", InvocationType="Event", Payload=b"not json"
+        )
+    assert raised.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert invocations.calls == []
+
+
+def test_request_response_invocation_stays_with_moto(aws, unique, invocations, make_function):
+    make_function(f"sync-{unique}")
+    aws("lambda").invoke(FunctionName=f"sync-{unique}", Payload=b"{}")
+    assert invocations.calls == []

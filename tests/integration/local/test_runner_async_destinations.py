@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from headwater.local.moto_patches.lambda_invoker import set_lambda_invoker
 from tests.integration.local.test_runner import (  # noqa: F401 - fixtures
     HANDLERS,
     aws,
@@ -350,3 +351,27 @@ def test_eventbridge_destination_gets_the_record_as_detail(
     assert event["detail-type"] == "Lambda Function Invocation Result - Success"
     assert event["detail"]["requestContext"]["condition"] == "Success"
     assert event["detail"]["requestPayload"] == {"order": "o-3"}
+
+
+def test_invoke_api_event_reaches_the_failure_queue(aws, function, make_runner, tmp_path):  # noqa: F811
+    # What collect's run-now does: Invoke with InvocationType Event through the Lambda API.
+    url, queue_arn = make_queue(aws("sqs"), "failures-api")
+    function(
+        "run-now",
+        _send_to(queue_arn),
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
+    runner = make_runner()
+    set_lambda_invoker(runner.invoke_async)
+    try:
+        response = aws("lambda").invoke(
+            FunctionName="run-now", InvocationType="Event", Payload=json.dumps(ALWAYS_FAIL)
+        )
+        assert response["StatusCode"] == 202
+        [record] = messages(aws, url, expected=1)
+    finally:
+        set_lambda_invoker(None)
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestPayload"] == ALWAYS_FAIL
+    assert len(attempts(tmp_path)) == 2

@@ -19,6 +19,8 @@ matters. :func:`apply` installs them all, once.
 - ``apigateway``: UpdateModel, UpdateMethod, UpdateIntegration (moto lacks them: Terraform hangs).
 - ``lambda_event_invoke_config``: Put replaces and Update merges a function's asynchronous
   invocation settings (moto appends and keeps reading the first: the runner honours them).
+- ``lambda_invoke``: ``Invoke`` with InvocationType Event is handed to the runner (moto needs
+  Docker and runs nothing).
 - ``lambda_invoker``: where the patches hand Lambda invocations (the runner, once registered).
 """
 
@@ -34,6 +36,7 @@ from headwater.local.moto_patches import (
     event_source_mappings,
     events,
     lambda_event_invoke_config,
+    lambda_invoke,
     s3,
     server,
     sns,
@@ -74,4 +77,5 @@ def apply() -> None:
         sqs.apply()
         apigateway.apply()
         lambda_event_invoke_config.apply()
+        lambda_invoke.apply()
         _applied = True
