@@ -113,6 +113,9 @@ def test_retries_exhausted_sends_one_record_to_the_failure_queue(
     assert attempts(tmp_path) == [ALWAYS_FAIL, ALWAYS_FAIL]  # the first and one retry
     context = record["requestContext"]
     assert uuid.UUID(context["requestId"])
+    # Both attempts ran under the invocation's request id, as Lambda's retries do.
+    seen = [call["request_id"] for call in recorded(tmp_path, "call")]
+    assert seen == [context["requestId"]] * 2
     assert TIMESTAMP.match(record["timestamp"])
     assert record == {
         "version": "1.0",

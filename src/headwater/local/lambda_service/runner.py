@@ -404,22 +404,28 @@ class Runner:
                 self._pools[name] = pool
             return pool
 
-    def invoke(self, function: str, event: dict, timeout: float | None = None) -> InvokeResult:
+    def invoke(
+        self,
+        function: str,
+        event: dict,
+        timeout: float | None = None,
+        request_id: str | None = None,
+    ) -> InvokeResult:
         """Invoke synchronously (RequestResponse).
 
         ``function`` is a name or ARN; ``timeout`` overrides the function's configured timeout
         for this invocation. Handler errors, timeouts and crashes come back in the result
         (``function_error`` set), never as exceptions; an unknown function raises
-        FunctionNotFound.
+        FunctionNotFound. ``request_id`` is the asynchronous invocation's, kept by its retries.
         """
         try:
-            return self._pool(function).invoke(event, timeout=timeout)
+            return self._pool(function).invoke(event, timeout=timeout, request_id=request_id)
         except PoolClosed:
             if self._stopping.is_set():
                 raise
             # The function changed between looking up its pool and starting: the new
             # configuration's pool serves it, as a new sandbox would on AWS.
-            return self._pool(function).invoke(event, timeout=timeout)
+            return self._pool(function).invoke(event, timeout=timeout, request_id=request_id)
 
     def invoke_async(self, function: str, event: dict) -> None:
         """Queue an asynchronous (Event) invocation, served as Lambda serves it: retried and
@@ -486,7 +492,7 @@ class Runner:
             self._send_record(invocation, config.on_failure, EVENT_AGE_EXCEEDED)
             return
         try:
-            result = self.invoke(function, invocation.event)
+            result = self.invoke(function, invocation.event, request_id=invocation.request_id)
         except FunctionNotFound as exc:
             log.error("async invoke dropped: %s", exc)
             return
