@@ -192,7 +192,7 @@ class Destinations:
         """An encrypted queue or topic makes its service use the key with the sender's
         permissions: kms:GenerateDataKey and kms:Decrypt (SQS developer guide, key management:
         the producer's permissions). AWS managed keys (alias/aws/...) need no grant."""
-        if not key_id or key_id.startswith("alias/aws/") or self.roles is None:
+        if not key_id or key_id.startswith("alias/aws/") or not (self.roles and self.roles.on):
             return None
         key_arn = self._client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
         context = {
