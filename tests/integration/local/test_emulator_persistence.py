@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from headwater.local.emulator import Emulator
-from tests.support.emulator import make_client
+from tests.support.emulator import code_zip, lambda_role, make_client
 
 pytestmark = pytest.mark.integration
 
@@ -172,3 +172,30 @@ def test_api_gateway_model_and_method_updates_come_back(journaled):
     method = gw.get_method(restApiId=api, resourceId=resource, httpMethod="POST")
     assert method["apiKeyRequired"] is True
     assert method["requestModels"] == {"application/json": "Orders"}
+
+
+def test_event_invoke_config_comes_back_as_last_put(journaled):
+    # The patched Put replaces (moto's appends): replayed in order, the last one wins again.
+    endpoint = journaled().endpoint_url
+    lam = make_client("lambda", endpoint)
+    lam.create_function(
+        FunctionName="async-persisted",
+        Runtime="python3.12",
+        Role=lambda_role(make_client("iam", endpoint), "async-persisted"),
+        Handler="handler.handler",
+        Code={"ZipFile": code_zip()},
+    )
+    destination = {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:failures"}}
+    lam.put_function_event_invoke_config(FunctionName="async-persisted", MaximumRetryAttempts=2)
+    lam.put_function_event_invoke_config(
+        FunctionName="async-persisted", MaximumRetryAttempts=0, DestinationConfig=destination
+    )
+    lam.update_function_event_invoke_config(
+        FunctionName="async-persisted", MaximumEventAgeInSeconds=300
+    )
+
+    lam = make_client("lambda", journaled().endpoint_url)
+    read = lam.get_function_event_invoke_config(FunctionName="async-persisted")
+    assert read["MaximumRetryAttempts"] == 0
+    assert read["MaximumEventAgeInSeconds"] == 300
+    assert read["DestinationConfig"] == destination

@@ -30,9 +30,17 @@ class ServiceRoles:
         self.region = region
         self.on = policies.enabled() if on is None else on
 
-    def denial(self, role_arn: str, session: str, action: str, resource: str) -> str | None:
+    def denial(
+        self,
+        role_arn: str,
+        session: str,
+        action: str,
+        resource: str,
+        context: dict[str, str] | None = None,
+    ) -> str | None:
         """AWS's AccessDenied message when ``role_arn`` may not do ``action`` on ``resource``,
-        None when it may (or when the checks are off)."""
+        None when it may (or when the checks are off). ``context`` adds request condition keys
+        (``kms:ViaService`` for a key a service uses on the role's behalf)."""
         if not self.on:
             return None
         principal = f"arn:aws:sts::{ACCOUNT}:assumed-role/{policies.role_name(role_arn)}/{session}"
@@ -47,6 +55,7 @@ class ServiceRoles:
             "aws:PrincipalAccount": ACCOUNT,
             "aws:PrincipalType": "AssumedRole",
             "aws:RequestedRegion": self.region,
+            **(context or {}),
         }
         decision = evaluate.evaluate(documents, action, resource, context)
         if decision.allowed:

@@ -13,12 +13,15 @@ installed here is the same code.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import boto3
 from botocore.config import Config
@@ -32,6 +35,15 @@ from headwater.local.event_sources.base import (
 )
 from headwater.local.iam.policies import PolicyFiles
 from headwater.local.iam.service_roles import ServiceRoles
+from headwater.local.lambda_service.async_invocations import (
+    EVENT_AGE_EXCEEDED,
+    RETRIES_EXHAUSTED,
+    SUCCESS,
+    AsyncInvocation,
+    Destinations,
+    EventInvokeConfig,
+    invocation_record,
+)
 from headwater.local.lambda_service.workers import (
     EMULATOR_CREDENTIAL,
     FunctionConfig,
@@ -47,8 +59,9 @@ log = logging.getLogger("headwater.local.lambda_service.runner")
 
 # A 2-core machine: more than two warm workers per function only adds memory pressure.
 DEFAULT_MAX_WORKERS_PER_FUNCTION = 2
-# Lambda retries a failed asynchronous invocation twice (after about 1 and 2 minutes on AWS;
-# locally seconds are enough to ride out a transient failure).
+# Lambda retries a failed asynchronous invocation (by default twice: after about 1 and 2 minutes
+# on AWS; locally seconds are enough to ride out a transient failure). The delay before retry n
+# is the n-th of these (the last one for any later retry).
 DEFAULT_ASYNC_RETRY_DELAYS = (1.0, 2.0)
 
 
@@ -101,8 +114,12 @@ class Runner:
         # CLI's `local invoke`) must not consume the daemon's queues.
         self._started = False
         self._threads: list[threading.Thread] = []
-        self._async_queue: queue.Queue[tuple[str, dict, int] | None] = queue.Queue()
+        self._async_queue: queue.Queue[AsyncInvocation | None] = queue.Queue()
         self._timers: set[threading.Timer] = set()
+        self.clock = clock  # asynchronous events' age counts on it (as the schedules' fires)
+        # Each function's asynchronous invocation settings, re-read at most every refresh
+        # interval: (monotonic time read, settings).
+        self._invoke_configs: dict[str, tuple[float, EventInvokeConfig]] = {}
         self._lambda = self._client("lambda")
         # Local IAM checks: each function's workers check their calls against its role's
         # policies (headwater.local.iam); HEADWATER_LOCAL_IAM=off turns them off.
@@ -125,6 +142,14 @@ class Runner:
             )
             if schedules
             else None
+        )
+        # Invocation records of asynchronous invocations go to the function's destinations with
+        # its execution role, checked like its own calls (same switch).
+        self.destinations = Destinations(
+            self._client,
+            ServiceRoles(self._client("iam"), region, on=self.iam.on),
+            self.invoke_event,
+            region,
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -379,26 +404,34 @@ class Runner:
                 self._pools[name] = pool
             return pool
 
-    def invoke(self, function: str, event: dict, timeout: float | None = None) -> InvokeResult:
+    def invoke(
+        self,
+        function: str,
+        event: dict,
+        timeout: float | None = None,
+        request_id: str | None = None,
+    ) -> InvokeResult:
         """Invoke synchronously (RequestResponse).
 
         ``function`` is a name or ARN; ``timeout`` overrides the function's configured timeout
         for this invocation. Handler errors, timeouts and crashes come back in the result
         (``function_error`` set), never as exceptions; an unknown function raises
-        FunctionNotFound.
+        FunctionNotFound. ``request_id`` is the asynchronous invocation's, kept by its retries.
         """
         try:
-            return self._pool(function).invoke(event, timeout=timeout)
+            return self._pool(function).invoke(event, timeout=timeout, request_id=request_id)
         except PoolClosed:
             if self._stopping.is_set():
                 raise
             # The function changed between looking up its pool and starting: the new
             # configuration's pool serves it, as a new sandbox would on AWS.
-            return self._pool(function).invoke(event, timeout=timeout)
+            return self._pool(function).invoke(event, timeout=timeout, request_id=request_id)
 
     def invoke_async(self, function: str, event: dict) -> None:
-        """Queue an asynchronous (Event) invocation; failures are logged and retried twice."""
-        self._async_queue.put((function, event, 0))
+        """Queue an asynchronous (Event) invocation, served as Lambda serves it: retried and
+        dead-lettered per the function's event invoke configuration (``_run_async``)."""
+        invocation = AsyncInvocation(function, event, str(uuid4()), self.clock())
+        self._async_queue.put(invocation)
 
     def invoke_event(self, function: str, event: dict) -> None:
         """Invoke with InvocationType Event as a caller sees it: an unknown function is refused
@@ -420,37 +453,109 @@ class Runner:
             if item is None or self._stopping.is_set():
                 return
             threading.Thread(
-                target=self._run_async, args=item, name="runner-async-invoke", daemon=True
+                target=self._run_async, args=(item,), name="runner-async-invoke", daemon=True
             ).start()
 
-    def _run_async(self, function: str, event: dict, attempt: int) -> None:
+    def event_invoke_config(self, function: str) -> EventInvokeConfig:
+        """The function's asynchronous invocation settings (AWS's defaults when it has none),
+        read from the emulator at most once per refresh interval."""
+        name = _function_name(function)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._invoke_configs.get(name)
+        if cached is not None and now - cached[0] < self.refresh_interval:
+            return cached[1]
         try:
-            result = self.invoke(function, event)
+            conf = self._lambda.get_function_event_invoke_config(FunctionName=name)
+            config = EventInvokeConfig.from_api(conf)
+        except self._lambda.exceptions.ResourceNotFoundException:
+            config = EventInvokeConfig()
+        except Exception as exc:  # emulator restarting: the last settings read, else defaults
+            log.warning("cannot read the event invoke config of %s: %s", name, exc)
+            return cached[1] if cached is not None else EventInvokeConfig()
+        with self._lock:
+            self._invoke_configs[name] = (now, config)
+        return config
+
+    def _run_async(self, invocation: AsyncInvocation) -> None:
+        function = invocation.function
+        config = self.event_invoke_config(function)
+        age = (self.clock() - invocation.enqueued_at).total_seconds()
+        if invocation.attempts and age > config.maximum_event_age_seconds:
+            log.error(
+                "async invoke of %s: event discarded after %d attempts, %.0fs old (maximum %ds)",
+                function,
+                invocation.attempts,
+                age,
+                config.maximum_event_age_seconds,
+            )
+            self._send_record(invocation, config.on_failure, EVENT_AGE_EXCEEDED)
+            return
+        try:
+            result = self.invoke(function, invocation.event, request_id=invocation.request_id)
         except FunctionNotFound as exc:
             log.error("async invoke dropped: %s", exc)
             return
         except Exception as exc:
             log.warning("async invoke of %s failed: %s", function, exc)
             result = None
-        if result is not None and result.ok:
+        if result is not None:
+            payload, error = result.payload, result.function_error
+        else:
+            payload, error = {"errorMessage": "runner error"}, "Unhandled"
+        invocation = dataclasses.replace(
+            invocation,
+            attempts=invocation.attempts + 1,
+            last_payload=payload,
+            last_error=error,
+        )
+        if error is None:
+            self._send_record(invocation, config.on_success, SUCCESS)
             return
-        detail = result.payload if result is not None else "runner error"
-        if attempt >= len(self.async_retry_delays) or self._stopping.is_set():
+        if invocation.attempts > config.maximum_retry_attempts:
             log.error(
-                "async invoke of %s failed after %d attempts: %s", function, attempt + 1, detail
+                "async invoke of %s failed after %d attempts: %s",
+                function,
+                invocation.attempts,
+                payload,
             )
+            self._send_record(invocation, config.on_failure, RETRIES_EXHAUSTED)
             return
-        delay = self.async_retry_delays[attempt]
-        log.warning("async invoke of %s failed (%s); retry in %.1fs", function, detail, delay)
+        if self._stopping.is_set():
+            return
+        delays = self.async_retry_delays or (0.0,)
+        delay = delays[min(invocation.attempts, len(delays)) - 1]
+        log.warning("async invoke of %s failed (%s); retry in %.1fs", function, payload, delay)
 
         def retry() -> None:
             with self._lock:
                 self._timers.discard(timer)
             if not self._stopping.is_set():
-                self._async_queue.put((function, event, attempt + 1))
+                self._async_queue.put(invocation)
 
         timer = threading.Timer(delay, retry)
         timer.daemon = True
         with self._lock:
             self._timers.add(timer)
         timer.start()
+
+    def _send_record(
+        self, invocation: AsyncInvocation, destination: str | None, condition: str
+    ) -> None:
+        """Send the invocation record to ``destination`` with the function's execution role."""
+        if destination is None or self._stopping.is_set():
+            return
+        with self._lock:
+            config = self._functions.get(_function_name(invocation.function))
+        if config is None:
+            log.error("async invoke of %s: record dropped, no such function", invocation.function)
+            return
+        record = invocation_record(
+            function_arn=config.arn,
+            invocation=invocation,
+            condition=condition,
+            payload=invocation.last_payload,
+            function_error=invocation.last_error,
+            now=self.clock(),
+        )
+        self.destinations.send(destination, record, config.role, config.name)

@@ -316,9 +316,14 @@ class FunctionPool:
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def invoke(
-        self, event: Any, timeout: float | None = None, invoked_arn: str | None = None
+        self,
+        event: Any,
+        timeout: float | None = None,
+        invoked_arn: str | None = None,
+        request_id: str | None = None,
     ) -> InvokeResult:
-        request_id = str(uuid.uuid4())
+        # An asynchronous invocation keeps its request id through its retries, as on AWS.
+        request_id = request_id or str(uuid.uuid4())
         limit = float(timeout if timeout is not None else self.config.timeout)
         started = time.monotonic()
         worker, cold = self._acquire()

@@ -17,6 +17,10 @@ matters. :func:`apply` installs them all, once.
 - ``dynamodb``: item attributes serialised directly (moto's generic walk cost ~20 ms per item).
 - ``server``: moto's module listing read once, not with ~100 system calls per request.
 - ``apigateway``: UpdateModel, UpdateMethod, UpdateIntegration (moto lacks them: Terraform hangs).
+- ``lambda_event_invoke_config``: Put replaces and Update merges a function's asynchronous
+  invocation settings (moto appends and keeps reading the first: the runner honours them).
+- ``lambda_invoke``: ``Invoke`` with InvocationType Event is handed to the runner (moto needs
+  Docker and runs nothing).
 - ``lambda_invoker``: where the patches hand Lambda invocations (the runner, once registered).
 """
 
@@ -31,6 +35,8 @@ from headwater.local.moto_patches import (
     dynamodb,
     event_source_mappings,
     events,
+    lambda_event_invoke_config,
+    lambda_invoke,
     s3,
     server,
     sns,
@@ -70,4 +76,6 @@ def apply() -> None:
         sns.apply()
         sqs.apply()
         apigateway.apply()
+        lambda_event_invoke_config.apply()
+        lambda_invoke.apply()
         _applied = True
