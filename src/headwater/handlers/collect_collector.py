@@ -29,6 +29,37 @@ class Settings:
     max_backfill_days: str = env_var("COLLECT_MAX_BACKFILL_DAYS", "30", empty_is_unset=True)
     initial_days: str = env_var("COLLECT_INITIAL_DAYS", "7", empty_is_unset=True)
     retention_days: str = env_var("COLLECT_FACT_RETENTION_DAYS", "0", empty_is_unset=True)
+    meta_base_url: str = env_var(
+        "COLLECT_META_BASE_URL", "https://graph.facebook.com/v21.0", empty_is_unset=True
+    )
+
+
+# Seconds kept back from the function's remaining time: a connector that stops backing off then
+# raises a clear error (and the checkpoint keeps the windows done) instead of being killed.
+TIME_RESERVE_SECONDS = 30.0
+
+
+def connectors(config: Settings, remaining_seconds: float | None) -> Any:
+    """``registry.get`` with this deployment's settings applied: the Meta connector talks to
+    ``COLLECT_META_BASE_URL`` and never sleeps past the invocation's remaining time."""
+    import dataclasses
+
+    from headwater.collect.connectors import registry
+    from headwater.collect.connectors.meta import MetaInsightsConnector
+
+    def get(name: str) -> Any:
+        connector = registry.get(name)
+        if isinstance(connector, MetaInsightsConnector):
+            backoff = connector.backoff
+            if remaining_seconds is not None:
+                budget = max(0.0, remaining_seconds - TIME_RESERVE_SECONDS)
+                backoff = dataclasses.replace(
+                    backoff, max_wait_seconds=min(backoff.max_wait_seconds, budget)
+                )
+            return dataclasses.replace(connector, base_url=config.meta_base_url, backoff=backoff)
+        return connector
+
+    return get
 
 
 def policy(config: Settings) -> Any:
@@ -65,6 +96,11 @@ def _dynamodb() -> Any:
     )
 
 
+def _remaining_seconds(context: Any) -> float | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return remaining() / 1000.0 if callable(remaining) else None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger, metrics = observability()
 
@@ -93,6 +129,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             secret_prefix=config.secret_prefix,
             policy=rules,
             logger=logger,
+            connectors=connectors(config, _remaining_seconds(context)),
         )
         metrics.add_metric(name="FactsWritten", unit=MetricUnit.Count, value=summary.facts)
         metrics.add_metric(name="WindowsCollected", unit=MetricUnit.Count, value=summary.windows)

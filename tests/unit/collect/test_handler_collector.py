@@ -138,3 +138,42 @@ def test_the_token_is_in_no_log_line_metric_or_error(deployed, capsys, monkeypat
     (failed,) = [line for line in _lines(out) if line.get("message") == "collect failed"]
     assert failed["windows"] == 1 and failed["schedule_id"] == SCHEDULE_ID
     assert len(all_items(deployed)) == 3  # the first window is kept
+
+
+def test_the_meta_connector_collects_from_the_configured_base_url(deployed, monkeypatch):
+    """COLLECT_META_BASE_URL reaches the registered Meta connector: a run against the loopback
+    fake collects its rows with the owner's token (the default URL would be unreachable here)."""
+    from tests.support.fake_meta import TOKEN as META_TOKEN
+    from tests.support.fake_meta import FakeMeta
+
+    boto3.client("secretsmanager").create_secret(
+        Name=f"{SECRET_PREFIX}alice/meta",
+        SecretString=json.dumps({"source": "meta_insights", "token": META_TOKEN}),
+    )
+    event = job_input(
+        source="meta_insights", connection="meta", account="act_1234567890", params={}
+    )
+    with FakeMeta() as fake:
+        monkeypatch.setenv("COLLECT_META_BASE_URL", fake.base_url)
+        result = collect_collector.handler(event, LambdaContext())
+    assert fake.pages >= 2 and fake.throttled == 0  # one page per day at least
+    items = all_items(deployed)
+    assert result["facts"] == len(items) > 0
+    assert {item["pk"] for item in items} == {"alice#meta_insights#act_1234567890"}
+
+
+def test_the_meta_connector_never_waits_past_the_remaining_time():
+    """The wait budget is the invocation's remaining time less a reserve, never more than the
+    connector's own bound."""
+    from headwater.collect.connectors.meta import MetaInsightsConnector
+
+    config = collect_collector.Settings(
+        facts_table="f", state_table="s", secret_prefix="p/", meta_base_url="http://127.0.0.1:9"
+    )
+    short = collect_collector.connectors(config, 100.0)("meta_insights")
+    assert isinstance(short, MetaInsightsConnector)
+    assert short.base_url == "http://127.0.0.1:9"
+    assert short.backoff.max_wait_seconds == 100.0 - collect_collector.TIME_RESERVE_SECONDS
+    long = collect_collector.connectors(config, 3600.0)("meta_insights")
+    assert long.backoff.max_wait_seconds == MetaInsightsConnector().backoff.max_wait_seconds
+    assert collect_collector.connectors(config, 1.0)("synthetic") is registry.get("synthetic")
