@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from headwater.local.iam.service_roles import ServiceRoles
 from headwater.local.lambda_service.workers import InvokeResult
 
 # States in which Lambda's pollers run (a mapping is "Creating"/"Enabling" only briefly on AWS).
@@ -59,6 +60,10 @@ class SourceRuntime:
     client: Callable[[str], Any]  # a new boto3 client for the emulator: client("sqs")
     region: str
     max_concurrency: int  # the runner's cap on concurrent invocations per function
+    # Acting with the function's execution role (a stream mapping's on-failure destination):
+    # the local IAM checks and the role's ARN as the function is configured now.
+    roles: ServiceRoles | None = None
+    function_role: Callable[[], str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,8 @@ class Runner:
         self.iam = PolicyFiles(
             self._client("iam"), region, state_dir / "iam" if state_dir is not None else None
         )
+        # A service acting with a customer's role (stream mappings' on-failure destinations).
+        self.roles = ServiceRoles(self._client("iam"), region, on=self.iam.on)
         # EventBridge Scheduler schedules fire through this runner (headwater.local.scheduler);
         # the daemon's runner turns it on, a runner used only to invoke does not.
         # Its deliveries are checked against each schedule's execution role like the functions'
@@ -117,7 +119,7 @@ class Runner:
             Scheduler(
                 self._client("scheduler"),
                 self.invoke_event,
-                roles=ServiceRoles(self._client("iam"), region, on=self.iam.on),
+                roles=self.roles,
                 sqs=self._client("sqs"),
                 events=self._client("events"),
                 clock=clock,
@@ -282,7 +284,19 @@ class Runner:
         def invoke(event: dict[str, Any]) -> InvokeResult:
             return self.invoke(function_arn, event)
 
-        runtime = SourceRuntime(invoke, self._client, self.region, self.max_workers_per_function)
+        def function_role() -> str | None:
+            with self._lock:
+                config = self._functions.get(_function_name(function_arn))
+            return config.role if config is not None else None
+
+        runtime = SourceRuntime(
+            invoke,
+            self._client,
+            self.region,
+            self.max_workers_per_function,
+            roles=self.roles,
+            function_role=function_role,
+        )
         source = registry.build(mapping, runtime)
         self._sources[mapping.uuid] = source
         source.start()
