@@ -187,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         "args": vars(args),
         "seconds": times,
         "delivered": {
-            name: _delivered(work / f"by-{name.replace('_', '-')}")
-            for name in ("poller", "by_hand")
+            "poller": _delivered(work / "by-poller"),
+            "by_hand": _delivered(work / "by-hand"),
         },
         "ratios": {"poller/by_hand": rows[0][2], "ttl_check/all_items": rows[2][2]},
     }
