@@ -164,3 +164,23 @@ def test_stream_records_are_reshaped_for_lambda():
     assert shaped["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
     del raw["userIdentity"]
     assert "userIdentity" not in dynamodb_record(raw, STREAM, "eu-west-1")
+
+
+def test_status_lines_carry_a_sources_note():
+    (line,) = status_lines(
+        [
+            {
+                "uuid": "u-9",
+                "function": "sink",
+                "source_arn": STREAM,
+                "status": "polling",
+                "batch_size": 100,
+                "concurrency": 1,
+                "note": "ParallelizationFactor 4 is served as 1 locally",
+            }
+        ]
+    )
+    assert line == (
+        f"mapping:  {STREAM} -> sink (u-9): polling (batch 100, concurrency 1): "
+        "ParallelizationFactor 4 is served as 1 locally"
+    )
