@@ -504,3 +504,31 @@ def test_parallelization_factor_above_one_is_served_as_one_and_says_so(aws, runn
     assert "ParallelizationFactor 4 is served as 1" in described["note"]
     (status,) = [m for m in runner.mappings_status() if m["uuid"] == uuid]
     assert status["status"] == "polling"
+
+
+def test_an_sns_on_failure_destination_gets_the_record_published(aws, runner, function, record_dir):
+    ddb = aws("dynamodb")
+    stream_arn = make_table(ddb)
+    sqs, sns = aws("sqs"), aws("sns")
+    url, queue_arn = make_queue(sqs, "from-topic")
+    topic_arn = sns.create_topic(Name="stream-failures")["TopicArn"]
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    fn = function(statements=[{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn}])
+    put(ddb, "p", "poison")
+    map_stream(
+        aws,
+        runner,
+        fn,
+        stream_arn,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": topic_arn}},
+    )
+    (failure,) = received(sqs, url, 1)
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 1
+    assert failure["DDBStreamBatchInfo"]["streamArn"] == stream_arn
