@@ -194,7 +194,8 @@ def test_records_arrive_in_lambdas_exact_shape(aws, runner, function, record_dir
         ExpressionAttributeValues={":v": {"N": "2"}},
     )
     ddb.delete_item(TableName="facts", Key={"pk": {"S": "a"}})
-    records = wait_for(lambda: len(delivered(record_dir)) == 3 and batches(record_dir)[0], 10, "3")
+    wait_for(lambda: len(delivered(record_dir)) == 3, 10, "the three records")
+    records = [r for batch in batches(record_dir) for r in batch]
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
     for record in records:
         assert set(record) == LAMBDA_RECORD_KEYS  # no userIdentity on a delete by a caller
@@ -258,7 +259,7 @@ def test_batching_window_gathers_records_written_apart_into_one_invocation(
 ):
     ddb = aws("dynamodb")
     stream_arn = make_table(ddb)
-    map_stream(aws, runner, function(), stream_arn, BatchSize=100, MaximumBatchingWindowInSeconds=2)
+    map_stream(aws, runner, function(), stream_arn, BatchSize=100, MaximumBatchingWindowInSeconds=3)
     for n in range(3):
         put(ddb, f"w{n}")
         time.sleep(0.4)  # longer than a poll (0.25 s): without the window, several batches
@@ -450,13 +451,15 @@ def test_records_older_than_the_maximum_age_are_given_up_without_invoking(
         statements=[{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}]
     )
     put(ddb, "stale")
-    time.sleep(2.2)  # creation times are whole seconds: older than 1 s for sure
+    # Creation times are whole seconds, rounded down: 4.2 s later it is older than 3 s for sure,
+    # and a fresh record (at most 1 s + a poll "old") is not.
+    time.sleep(4.2)
     map_stream(
         aws,
         runner,
         fn,
         stream_arn,
-        MaximumRecordAgeInSeconds=1,
+        MaximumRecordAgeInSeconds=3,
         DestinationConfig={"OnFailure": {"Destination": queue_arn}},
     )
     (failure,) = received(sqs, url, 1)
