@@ -535,3 +535,32 @@ def test_an_sns_on_failure_destination_gets_the_record_published(aws, runner, fu
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert failure["requestContext"]["approximateInvokeCount"] == 1
     assert failure["DDBStreamBatchInfo"]["streamArn"] == stream_arn
+
+
+def test_a_restarted_runner_resumes_where_each_shard_stood(
+    aws, endpoint, function, record_dir, tmp_path
+):
+    ddb = aws("dynamodb")
+    stream_arn = make_table(ddb)
+    fn = function()
+    put(ddb, "a")
+    put(ddb, "b")
+    checkpoints = tmp_path / "stream_checkpoints.json"
+    first = Runner(endpoint, REGION, refresh_interval=0.3, stream_checkpoints=checkpoints)
+    first.start()
+    try:
+        map_stream(aws, first, fn, stream_arn)
+        wait_for(lambda: delivered(record_dir) == ["a", "b"], 10, "a and b")
+    finally:
+        first.stop()
+    put(ddb, "c")  # while no runner runs
+    second = Runner(endpoint, REGION, refresh_interval=0.3, stream_checkpoints=checkpoints)
+    second.start()
+    try:
+        wait_for(lambda: delivered(record_dir)[-1:] == ["c"], 10, "c after the restart")
+        time.sleep(0.6)
+    finally:
+        second.stop()
+    assert delivered(record_dir) == ["a", "b", "c"]  # nothing read again from TRIM_HORIZON
+    (position,) = json.loads(checkpoints.read_text()).values()
+    assert position == batches(record_dir)[-1][-1]["dynamodb"]["SequenceNumber"]

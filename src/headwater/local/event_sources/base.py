@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from headwater.local.event_sources.checkpoints import CheckpointStore
 from headwater.local.iam.service_roles import ServiceRoles
 from headwater.local.lambda_service.workers import InvokeResult
 
@@ -64,6 +65,8 @@ class SourceRuntime:
     # the local IAM checks and the role's ARN as the function is configured now.
     roles: ServiceRoles | None = None
     function_role: Callable[[], str | None] | None = None
+    # Where stream mappings' shards stand (``checkpoints``); None: kept for this process only.
+    checkpoints: CheckpointStore | None = None
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,8 @@ source in Lambda"):
 - ``ParallelizationFactor`` above 1 is served as 1 (records of a shard stay in order); the
   mapping's status says so.
 
-Checkpoints live in this process (``_CHECKPOINTS``): a mapping updated by Terraform restarts its
-source without re-reading from its starting position. They are not persisted: after the daemon
-restarts, a TRIM_HORIZON mapping reads its stream again from the oldest record.
+Checkpoints are kept by ``checkpoints.CheckpointStore`` (the runtime's, else one per process): a
+mapping updated by Terraform, or the daemon restarted, resumes where each shard stood.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from headwater.local.event_sources.base import ACTIVE_STATES, SourceRuntime, SourceType
+from headwater.local.event_sources.checkpoints import CheckpointStore
 from headwater.local.lambda_service.workers import InvokeResult
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,8 @@ POLL_INTERVAL = 0.25
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 - 1024
 GET_RECORDS_LIMIT = 1000
 _MAX_RETRY_DELAY = 2.0
-# Mapping UUID and shard id -> the last sequence number acknowledged (see the module docstring).
-_CHECKPOINTS: dict[tuple[str, str], str] = {}
-_CHECKPOINTS_LOCK = threading.Lock()
+# Checkpoints of runners that were not given a store: as long as the process lives.
+_PROCESS_CHECKPOINTS = CheckpointStore()
 
 
 @dataclass(frozen=True)
@@ -250,6 +249,7 @@ class StreamPoller:
             target=self._run, name=f"ddb-stream-{mapping.uuid[:8]}", daemon=True
         )
         self._shards: dict[str, _Shard] = {}
+        self._checkpoints = runtime.checkpoints or _PROCESS_CHECKPOINTS
         self.invocations = 0  # batches handed to the function (status and tests)
         self.failures_sent = 0  # invocation records sent to the on-failure destination
         self.last_error: str | None = None
@@ -280,7 +280,7 @@ class StreamPoller:
             "on_failure": mapping.on_failure,
             "concurrency": 1,
             "checkpoints": {
-                shard_id: _checkpoint(mapping.uuid, shard_id) for shard_id in list(self._shards)
+                shard_id: self._checkpoint(shard_id) for shard_id in list(self._shards)
             },
             "batches": self.invocations,
             "failures_sent": self.failures_sent,
@@ -291,6 +291,10 @@ class StreamPoller:
                 "(one batch per shard at a time)"
             )
         return described
+
+    def _checkpoint(self, shard_id: str) -> str | None:
+        key = self._checkpoints.key(self.mapping.uuid, self.mapping.stream_arn, shard_id)
+        return self._checkpoints.get(key)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -339,7 +343,7 @@ class StreamPoller:
 
     def _iterator(self, client: Any, shard: _Shard) -> str:
         if shard.iterator is None:
-            after = shard.last_fetched or _checkpoint(self.mapping.uuid, shard.shard_id)
+            after = shard.last_fetched or self._checkpoint(shard.shard_id)
             if after is not None:
                 kwargs = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
             else:
@@ -445,8 +449,9 @@ class StreamPoller:
         """The first ``count`` buffered records are done: the checkpoint moves past them."""
         done, shard.buffer = shard.buffer[:count], shard.buffer[count:]
         if done:
-            _set_checkpoint(
-                self.mapping.uuid, shard.shard_id, done[-1]["dynamodb"]["SequenceNumber"]
+            self._checkpoints.set(
+                self._checkpoints.key(self.mapping.uuid, self.mapping.stream_arn, shard.shard_id),
+                done[-1]["dynamodb"]["SequenceNumber"],
             )
             shard.retries = 0
             shard.invokes = 0
@@ -537,16 +542,6 @@ class StreamPoller:
         else:
             self._runtime.client("sns").publish(TopicArn=destination, Message=body)
         self.failures_sent += 1
-
-
-def _checkpoint(mapping_uuid: str, shard_id: str) -> str | None:
-    with _CHECKPOINTS_LOCK:
-        return _CHECKPOINTS.get((mapping_uuid, shard_id))
-
-
-def _set_checkpoint(mapping_uuid: str, shard_id: str, sequence_number: str) -> None:
-    with _CHECKPOINTS_LOCK:
-        _CHECKPOINTS[(mapping_uuid, shard_id)] = sequence_number
 
 
 def _build(mapping: StreamMapping, runtime: SourceRuntime) -> StreamPoller:

@@ -30,6 +30,7 @@ from headwater.local.event_sources.base import (
     SourceRuntime,
     UnsupportedMapping,
 )
+from headwater.local.event_sources.checkpoints import CheckpointStore
 from headwater.local.iam.policies import PolicyFiles
 from headwater.local.iam.service_roles import ServiceRoles
 from headwater.local.lambda_service.workers import (
@@ -79,6 +80,7 @@ class Runner:
         state_dir: Path | None = None,
         schedules: bool = False,
         clock: Clock = utc_now,
+        stream_checkpoints: Path | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
@@ -86,6 +88,8 @@ class Runner:
         self.max_workers_per_function = max(1, max_workers_per_function)
         self.async_retry_delays = tuple(async_retry_delays)
         self.state_dir = state_dir
+        # Stream mappings resume where their shards stood (a file survives a daemon restart).
+        self.stream_checkpoints = CheckpointStore(stream_checkpoints)
         self._lock = threading.RLock()
         self._client_lock = threading.Lock()
         # Serialises refreshes (an older listing must not be applied after a newer one) without
@@ -296,6 +300,7 @@ class Runner:
             self.max_workers_per_function,
             roles=self.roles,
             function_role=function_role,
+            checkpoints=self.stream_checkpoints,
         )
         source = registry.build(mapping, runtime)
         self._sources[mapping.uuid] = source
