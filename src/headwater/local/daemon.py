@@ -43,6 +43,7 @@ CRASH_RELEASE_TIMEOUT = 10.0
 PORT_RELEASE_GRACE = 3.0
 # While the daemon replays its journal it touches this file; start() waits as long as it moves.
 REPLAY_FILE = "local.replay"
+CHECKPOINTS_FILE = "stream_checkpoints.json"
 REPLAY_STALL = 30.0
 
 
@@ -287,7 +288,10 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
         return 1
     finally:
         replay_file.unlink(missing_ok=True)
-    runner = _start_runner(emulator.endpoint_url, region, paths)
+    checkpoints = (
+        None if durability == "memory" else persistence.state_dir(paths.root) / CHECKPOINTS_FILE
+    )
+    runner = _start_runner(emulator.endpoint_url, region, paths, checkpoints)
     if runner is not None:
         # Asynchronous invocations the emulator's patches hand over (EventBridge, SNS).
         emulator.on_invoke = runner.invoke_async
@@ -333,7 +337,9 @@ def run(paths: state.StatePaths, port: int = DEFAULT_PORT, region: str = DEFAULT
     return 0
 
 
-def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):
+def _start_runner(
+    endpoint_url: str, region: str, paths: state.StatePaths, checkpoints: Path | None = None
+):
     try:
         from headwater.local.lambda_service.runner import Runner
     except ImportError as exc:
@@ -342,7 +348,14 @@ def _start_runner(endpoint_url: str, region: str, paths: state.StatePaths):
         return None
     # The state directory receives the runner's view of event source mappings (local status).
     # ... and fires EventBridge Scheduler schedules (headwater.local.scheduler).
-    runner = Runner(endpoint_url, region=region, state_dir=paths.root, schedules=True)
+    # Stream mappings' checkpoints sit next to the journal: `local reset` drops both.
+    runner = Runner(
+        endpoint_url,
+        region=region,
+        state_dir=paths.root,
+        schedules=True,
+        stream_checkpoints=checkpoints,
+    )
     runner.start()
     return runner
 

@@ -85,6 +85,7 @@ class Emulator:
         fsync: bool = False,
         region: str = DEFAULT_REGION,
         replay_progress: Callable[[int, int], None] | None = None,
+        ttl_sweep_interval: float | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -94,6 +95,9 @@ class Emulator:
         self.replay_progress = replay_progress
         self.persistence = None
         self._server = None
+        # DynamoDB TTL expiry (moto has none): see headwater.local.dynamodb_ttl.
+        self.ttl_sweep_interval = ttl_sweep_interval
+        self.ttl_sweeper = None
 
     @property
     def endpoint_url(self) -> str:
@@ -109,7 +113,17 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        app = DomainDispatcherApplication(create_backend_app)
+        from headwater.local import dynamodb_ttl
+
+        try:
+            interval = (
+                dynamodb_ttl.interval_from_env()
+                if self.ttl_sweep_interval is None
+                else self.ttl_sweep_interval
+            )
+        except ValueError as exc:
+            raise EmulatorError(str(exc)) from exc
+        app = dynamodb_ttl.SweepApp(DomainDispatcherApplication(create_backend_app))
         if self.persist_dir is not None:
             from headwater.local.persistence import Persistence
 
@@ -129,9 +143,15 @@ class Emulator:
         if not wait_until_ready(self.endpoint_url, ready_timeout):
             self.stop()
             raise EmulatorError(f"emulator at {self.endpoint_url} did not become ready")
+        # The sweep goes through ``app`` (journaled when persisting), like a client's write.
+        self.ttl_sweeper = dynamodb_ttl.Sweeper(app, interval)
+        self.ttl_sweeper.start()
         log.info("emulator listening on %s", self.endpoint_url)
 
     def stop(self) -> None:
+        sweeper, self.ttl_sweeper = self.ttl_sweeper, None
+        if sweeper is not None:
+            sweeper.stop()
         server, self._server = self._server, None
         if server is not None:
             server.stop()

@@ -157,7 +157,7 @@ def test_up_status_use_and_down(cli: Cli):
     s3.create_bucket(Bucket="daemon-bucket")
     assert "daemon-bucket" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
-    # A mapping the runner cannot serve is listed with its reason, not left out.
+    # A DynamoDB stream mapping is listed and served by the runner.
     aws = session(port)
     stream_arn = aws.client("dynamodb").create_table(
         TableName="daemon-table",
@@ -175,7 +175,7 @@ def test_up_status_use_and_down(cli: Cli):
         time.sleep(0.5)
     (line,) = [ln for ln in cli("status").stdout.splitlines() if stream_arn in ln]
     assert line.startswith(f"mapping:  {stream_arn} -> stream-reader (")
-    assert "unsupported: DynamoDB stream mappings are not served" in line
+    assert "polling (batch 100, concurrency 1)" in line
 
     again = cli("up", "--port", str(port))
     assert again.returncode == 0

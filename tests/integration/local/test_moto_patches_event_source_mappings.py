@@ -87,3 +87,56 @@ def test_event_source_mapping_configuration_round_trips(aws, unique, make_functi
 
     listed = lam.list_event_source_mappings(FunctionName=function_arn)["EventSourceMappings"]
     assert [m["UUID"] for m in listed] == [created["UUID"]]
+
+
+def test_stream_mapping_configuration_round_trips(aws, unique, make_function):
+    """Every setting the stream poller reads, as Terraform's aws_lambda_event_source_mapping sets
+    them on a DynamoDB stream, comes back from Get and ListEventSourceMappings."""
+    from headwater.local.event_sources.dynamodb_streams import StreamMapping
+
+    function_arn = make_function()
+    stream_arn = aws("dynamodb").create_table(
+        TableName=f"cfg-{unique}",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    _, queue_arn = make_queue(aws, f"cfg-fail-{unique}")
+    lam = aws("lambda")
+    created = lam.create_event_source_mapping(
+        EventSourceArn=stream_arn,
+        FunctionName=function_arn,
+        StartingPosition="LATEST",
+        BatchSize=7,
+        MaximumBatchingWindowInSeconds=2,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=3,
+        MaximumRecordAgeInSeconds=120,
+        ParallelizationFactor=1,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
+    fetched = lam.get_event_source_mapping(UUID=created["UUID"])
+    (listed,) = [
+        m
+        for m in lam.list_event_source_mappings(FunctionName=function_arn)["EventSourceMappings"]
+        if m["UUID"] == created["UUID"]
+    ]
+    expected = StreamMapping(
+        uuid=created["UUID"],
+        function_arn=function_arn,
+        stream_arn=stream_arn,
+        enabled=True,
+        starting_position="LATEST",
+        batch_size=7,
+        batching_window=2.0,
+        report_batch_item_failures=True,
+        bisect=True,
+        maximum_retry_attempts=3,
+        maximum_record_age=120,
+        on_failure=queue_arn,
+        parallelization_factor=1,
+    )
+    for mapping in (created, fetched, listed):
+        assert StreamMapping.from_api(mapping) == expected

@@ -606,17 +606,14 @@ def test_deleted_mapping_stops_its_poller(aws, sqs_function, make_runner):
     )
 
 
-def test_dynamodb_stream_mapping_is_reported_unsupported_not_ignored(
+def test_kinesis_stream_mapping_is_reported_unsupported_not_ignored(
     aws, sqs_function, make_runner, tmp_path, caplog
 ):
-    ddb = aws("dynamodb")
-    stream_arn = ddb.create_table(
-        TableName="changes",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]["LatestStreamArn"]
+    kinesis = aws("kinesis")
+    kinesis.create_stream(StreamName="clicks", ShardCount=1)
+    stream_arn = kinesis.describe_stream_summary(StreamName="clicks")["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
     stream_uuid = aws("lambda").create_event_source_mapping(
         EventSourceArn=stream_arn, FunctionName="consumer", StartingPosition="TRIM_HORIZON"
     )["UUID"]
@@ -624,7 +621,6 @@ def test_dynamodb_stream_mapping_is_reported_unsupported_not_ignored(
     queue_uuid = aws("lambda").create_event_source_mapping(
         EventSourceArn=queue_arn, FunctionName="consumer"
     )["UUID"]
-    ddb.put_item(TableName="changes", Item={"pk": {"S": "a"}})
     state_dir = tmp_path / "state"
 
     with caplog.at_level(logging.WARNING, logger="headwater.local.lambda_service.runner"):
@@ -632,7 +628,7 @@ def test_dynamodb_stream_mapping_is_reported_unsupported_not_ignored(
         time.sleep(1.6)  # three more refreshes: the reason is logged once, not per refresh
 
     published = {m["uuid"]: m for m in read_mappings(state_dir)}
-    reason = NOT_SERVED["dynamodb"]
+    reason = NOT_SERVED["kinesis"]
     assert published[stream_uuid] == {
         "uuid": stream_uuid,
         "function": "consumer",
@@ -646,18 +642,39 @@ def test_dynamodb_stream_mapping_is_reported_unsupported_not_ignored(
     assert len(logged) == 1 and reason in logged[0]
     lines = status_lines(read_mappings(state_dir))
     assert f"mapping:  {stream_arn} -> consumer ({stream_uuid}): unsupported: {reason}" in lines
-    # Read from the emulator, never run by moto: the stream still holds its record.
-    streams = aws("dynamodbstreams")
-    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
-    iterator = streams.get_shard_iterator(
-        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
-    assert [r["eventName"] for r in streams.get_records(ShardIterator=iterator)["Records"]] == [
-        "INSERT"
-    ]
 
     runner.stop()
     assert read_mappings(state_dir) == []  # a stopped runner serves nothing
+
+
+def test_dynamodb_stream_mapping_is_polled_and_published(aws, sqs_function, make_runner, tmp_path):
+    ddb = aws("dynamodb")
+    stream_arn = ddb.create_table(
+        TableName="changes",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    stream_uuid = aws("lambda").create_event_source_mapping(
+        EventSourceArn=stream_arn,
+        FunctionName="consumer",
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=3,
+    )["UUID"]
+    state_dir = tmp_path / "state"
+    runner = make_runner(state_dir=state_dir)
+    wait_for(lambda: stream_uuid in runner.event_sources(), 10, "the stream poller")
+    published = wait_for(
+        lambda: {m["uuid"]: m for m in read_mappings(state_dir)}.get(stream_uuid), 10, "status"
+    )
+    assert published["status"] == "polling"
+    assert published["batch_size"] == 3 and published["starting_position"] == "TRIM_HORIZON"
+    lines = status_lines(read_mappings(state_dir))
+    assert (
+        f"mapping:  {stream_arn} -> consumer ({stream_uuid}): polling (batch 3, concurrency 1)"
+        in lines
+    )
 
 
 def test_mapping_runs_batches_concurrently_up_to_the_cap(

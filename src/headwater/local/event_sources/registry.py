@@ -1,15 +1,15 @@
 """Which source type serves a mapping, chosen by the service in its ``EventSourceArn``.
 
 Sources Lambda supports but the local mode does not serve yet are named with the reason, so
-``headwater local status`` says why nothing happens; a DynamoDB stream or Kinesis source type
-plugs in by adding an entry to ``SOURCE_TYPES`` and removing it from ``NOT_SERVED``.
+``headwater local status`` says why nothing happens; a Kinesis source type plugs in by adding an
+entry to ``SOURCE_TYPES`` and removing it from ``NOT_SERVED``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from headwater.local.event_sources import sqs
+from headwater.local.event_sources import dynamodb_streams, sqs
 from headwater.local.event_sources.base import (
     EventSource,
     SourceConfig,
@@ -18,11 +18,12 @@ from headwater.local.event_sources.base import (
     UnsupportedMapping,
 )
 
-SOURCE_TYPES: dict[str, SourceType] = {"sqs": sqs.SOURCE_TYPE}
+SOURCE_TYPES: dict[str, SourceType] = {
+    "sqs": sqs.SOURCE_TYPE,
+    "dynamodb": dynamodb_streams.SOURCE_TYPE,
+}
 
 NOT_SERVED: dict[str, str] = {
-    "dynamodb": "DynamoDB stream mappings are not served by the local runner yet "
-    "(moto's own delivery needs Docker and is switched off)",
     "kinesis": "Kinesis stream mappings are not served by the local runner yet "
     "(moto's own delivery needs Docker and is switched off)",
 }

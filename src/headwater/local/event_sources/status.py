@@ -48,7 +48,9 @@ def status_lines(mappings: list[dict[str, Any]]) -> list[str]:
                 for name, key in (("batch", "batch_size"), ("concurrency", "concurrency"))
                 if key in mapping
             )
-            lines.append(f"{head}polling ({settings})" if settings else f"{head}polling")
+            line = f"{head}polling ({settings})" if settings else f"{head}polling"
+            # A setting served differently from AWS (a stream's ParallelizationFactor) says so.
+            lines.append(f"{line}: {mapping['note']}" if mapping.get("note") else line)
         else:
             lines.append(f"{head}{status}")
     return lines

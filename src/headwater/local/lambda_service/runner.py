@@ -33,6 +33,7 @@ from headwater.local.event_sources.base import (
     SourceRuntime,
     UnsupportedMapping,
 )
+from headwater.local.event_sources.checkpoints import CheckpointStore
 from headwater.local.iam.policies import PolicyFiles
 from headwater.local.iam.service_roles import ServiceRoles
 from headwater.local.lambda_service.async_invocations import (
@@ -92,6 +93,7 @@ class Runner:
         state_dir: Path | None = None,
         schedules: bool = False,
         clock: Clock = utc_now,
+        stream_checkpoints: Path | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
@@ -99,6 +101,8 @@ class Runner:
         self.max_workers_per_function = max(1, max_workers_per_function)
         self.async_retry_delays = tuple(async_retry_delays)
         self.state_dir = state_dir
+        # Stream mappings resume where their shards stood (a file survives a daemon restart).
+        self.stream_checkpoints = CheckpointStore(stream_checkpoints)
         self._lock = threading.RLock()
         self._client_lock = threading.Lock()
         # Serialises refreshes (an older listing must not be applied after a newer one) without
@@ -126,6 +130,8 @@ class Runner:
         self.iam = PolicyFiles(
             self._client("iam"), region, state_dir / "iam" if state_dir is not None else None
         )
+        # A service acting with a customer's role (stream mappings' on-failure destinations).
+        self.roles = ServiceRoles(self._client("iam"), region, on=self.iam.on)
         # EventBridge Scheduler schedules fire through this runner (headwater.local.scheduler);
         # the daemon's runner turns it on, a runner used only to invoke does not.
         # Its deliveries are checked against each schedule's execution role like the functions'
@@ -134,7 +140,7 @@ class Runner:
             Scheduler(
                 self._client("scheduler"),
                 self.invoke_event,
-                roles=ServiceRoles(self._client("iam"), region, on=self.iam.on),
+                roles=self.roles,
                 sqs=self._client("sqs"),
                 events=self._client("events"),
                 clock=clock,
@@ -307,7 +313,20 @@ class Runner:
         def invoke(event: dict[str, Any]) -> InvokeResult:
             return self.invoke(function_arn, event)
 
-        runtime = SourceRuntime(invoke, self._client, self.region, self.max_workers_per_function)
+        def function_role() -> str | None:
+            with self._lock:
+                config = self._functions.get(_function_name(function_arn))
+            return config.role if config is not None else None
+
+        runtime = SourceRuntime(
+            invoke,
+            self._client,
+            self.region,
+            self.max_workers_per_function,
+            roles=self.roles,
+            function_role=function_role,
+            checkpoints=self.stream_checkpoints,
+        )
         source = registry.build(mapping, runtime)
         self._sources[mapping.uuid] = source
         source.start()

@@ -15,6 +15,7 @@ matters. :func:`apply` installs them all, once.
 - ``event_source_mappings``: moto never runs mappings itself; the runner's event sources do.
 - ``cors``: no ``Access-Control-Allow-Origin`` echoing any ``Origin`` (moto's global CORS).
 - ``dynamodb``: item attributes serialised directly (moto's generic walk cost ~20 ms per item).
+- ``dynamodb_streams``: no stream record for a write that changes nothing; TTL deletes marked.
 - ``server``: moto's module listing read once, not with ~100 system calls per request.
 - ``apigateway``: UpdateModel, UpdateMethod, UpdateIntegration (moto lacks them: Terraform hangs).
 - ``lambda_event_invoke_config``: Put replaces and Update merges a function's asynchronous
@@ -33,6 +34,7 @@ from headwater.local.moto_patches import (
     apigateway,
     cors,
     dynamodb,
+    dynamodb_streams,
     event_source_mappings,
     events,
     lambda_event_invoke_config,
@@ -69,6 +71,7 @@ def apply() -> None:
             )
         cors.apply()
         dynamodb.apply()
+        dynamodb_streams.apply()
         server.apply()
         events.apply()
         s3.apply()

@@ -129,8 +129,8 @@ class Persistence:
 
 
 def purge(directory: Path) -> bool:
-    """Delete the persisted emulator state (journal, set-aside torn records, usage counts);
-    True if there was any."""
+    """Delete the persisted emulator state (journal, set-aside torn records, usage counts, stream
+    checkpoints); True if there was any."""
     import shutil
 
     existed = directory.exists() and any(directory.iterdir())
