@@ -368,7 +368,7 @@ def test_unknown_source_and_bad_params_fail_before_any_write(aws: Aws):
     from headwater.collect.connectors.base import InvalidParams
     from headwater.collect.connectors.registry import UnknownConnector
 
-    with pytest.raises(UnknownConnector, match="known connectors: synthetic"):
+    with pytest.raises(UnknownConnector, match="known connectors: meta_insights, synthetic"):
         aws.run(job_input(source="nope"))
     with pytest.raises(InvalidParams, match=r"params\.campaigns"):
         aws.run(job_input(params={"campaigns": 0}))
