@@ -8,6 +8,7 @@ table, a KMS key and the handler's environment; ``api_event`` is the records' RE
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,8 @@ from moto import mock_aws
 from headwater import aws
 from headwater.handlers import collect_api
 from headwater.handlers.support import tenancy as request_tenancy
-from tests.support.records import api_event  # noqa: F401  (re-exported for the collect tests)
+from tests.support.lambda_context import LambdaContext
+from tests.support.records import api_event
 from tests.support.tenancy import create_tenancy_table, put_key, put_subscriber
 
 REGION = "us-east-1"
@@ -94,3 +96,20 @@ def collect_environment(monkeypatch, min_interval: int = 60, max_schedules: int 
     aws.reset()
     request_tenancy.reset()
     collect_api.reset()
+
+
+def call(event: dict) -> tuple[int, dict | None, dict]:
+    """The handler's (status, parsed body or None, headers) for an API Gateway event."""
+    response = collect_api.handler(event, LambdaContext(function_name="hw-collect-api"))
+    headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
+    headers.update(response.get("headers") or {})
+    body = json.loads(response["body"]) if response.get("body") else None
+    return response["statusCode"], body, headers
+
+
+def request(method, resource, params=None, body=None, key="k-acme", query=None, raw_body=None):
+    event = api_event(method, resource, params or {}, body=body, key_id=key, raw_body=raw_body)
+    if query:
+        event["queryStringParameters"] = query
+        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    return call(event)

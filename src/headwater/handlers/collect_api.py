@@ -150,7 +150,12 @@ Limit = Annotated[
 ]
 Next = Annotated[
     str | None,
-    Query(alias="next", min_length=1, description="the `next` of the previous page (opaque)"),
+    Query(
+        alias="next",
+        min_length=1,
+        description="the `next` of the previous page (opaque)",
+        openapi_examples=_EXAMPLES["next"],
+    ),
 ]
 
 

@@ -1,7 +1,7 @@
 """The collect API's OpenAPI shapes, examples and request bodies.
 
 The handler parses bodies itself (every error at once, as ``{path, rule, message}``), so the
-routes declare no body model for Powertools to validate first; ``request_bodies`` adds each
+routes declare no body model for Powertools to validate first; ``collect_paths`` adds each
 route's request body schema and examples to the generated document instead. The schemas are
 written from the domain's own constants (patterns, limits, connector names), so they cannot
 drift from what the function enforces; tests/unit/collect/test_collect_api.py posts the
@@ -50,6 +50,7 @@ PARAMETERS: dict[str, dict[str, Example]] = {
     "name": {"daily": Example(summary="a schedule name", value="daily")},
     "connection": {"main": Example(summary="a connection name", value="meta-main")},
     "limit": {"ten": Example(summary="ten schedules a page", value=10)},
+    "next": {"page": Example(summary="the `next` a previous page answered", value="daily")},
 }
 
 
@@ -57,7 +58,7 @@ class Error(BaseModel):
     message: str
 
 
-class FieldErrorModel(BaseModel):
+class CollectFieldError(BaseModel):
     path: str = Field(description="the field, e.g. 'expression' or 'params.campaigns'")
     rule: str = Field(description="the rule broken, e.g. minInterval, pattern, required")
     message: str
@@ -65,7 +66,7 @@ class FieldErrorModel(BaseModel):
 
 class Invalid(BaseModel):
     message: str
-    errors: list[FieldErrorModel] = Field(
+    errors: list[CollectFieldError] = Field(
         default_factory=list, description="every error, not only the first"
     )
 
@@ -206,8 +207,9 @@ def _body(schema: dict[str, Any], value: Any) -> dict[str, Any]:
     }
 
 
-def request_bodies(document: dict[str, Any]) -> dict[str, Any]:
-    """Add the request bodies of the collect routes that take one."""
+def collect_paths(document: dict[str, Any]) -> dict[str, Any]:
+    """Add the request bodies of the collect routes that take one; drop the empty content
+    Powertools declares for a 204 (No Content has no body to describe)."""
     properties = _schedule_properties()
     patchable = {k: v for k, v in properties.items() if k in schedules.PATCHABLE}
     token = {"type": "string", "minLength": 1, "maxLength": connections.MAX_TOKEN}
@@ -252,4 +254,8 @@ def request_bodies(document: dict[str, Any]) -> dict[str, Any]:
     for (path, method), body in bodies.items():
         if method in paths.get(path, {}):
             paths[path][method]["requestBody"] = body
+    for path in ("/schedules/{name}", "/connections/{name}"):
+        deleted = paths.get(path, {}).get("delete", {}).get("responses", {}).get("204", {})
+        if deleted.get("content") == {"application/json": {}}:
+            del deleted["content"]
     return document

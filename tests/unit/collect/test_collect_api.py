@@ -17,10 +17,9 @@ from tests.support.collect import (
     GROUP,
     SECRET_PREFIX,
     STATE_TABLE,
-    api_event,
     collect_environment,
+    request,
 )
-from tests.support.lambda_context import LambdaContext
 
 SCHEDULES, SCHEDULE, RUN = "/schedules", "/schedules/{name}", "/schedules/{name}/run"
 CONNECTIONS, CONNECTION = "/connections", "/connections/{name}"
@@ -33,27 +32,6 @@ DAILY = {
     "params": {"campaigns": 2},
 }
 TOKEN = "EAABsecretTOKENvalue0123456789"
-
-
-@pytest.fixture
-def collect_env(monkeypatch):
-    yield from collect_environment(monkeypatch)
-
-
-def call(event: dict) -> tuple[int, dict | None, dict]:
-    response = collect_api.handler(event, LambdaContext(function_name="hw-collect-api"))
-    headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
-    headers.update(response.get("headers") or {})
-    body = json.loads(response["body"]) if response.get("body") else None
-    return response["statusCode"], body, headers
-
-
-def request(method, resource, params=None, body=None, key="k-acme", query=None, raw_body=None):
-    event = api_event(method, resource, params or {}, body=body, key_id=key, raw_body=raw_body)
-    if query:
-        event["queryStringParameters"] = query
-        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
-    return call(event)
 
 
 def create(body=DAILY, key="k-acme"):
