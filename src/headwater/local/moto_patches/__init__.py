@@ -17,6 +17,7 @@ matters. :func:`apply` installs them all, once.
 - ``dynamodb``: item attributes serialised directly (moto's generic walk cost ~20 ms per item).
 - ``server``: moto's module listing read once, not with ~100 system calls per request.
 - ``apigateway``: UpdateModel, UpdateMethod, UpdateIntegration (moto lacks them: Terraform hangs).
+- ``lambda_invoke``: ``Invoke`` with InvocationType Event goes to the runner (moto uses Docker).
 - ``lambda_invoker``: where the patches hand Lambda invocations (the runner, once registered).
 """
 
@@ -31,6 +32,7 @@ from headwater.local.moto_patches import (
     dynamodb,
     event_source_mappings,
     events,
+    lambda_invoke,
     s3,
     server,
     sns,
@@ -70,4 +72,5 @@ def apply() -> None:
         sns.apply()
         sqs.apply()
         apigateway.apply()
+        lambda_invoke.apply()
         _applied = True
