@@ -31,8 +31,9 @@ Rules beyond the syntax, so nothing is created that AWS would refuse or that wou
 
 ``PATCH`` changes ``expression``, ``time_zone``, ``start``, ``end``, ``params``, ``enabled`` and
 ``connection`` (``null`` clears start, end and connection); ``name``, ``source`` and ``account``
-identify what is collected and cannot change (delete and create instead); any other field is
-unknown. The merged schedule is validated as a whole, with the same rules.
+identify what is collected and cannot change (delete and create instead; sending their current
+value is harmless); any other field is unknown. The merged schedule is validated as a whole,
+with the same rules.
 """
 
 from __future__ import annotations
@@ -211,7 +212,8 @@ def apply_patch(current: Schedule, body: Any, rules: Rules) -> Schedule:
     errors += [
         FieldError(n, "readOnly", f"{n!r} cannot be changed; delete and create the schedule")
         for n in IMMUTABLE
-        if n in body
+        # The same value sent back (a client PATCHing what it read) changes nothing: allowed.
+        if n in body and body[n] != getattr(current, n)
     ]
     merged = {
         "name": current.name,

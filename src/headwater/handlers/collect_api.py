@@ -23,6 +23,14 @@ Connections (``connections``: Secrets Manager, write-only): ``POST /connections`
 it exists), ``GET /connections`` (names, sources, dates: never tokens), ``PUT
 /connections/{name}`` (a new token, 200), ``DELETE /connections/{name}`` (204). No response and
 no log line carries a token: the request line logs method, resource and key id only.
+
+What the function calls, for its role (modules/collect scopes each to its resource): scheduler
+Create/Get/Update/DeleteSchedule on ``schedule/<group>/c-*`` and ListSchedules, iam:PassRole of
+COLLECT_SCHEDULE_ROLE_ARN to scheduler.amazonaws.com, lambda:InvokeFunction on the collector,
+dynamodb:GetItem on the tenancy table and DeleteItem on the state table, secretsmanager
+CreateSecret/DescribeSecret/PutSecretValue/DeleteSecret/TagResource on ``secret:<prefix>*`` and
+ListSecrets, kms:GenerateDataKey on COLLECT_KMS_KEY_ARN (never GetSecretValue: the API does not
+read tokens).
 """
 
 from __future__ import annotations

@@ -435,3 +435,33 @@ def test_a_schedule_may_name_only_its_owners_connection(collect_env, monkeypatch
     )
     assert json.loads(stored["Target"]["Input"])["connection"] == "mine"
     assert TOKEN not in json.dumps(stored, default=str)
+
+
+def test_the_name_hash_is_an_index_only_the_input_subscriber_decides(collect_env):
+    target = {"Arn": COLLECTOR_ARN, "RoleArn": "arn:aws:iam::123456789012:role/r"}
+    # Under acme's prefix but another subscriber's input (a forged or colliding name), and one
+    # whose input is not a schedule's at all: neither is acme's.
+    for name, raw_input in (("forged", None), ("garbage", "not json")):
+        collect_env.scheduler.create_schedule(
+            GroupName=GROUP,
+            Name=schedule_store.schedule_name("acme", name),
+            ScheduleExpression="rate(1 day)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                **target,
+                "Input": raw_input
+                or json.dumps(
+                    {
+                        "subscriber": "globex",
+                        "schedule": name,
+                        "schedule_id": "x",
+                        "source": "synthetic",
+                        "account": "a",
+                    }
+                ),
+            },
+        )
+        assert get(name)[0] == 404
+        assert request("DELETE", SCHEDULE, {"name": name})[0] == 404
+    assert listing()[1]["schedules"] == []
+    assert len(collect_env.scheduler_names()) == 2, "nothing deleted"

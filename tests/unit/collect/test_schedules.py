@@ -223,11 +223,13 @@ def test_patch_merges_and_keeps_what_it_does_not_name():
     assert changed.params == {"campaigns": 2} and changed.name == "daily"
     assert apply_patch(CURRENT, {"params": {"seed": 1}}, RULES).params == {"seed": 1}
     assert apply_patch(CURRENT, {}, RULES) == CURRENT
+    # A client sending back what it read: the identity fields unchanged are no error.
+    assert apply_patch(CURRENT, {**CURRENT.as_dict(), "enabled": False}, RULES).enabled is False
 
 
 def test_patch_refuses_identity_fields_unknown_fields_and_a_bad_merge_all_at_once():
     assert patch_errors(
-        {"name": "x", "source": "synthetic", "account": "b", "id": 1, "time_zone": "UTC+1"}
+        {"name": "x", "source": "other", "account": "b", "id": 1, "time_zone": "UTC+1"}
     ) == [
         ("account", "readOnly"),
         ("id", "additionalProperties"),
