@@ -217,6 +217,8 @@ class ConnectionStore:
         return True
 
     def _client_describe(self, subscriber: str, name: str) -> dict[str, Any] | None:
+        if not re.fullmatch(NAME_PATTERN, name):
+            return None  # no connection has it; and "x/y" must not address a deeper name
         try:
             described = self._client.describe_secret(SecretId=self.secret_name(subscriber, name))
         except ClientError as exc:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from headwater.collect.schedules import Schedule
+from headwater.collect.schedules import NAME_PATTERN, Schedule
 
 NAME_PREFIX = "c-"
 HASH_HEX = 16
@@ -177,6 +178,8 @@ class ScheduleStore:
 
     def get(self, subscriber: str, name: str) -> Stored | None:
         """The schedule, or None when it is missing or someone else's (both a 404)."""
+        if not re.fullmatch(NAME_PATTERN, name):
+            return None  # no schedule can have it (the Scheduler would refuse the name: a 400)
         try:
             raw = self._scheduler.get_schedule(
                 GroupName=self._group, Name=schedule_name(subscriber, name)

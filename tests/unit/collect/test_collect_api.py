@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 import pytest
 
+from headwater import aws
 from headwater.collect import schedule_store
 from headwater.handlers import collect_api
 from tests.support.collect import (
@@ -465,3 +466,26 @@ def test_the_name_hash_is_an_index_only_the_input_subscriber_decides(collect_env
         assert request("DELETE", SCHEDULE, {"name": name})[0] == 404
     assert listing()[1]["schedules"] == []
     assert len(collect_env.scheduler_names()) == 2, "nothing deleted"
+
+
+@pytest.mark.parametrize("name", ["A B", "x" * 80, "a/b", "../globex/meta", "é"])
+def test_a_name_no_schedule_or_connection_can_have_is_a_404(collect_env, name):
+    assert connect("meta", key="k-globex")[0] == 201
+    # AWS refuses such names with a ValidationException (a 500 here): none may reach it.
+    calls = []
+    for service in ("scheduler", "secretsmanager"):
+        aws.client(service).meta.events.register(
+            "before-call", lambda model, **_: calls.append(model.name)
+        )
+    for method, resource in (
+        ("GET", SCHEDULE),
+        ("PATCH", SCHEDULE),
+        ("DELETE", SCHEDULE),
+        ("POST", RUN),
+        ("PUT", CONNECTION),
+        ("DELETE", CONNECTION),
+    ):
+        body = {"token": "t"} if method == "PUT" else ({} if method == "PATCH" else None)
+        status, answer, _ = request(method, resource, {"name": name}, body)
+        assert status == 404, (method, resource, answer)
+    assert calls == []
