@@ -18,13 +18,19 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
-from headwater.handlers import lookup_api, records_api, records_api_examples
+from headwater.handlers import (
+    collect_api,
+    collect_api_examples,
+    lookup_api,
+    records_api,
+    records_api_examples,
+)
 
 TITLE = "headwater API"
 VERSION = "1"
 
 # Every capability's API resolver: add a capability's here when it gets an API function.
-RESOLVERS = (lookup_api.app, records_api.app)
+RESOLVERS = (lookup_api.app, records_api.app, collect_api.app)
 
 # Routes API Gateway answers without a function (terraform/modules/api/main.tf), as a fragment.
 PLATFORM_PATHS: dict[str, Any] = {
@@ -121,6 +127,8 @@ def document() -> dict[str, Any]:
     doc = _without_422(json.loads(merge.get_openapi_json_schema()))
     # The gateway has one records path per declared dataset, each with its own body schema.
     doc = records_api_examples.dataset_paths(doc, records_api.datasets())
+    # The collect routes parse their bodies themselves (every error at once): their schemas.
+    doc = collect_api_examples.collect_paths(doc)
     doc["servers"] = SERVERS
     return _with_gateway_responses(doc)
 

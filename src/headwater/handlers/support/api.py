@@ -59,6 +59,11 @@ def _logger(service: str | None) -> Logger:
     return Logger(service=service)
 
 
+def logger() -> Logger:
+    """The API function's Powertools logger (the one ``serve`` logs its request lines with)."""
+    return _logger(os.environ.get("POWERTOOLS_SERVICE_NAME"))
+
+
 def serve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger = _logger(os.environ.get("POWERTOOLS_SERVICE_NAME"))
 
