@@ -150,3 +150,53 @@ output "records_summary_schedule_group" {
   description = "Scheduler group of the records summary schedule."
   value       = module.stack.records_summary_schedule_group
 }
+
+output "collect_facts_table" {
+  description = "DynamoDB table of the collected facts (pk/sk; its stream feeds the collect sink)."
+  value       = module.stack.collect_facts_table
+}
+
+output "collect_state_table" {
+  description = "DynamoDB table of the collect schedules' checkpoints (pk = checkpoint#<schedule_id>)."
+  value       = module.stack.collect_state_table
+}
+
+output "collect_changes_bucket" {
+  description = "Bucket of the facts' changes as Parquet: <collect_changes_prefix>..."
+  value       = module.stack.collect_changes_bucket
+}
+
+output "collect_changes_prefix" {
+  description = "Key prefix of the change objects in the collect changes bucket."
+  value       = module.stack.collect_changes_prefix
+}
+
+output "collect_collector_function_name" {
+  description = "Collector Lambda function (every collect schedule's target; run-now invokes it)."
+  value       = module.stack.collect_collector_function_name
+}
+
+output "collect_sink_function_name" {
+  description = "Collect stream sink Lambda function."
+  value       = module.stack.collect_sink_function_name
+}
+
+output "collect_api_function_name" {
+  description = "Collect API Lambda function (/schedules, /connections)."
+  value       = module.stack.collect_api_function_name
+}
+
+output "collect_sink_failures_queue_url" {
+  description = "Queue of the facts-stream batches the collect sink gave up on (alarmed)."
+  value       = module.stack.collect_sink_failures_queue_url
+}
+
+output "collect_collector_failures_queue_url" {
+  description = "Queue of the collector runs that failed every attempt (alarmed)."
+  value       = module.stack.collect_collector_failures_queue_url
+}
+
+output "collect_secret_prefix" {
+  description = "Secrets Manager name prefix of the collect connections: <prefix><subscriber>/<connection>."
+  value       = module.stack.collect_secret_prefix
+}

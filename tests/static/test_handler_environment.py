@@ -113,6 +113,64 @@ FUNCTIONS = [
         ),
         optional=frozenset({"RECORDS_DIR"}),
     ),
+    # collect_contract.md (issue 8)
+    Function(
+        module="collect",
+        handler="headwater.handlers.collect_api.handler",
+        domain="collect",
+        interface=frozenset(
+            {
+                "TENANCY_TABLE",
+                "COLLECT_SCHEDULE_GROUP",
+                "COLLECT_COLLECTOR_ARN",
+                "COLLECT_SCHEDULE_ROLE_ARN",
+                "COLLECT_SCHEDULE_DLQ_ARN",
+                "COLLECT_RETRY_ATTEMPTS",
+                "COLLECT_RETRY_MAX_AGE_SECONDS",
+                "COLLECT_MIN_INTERVAL_MINUTES",
+                "COLLECT_MAX_SCHEDULES",
+                "COLLECT_SECRET_PREFIX",
+                "COLLECT_KMS_KEY_ARN",
+                "COLLECT_STATE_TABLE",
+                "POWERTOOLS_SERVICE_NAME",
+                "POWERTOOLS_LOG_LEVEL",
+            }
+        ),
+    ),
+    Function(
+        module="collect",
+        handler="headwater.handlers.collect_collector.handler",
+        domain="collect",
+        interface=frozenset(
+            {
+                "COLLECT_FACTS_TABLE",
+                "COLLECT_STATE_TABLE",
+                "COLLECT_SECRET_PREFIX",
+                "COLLECT_LAG_DAYS",
+                "COLLECT_MAX_BACKFILL_DAYS",
+                "COLLECT_INITIAL_DAYS",
+                "COLLECT_FACT_RETENTION_DAYS",
+                "COLLECT_META_BASE_URL",
+                "POWERTOOLS_SERVICE_NAME",
+                "POWERTOOLS_METRICS_NAMESPACE",
+                "POWERTOOLS_LOG_LEVEL",
+            }
+        ),
+    ),
+    Function(
+        module="collect",
+        handler="headwater.handlers.collect_sink.handler",
+        domain="collect",
+        interface=frozenset(
+            {
+                "COLLECT_CHANGES_BUCKET",
+                "COLLECT_CHANGES_PREFIX",
+                "POWERTOOLS_SERVICE_NAME",
+                "POWERTOOLS_METRICS_NAMESPACE",
+                "POWERTOOLS_LOG_LEVEL",
+            }
+        ),
+    ),
 ]
 IDS = [f.handler.rsplit(".", 2)[-2] for f in FUNCTIONS]
 

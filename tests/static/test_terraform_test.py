@@ -30,6 +30,7 @@ def test_the_aws_requirements_are_tested_per_module():
         "lookup",
         "api_stage",
         "records",
+        "collect",
     } <= set(TESTED)
 
 

@@ -115,6 +115,39 @@ module "records" {
   tags                               = var.tags
 }
 
+module "collect" {
+  source = "../collect"
+
+  name_prefix         = var.name_prefix
+  bucket_name_suffix  = var.bucket_name_suffix
+  artifact_path       = local.data_artifact
+  api_artifact_path   = local.api_artifact
+  architecture        = var.architecture
+  kms_key_arn         = module.platform.kms_key_arn
+  alarm_topic_arn     = module.platform.alerts_topic_arn
+  rest_api_id         = module.platform.rest_api_id
+  root_resource_id    = module.platform.root_resource_id
+  execution_arn       = module.platform.execution_arn
+  params_validator_id = module.platform.params_validator_id
+  tenancy_table_name  = module.platform.tenancy_table_name
+  tenancy_table_arn   = module.platform.tenancy_table_arn
+  schedule_group_name = module.platform.schedule_group_name
+  scheduler_dlq_arn   = module.platform.scheduler_dlq_arn
+
+  min_interval_minutes         = var.collect_min_interval_minutes
+  max_schedules_per_subscriber = var.collect_max_schedules_per_subscriber
+  fact_retention_days          = var.collect_fact_retention_days
+  meta_base_url                = var.collect_meta_base_url
+  sink_batching_window_seconds = var.collect_sink_batching_window_seconds
+
+  force_destroy                      = var.force_destroy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  deletion_protection                = var.deletion_protection
+  log_retention_days                 = var.log_retention_days
+  log_level                          = var.log_level
+  tags                               = var.tags
+}
+
 # ---------------------------------------------------------------------------------------------
 # Stage, usage plans and keys: after every capability, so the deployment snapshots every route.
 # ---------------------------------------------------------------------------------------------
@@ -136,6 +169,7 @@ module "api_stage" {
     module.platform.deployment_triggers,
     module.lookup.deployment_triggers,
     module.records.deployment_triggers,
+    module.collect.deployment_triggers,
   )
 
   # Where the platform sets the account's API Gateway logging role, the stage (access logging)

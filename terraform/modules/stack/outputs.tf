@@ -159,3 +159,53 @@ output "records_summary_schedule_group" {
   description = "Scheduler group of the records summary schedule."
   value       = module.records.summary_schedule_group_name
 }
+
+output "collect_facts_table" {
+  description = "DynamoDB table of the collected facts (stream NEW_AND_OLD_IMAGES -> the collect sink)."
+  value       = module.collect.facts_table_name
+}
+
+output "collect_state_table" {
+  description = "DynamoDB table of the collect schedules' checkpoints."
+  value       = module.collect.state_table_name
+}
+
+output "collect_changes_bucket" {
+  description = "Bucket the collect sink writes the facts' changes to."
+  value       = module.collect.changes_bucket_name
+}
+
+output "collect_changes_prefix" {
+  description = "Key prefix of the change objects in the collect changes bucket."
+  value       = module.collect.changes_prefix
+}
+
+output "collect_collector_function_name" {
+  description = "Collector Lambda function (every collect schedule's target)."
+  value       = module.collect.collector_function_name
+}
+
+output "collect_sink_function_name" {
+  description = "Collect stream sink Lambda function."
+  value       = module.collect.sink_function_name
+}
+
+output "collect_api_function_name" {
+  description = "Collect API Lambda function (schedules and connections)."
+  value       = module.collect.api_function_name
+}
+
+output "collect_sink_failures_queue_url" {
+  description = "Queue of the facts-stream batches the collect sink gave up on."
+  value       = module.collect.sink_failures_queue_url
+}
+
+output "collect_collector_failures_queue_url" {
+  description = "Queue of the collector runs that failed every attempt."
+  value       = module.collect.collector_failures_queue_url
+}
+
+output "collect_secret_prefix" {
+  description = "Secrets Manager name prefix of the collect connections: <prefix><subscriber>/<connection>."
+  value       = module.collect.secret_prefix
+}

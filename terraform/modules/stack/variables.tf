@@ -93,8 +93,38 @@ variable "records_summary_time_zone" {
   default     = "UTC"
 }
 
+variable "collect_min_interval_minutes" {
+  description = "Shortest interval between two fires of a collect schedule (validated by ../collect)."
+  type        = number
+  default     = 60
+}
+
+variable "collect_max_schedules_per_subscriber" {
+  description = "Most collect schedules one subscriber may have (validated by ../collect)."
+  type        = number
+  default     = 25
+}
+
+variable "collect_fact_retention_days" {
+  description = "Days a collected fact is kept after its day; 0 keeps facts forever (validated by ../collect)."
+  type        = number
+  default     = 0
+}
+
+variable "collect_meta_base_url" {
+  description = "Base URL of Meta's Graph API for the meta connector (validated by ../collect)."
+  type        = string
+  default     = "https://graph.facebook.com/v21.0"
+}
+
+variable "collect_sink_batching_window_seconds" {
+  description = "Seconds Lambda gathers facts-stream records before invoking the collect sink (validated by ../collect)."
+  type        = number
+  default     = 5
+}
+
 variable "log_level" {
-  description = "Log level of the ingest processor and the records functions (POWERTOOLS_LOG_LEVEL)."
+  description = "Log level of the ingest processor and the records and collect functions (POWERTOOLS_LOG_LEVEL)."
   type        = string
   default     = "INFO"
 
@@ -111,7 +141,7 @@ variable "force_destroy" {
 }
 
 variable "deletion_protection" {
-  description = "Refuse to delete the lookup and records tables and the tenancy directory table (true in prod)."
+  description = "Refuse to delete the lookup, records and collect tables and the tenancy directory table (true in prod)."
   type        = bool
   default     = true
 }
