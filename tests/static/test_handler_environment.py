@@ -113,7 +113,7 @@ FUNCTIONS = [
         ),
         optional=frozenset({"RECORDS_DIR"}),
     ),
-    # collect_contract.md (issue 8)
+    # collect (issue 8): the schedules API, the collector and the stream sink
     Function(
         module="collect",
         handler="headwater.handlers.collect_api.handler",

@@ -1,6 +1,6 @@
 # collect: subscribers manage EventBridge Scheduler schedules through the REST API; each fire
 # runs the collector (a source connector -> the facts table); the facts table's stream feeds the
-# sink, which writes every change to S3. Names and environment: notes of issue 8 (the contract).
+# sink, which writes every change to S3. Each handler's docstring and Settings name what it reads.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
