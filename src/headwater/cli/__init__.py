@@ -14,6 +14,7 @@ from types import ModuleType
 
 from headwater import __version__
 from headwater.cli import (
+    collect,
     demo,
     feed,
     ingest,
@@ -34,6 +35,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     feed,
     lookup,
     records,
+    collect,
     keys,
     demo,
     local,

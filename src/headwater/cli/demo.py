@@ -2,7 +2,8 @@
 
 ``setup.sh run`` calls this after deploying: ingest (feed files, then the summary table), then
 lookup (publish the example dataset, print a ready curl command), then records (a curl posting
-an order, and how to run the weekly summary now). Every step runs even when an
+an order, and how to run the weekly summary now), then collect (a curl creating a schedule, and
+how to run it now and list the change files). Every step runs even when an
 earlier one failed; the exit status is 1 when any did.
 """
 
@@ -14,12 +15,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from headwater.cli import ingest, lookup, records
+from headwater.cli import collect, ingest, lookup, records
 from headwater.cli.errors import CommandError
 
 # Each capability's command module, in demo order: each has add_demo_arguments(parser) and
 # run_demo(args) -> exit code. A new capability with a demo step is added here.
-CAPABILITIES: dict[str, ModuleType] = {"ingest": ingest, "lookup": lookup, "records": records}
+CAPABILITIES: dict[str, ModuleType] = {
+    "ingest": ingest,
+    "lookup": lookup,
+    "records": records,
+    "collect": collect,
+}
 
 
 def register(subparsers: Any) -> None:
@@ -28,7 +34,8 @@ def register(subparsers: Any) -> None:
         help="run every capability's demo against the deployed environment (setup.sh run)",
         description="Run each capability's demo step in turn against a deployed environment: "
         "ingest (feed files, account for each), then lookup (publish the example, print a curl), "
-        "then records (print a curl posting an order).",
+        "then records (print a curl posting an order), then collect (print a curl creating a "
+        "schedule).",
     )
     parser.add_argument(
         "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"
