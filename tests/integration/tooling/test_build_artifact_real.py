@@ -140,11 +140,31 @@ def test_x86_64_build_has_x86_64_pyarrow(x86_64_build: tuple[Path, str]) -> None
 # copies stand in for it on another interpreter).
 RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
 
+DATA_MODULES = (
+    "headwater.handlers.ingest_processor",
+    "headwater.ingest.processor",
+    "headwater.handlers.lookup_loader",
+    "headwater.lookup.loader",
+    "headwater.handlers.records_summary",
+    "headwater.records.summary",
+    "headwater.handlers.collect_collector",
+    "headwater.collect.collector",
+    "headwater.collect.connectors.meta",
+    "headwater.handlers.collect_sink",
+    "headwater.collect.sink",
+    "headwater.collect.s3_store",
+)
+
 SMOKE = """
 import io, json
 import pyarrow as pa, pyarrow.parquet as pq
 from aws_lambda_powertools import Logger, Metrics
 import headwater, headwater.aws
+# The data path's modules as the data functions import them (handlers import their domain
+# lazily, so the handler module alone would not show a dependency missing from this group).
+import importlib
+for name in DATA_MODULES:
+    importlib.import_module(name)
 assert pa.__file__.startswith(ROOT), pa.__file__
 assert headwater.__file__.startswith(ROOT), headwater.__file__
 sink = io.BytesIO()
@@ -194,7 +214,7 @@ def test_x86_64_build_imports_on_python312(x86_64_build: tuple[Path, str], tmp_p
         (runtime / source.name).symlink_to(source)
 
     completed = subprocess.run(
-        [python312, "-c", f"ROOT = {str(task_root)!r}\n{SMOKE}"],
+        [python312, "-c", f"ROOT = {str(task_root)!r}\nDATA_MODULES = {DATA_MODULES!r}\n{SMOKE}"],
         capture_output=True,
         text=True,
         # Only the artifact and the runtime-provided SDK on the path, as on Lambda.
