@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
-import shlex
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -115,12 +113,9 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def curl_command(api_url: str, key: str, schedule: dict[str, Any]) -> str:
-    body = json.dumps(schedule, separators=(",", ":"))
-    url = f"{api_url.rstrip('/')}/schedules"
-    return (
-        f"curl -sS -H {shlex.quote(f'x-api-key: {key}')} "
-        f"-H 'content-type: application/json' -d {shlex.quote(body)} {shlex.quote(url)}"
-    )
+    from headwater.cli.records import post_curl
+
+    return post_curl(f"{api_url.rstrip('/')}/schedules", key, schedule)
 
 
 def run_demo(args: argparse.Namespace) -> int:

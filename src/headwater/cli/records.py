@@ -123,11 +123,15 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def curl_command(api_url: str, key: str, record: dict[str, Any], dataset: str) -> str:
-    body = json.dumps(record, separators=(",", ":"))
-    url = f"{api_url.rstrip('/')}/records/{dataset}"
+    return post_curl(f"{api_url.rstrip('/')}/records/{dataset}", key, record)
+
+
+def post_curl(url: str, key: str, body: Any) -> str:
+    """A shell-safe curl POSTing ``body`` as compact JSON with an API key (the demos print it)."""
+    text = json.dumps(body, separators=(",", ":"))
     return (
         f"curl -sS -H {shlex.quote(f'x-api-key: {key}')} "
-        f"-H 'content-type: application/json' -d {shlex.quote(body)} {shlex.quote(url)}"
+        f"-H 'content-type: application/json' -d {shlex.quote(text)} {shlex.quote(url)}"
     )
 
 
