@@ -58,6 +58,18 @@ locals {
     }]
   }
 
+  # A failures queue is encrypted with the platform key: sending to it encrypts through SQS.
+  sqs_key_statement = {
+    sid       = "UseKeyThroughSqs"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.kms_key_arn]
+    conditions = [{
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.kms_via.sqs]
+    }]
+  }
+
   # -------------------------------------------------------------------------------------------
   # Roles, as locals so tests/policies.tftest.hcl can read them.
   # -------------------------------------------------------------------------------------------
@@ -164,16 +176,7 @@ locals {
       actions   = ["sqs:SendMessage"]
       resources = [local.collector_queue_arn]
     },
-    {
-      sid       = "UseKeyThroughSqs"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [var.kms_key_arn]
-      conditions = [{
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = [local.kms_via.sqs]
-      }]
-    },
+    local.sqs_key_statement,
     local.dynamodb_key_statement,
   ]
 
@@ -207,16 +210,7 @@ locals {
       actions   = ["sqs:SendMessage"]
       resources = [local.sink_queue_arn]
     },
-    {
-      sid       = "UseKeyThroughSqs"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [var.kms_key_arn]
-      conditions = [{
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = [local.kms_via.sqs]
-      }]
-    },
+    local.sqs_key_statement,
     # The stream of a table encrypted with a customer managed key is decrypted with it.
     local.dynamodb_key_statement,
   ]
