@@ -356,6 +356,19 @@ def test_lambda_invoke_is_authorised_as_invoke_function(checker):
     assert denied is not None and denied.action == "lambda:InvokeFunction"
 
 
+def test_create_secret_is_checked_on_the_secret_it_names_not_its_key():
+    """The collect API creates connections under its prefix with the platform key: the
+    resource is the secret (matched by ``secret:<prefix>*``), never the KmsKeyId's ARN."""
+    params = {"Name": "hw/collect/acme/main", "KmsKeyId": KEY, "SecretString": "{}"}
+    found = actions.requirements("secretsmanager", "CreateSecret", params, R)
+    assert [(r.action, r.resource) for r in found] == [
+        (
+            "secretsmanager:CreateSecret",
+            f"arn:aws:secretsmanager:{R}:{A}:secret:hw/collect/acme/main",
+        )
+    ]
+
+
 def test_sse_kms_reads_and_writes_need_the_implicit_kms_actions():
     def kms(op, bucket_key=True, **params):
         found = actions.requirements("s3", op, params, R, _kms(bucket_key))
