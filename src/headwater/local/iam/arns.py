@@ -85,6 +85,10 @@ def generic(prefix: str, params: dict[str, Any], region: str) -> str:
     if prefix == "secretsmanager" and "SecretId" in params:
         # The real ARN ends in a random suffix; a name is matched as AWS documents (name-??????).
         return _named("secretsmanager", region, "secret", params["SecretId"], sep=":")
+    if prefix == "secretsmanager" and "Name" in params:
+        # CreateSecret names the secret it makes (its KmsKeyId is an ARN too, and not the
+        # resource: the loop below would take it).
+        return _named("secretsmanager", region, "secret", params["Name"], sep=":")
     if prefix == "scheduler" and "Name" in params:
         group = params.get("GroupName") or "default"
         return _named("scheduler", region, "schedule", f"{group}/{params['Name']}")
