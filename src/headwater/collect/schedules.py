@@ -10,7 +10,8 @@ Fields of ``POST /schedules``:
   Scheduler's 64-character names (``schedule_store``);
 - ``source``: a registered connector; ``params``: checked against that connector's own schema
   (``validate_params``: every error, paths under ``params``);
-- ``account``: 1 to 128 printable characters (no control characters: it reaches logs and keys);
+- ``account``: 1 to 128 printable characters (no control characters: it reaches logs and keys),
+  matching the connector's ``account_pattern`` when it declares one (Meta: ``act_<digits>``);
 - ``expression``: ``rate()``, AWS ``cron()`` or ``at()`` (``headwater.schedule_expressions``),
   ``time_zone`` an IANA name (default ``UTC``), ``start``/``end`` RFC 3339 with an offset;
 - ``connection``: required if and only if the connector ``requires_connection``; that it is one
@@ -294,6 +295,16 @@ def _consistency(values: Mapping[str, Any], rules: Rules, *, start_given: bool) 
             errors.append(FieldError("source", "enum", str(exc)))
         else:
             errors += validate_params(connector, values.get("params", {}))
+            pattern = connector.account_pattern
+            account = values.get("account")
+            if pattern and isinstance(account, str) and not re.fullmatch(pattern, account):
+                errors.append(
+                    FieldError(
+                        "account",
+                        "pattern",
+                        f"connector {connector.name!r} accounts match {pattern}",
+                    )
+                )
             if "connection" in values:
                 if connector.requires_connection and values["connection"] is None:
                     errors.append(

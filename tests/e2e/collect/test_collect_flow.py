@@ -482,21 +482,31 @@ def test_a_failing_collector_ends_on_the_failures_queue_with_an_alarm(platform, 
     ]
     assert token not in text
 
-    # An account the Meta connector refuses ("act_<digits>"): the run fails after reading the
-    # token, before any request, for a clear reason and without a network.
+    # An account Meta's connector could never fetch is refused at once, with its reason.
+    meta_schedule = {
+        "name": "meta-fails",
+        "source": "meta_insights",
+        "account": "not-an-ad-account",
+        "expression": "rate(1 day)",
+        "connection": "meta-e2e",
+        "enabled": False,  # run once, by run-now below, not at its creation too
+    }
+    status, body, _, _ = call(platform, "POST", "/schedules", a["key"], meta_schedule)
+    assert status == 400, body
+    assert [(e["path"], e["rule"]) for e in body["errors"]] == [("account", "pattern")], body
+    status, body, _, _ = call(
+        platform, "POST", "/schedules", a["key"], {**meta_schedule, "account": "act_1234567890"}
+    )
+    assert status == 201, body
+    # The connection is then replaced by one for another source under the same name: the run
+    # reads the token, finds it is not a Meta token and fails before any request (offline).
+    assert call(platform, "DELETE", "/connections/meta-e2e", a["key"])[0] == 204
     status, body, _, _ = call(
         platform,
         "POST",
-        "/schedules",
+        "/connections",
         a["key"],
-        {
-            "name": "meta-fails",
-            "source": "meta_insights",
-            "account": "not-an-ad-account",
-            "expression": "rate(1 day)",
-            "connection": "meta-e2e",
-            "enabled": False,  # run once, by run-now below, not at its creation too
-        },
+        {"name": "meta-e2e", "source": "synthetic", "token": token},
     )
     assert status == 201, body
     group = out["schedule_group_name"]
@@ -524,7 +534,7 @@ def test_a_failing_collector_ends_on_the_failures_queue_with_an_alarm(platform, 
     payload = record["requestPayload"]
     assert payload == {**job, "scheduled_time": body["scheduled_time"], "trigger": "api"}
     assert record["responseContext"]["functionError"] == "Unhandled"
-    assert "not-an-ad-account" in record["responsePayload"]["errorMessage"], record
+    assert "is for source 'synthetic'" in record["responsePayload"]["errorMessage"], record
     assert token not in failure["body"]
     # Nor did the function log it, on any of its three attempts.
     assert token not in (platform["state"] / "local.log").read_text(errors="replace")

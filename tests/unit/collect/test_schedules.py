@@ -119,6 +119,22 @@ def test_account_is_1_to_128_printable_characters(account, rule):
 
 
 @pytest.mark.parametrize(
+    ("account", "ok"),
+    [("act_1234567890", True), ("1234567890", True), ("not-an-ad-account", False),
+     ("act_", False), ("act_12x", False), ("act_" + "1" * 21, False)],
+)  # fmt: skip
+def test_an_account_the_connector_could_never_fetch_is_refused(account, ok):
+    """Meta's ad accounts are act_<digits> (or the digits): anything else would fail every run,
+    so it is a 400 at once; the synthetic connector takes any account."""
+    body = {**GOOD, "source": "meta_insights", "connection": "meta", "account": account}
+    if ok:
+        assert parse_create(body, RULES).account == account
+    else:
+        assert errors(body) == [("account", "pattern")]
+    assert parse_create({**GOOD, "account": account}, RULES).account == account
+
+
+@pytest.mark.parametrize(
     "expression",
     [
         "rate(5 minute)",

@@ -9,6 +9,9 @@ schedule before creating anything and the collector can write facts with idempot
   all of them;
 - ``requires_connection``: whether a schedule must name one of its owner's connections (a
   stored source token); the synthetic connector needs none;
+- ``account_pattern``: a regular expression an account id must match in full (``None``: any
+  1 to 128 printable characters), so the API refuses at once an account the source could never
+  fetch instead of accepting a schedule whose every run fails;
 - ``natural_key``: the fact fields that identify a fact in the source; ``facts.py`` builds the
   table key from them, so a rerun overwrites instead of duplicating;
 - ``fetch(account, window, params, credentials)``: the facts of one account for one window of
@@ -87,6 +90,7 @@ class Connector(Protocol):
     params_schema: ClassVar[Mapping[str, Any]]
     natural_key: ClassVar[tuple[str, ...]]
     requires_connection: ClassVar[bool]
+    account_pattern: ClassVar[str | None]
 
     def fetch(
         self,

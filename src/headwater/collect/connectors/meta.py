@@ -219,6 +219,7 @@ class MetaInsightsConnector:
     name: ClassVar[str] = "meta_insights"
     natural_key: ClassVar[tuple[str, ...]] = ("account", "day", "campaign")
     requires_connection: ClassVar[bool] = True  # a Marketing API token with ads_read
+    account_pattern: ClassVar[str | None] = ACCOUNT_PATTERN.pattern  # act_<digits> or <digits>
     params_schema: ClassVar[Mapping[str, Any]] = {
         "$schema": "http://json-schema.org/draft-04/schema#",
         "type": "object",

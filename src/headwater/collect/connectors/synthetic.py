@@ -36,6 +36,7 @@ class SyntheticConnector:
     name: ClassVar[str] = "synthetic"
     natural_key: ClassVar[tuple[str, ...]] = ("account", "day", "campaign")
     requires_connection: ClassVar[bool] = False  # offline and deterministic: no token
+    account_pattern: ClassVar[str | None] = None  # any account id: it invents the data
     params_schema: ClassVar[Mapping[str, Any]] = {
         "$schema": "http://json-schema.org/draft-04/schema#",
         "type": "object",
