@@ -13,6 +13,12 @@ receives from the target's service API"), ERROR_MESSAGE, EXECUTION_ID, EXHAUSTED
 MaximumRetryAttempts or MaximumEventAgeInSeconds), IS_PAYLOAD_TRUNCATED, RETRY_ATTEMPTS,
 SCHEDULED_TIME (``2022-05-14T01:12:00Z``), SCHEDULE_ARN and TARGET_ARN.
 
+The same replay takes the records Lambda sends to an asynchronous invocation's on-failure
+destination (Lambda developer guide, "Capturing records of Lambda asynchronous invocations"): a
+JSON body with ``requestContext.functionArn`` and ``requestPayload``, no attributes. A function
+the Scheduler invokes (asynchronously) fails into such a queue, e.g. collect's collector
+failures queue, and replaying one re-invokes the function with its original event.
+
 Why replay exists: an SQS move task (StartMessageMoveTask) sends messages back to the queue they
 came from, which for a Scheduler DLQ is no queue at all; the Scheduler has no API that takes a
 dead-letter event back. Replaying means invoking the target named in TARGET_ARN with the body.
@@ -85,7 +91,12 @@ class DeadLetter:
             name: str(value.get("StringValue", ""))
             for name, value in (message.get("MessageAttributes") or {}).items()
         }
-        return cls(message["MessageId"], message["ReceiptHandle"], message.get("Body", ""), values)
+        body = message.get("Body", "")
+        if TARGET_ARN not in values and (record := _invocation_record(body)) is not None:
+            function_arn, payload, condition = record
+            values = {**values, TARGET_ARN: function_arn, ERROR_CODE: condition}
+            body = json.dumps(payload)
+        return cls(message["MessageId"], message["ReceiptHandle"], body, values)
 
     @property
     def target_arn(self) -> str:
@@ -94,6 +105,23 @@ class DeadLetter:
     @property
     def lambda_target(self) -> bool:
         return self.target_arn.split(":")[2:3] == ["lambda"]
+
+
+def _invocation_record(body: str) -> tuple[str, Any, str] | None:
+    """(function ARN, original event, condition) of a Lambda on-failure destination record, or
+    None. The ARN's ``:$LATEST`` qualifier is dropped: the replay invokes the function as is."""
+    try:
+        record = json.loads(body)
+    except ValueError:
+        return None
+    context = record.get("requestContext") if isinstance(record, dict) else None
+    if not isinstance(context, dict) or "requestPayload" not in record:
+        return None
+    function_arn = context.get("functionArn")
+    if not isinstance(function_arn, str) or ":function:" not in function_arn:
+        return None
+    function_arn = function_arn.removesuffix(":$LATEST")
+    return function_arn, record["requestPayload"], str(context.get("condition") or "")
 
 
 @dataclass(frozen=True)

@@ -180,3 +180,37 @@ def test_lambda_invoke_reads_the_function_error_header() -> None:
         assert not failed.ok and failed.detail.startswith("function error (Unhandled)")
         missing = invoke(FUNCTION, {"a": 1})
         assert not missing.ok and "Function not found" in missing.detail
+
+
+def test_replay_takes_lambda_on_failure_destination_records(sqs: Any) -> None:
+    """A record Lambda sent to an asynchronous invocation's on-failure destination (the shape
+    of the Lambda developer guide's example) replays its requestPayload to its function."""
+    url = sqs.create_queue(QueueName="collector-failures")["QueueUrl"]
+    job = {"subscriber": "acme", "schedule": "daily", "scheduled_time": "2026-12-01T06:00:00Z"}
+    record = {
+        "version": "1.0",
+        "timestamp": "2026-12-01T06:00:03.141Z",
+        "requestContext": {
+            "requestId": "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
+            "functionArn": f"{FUNCTION}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": job,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
+                            "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": "source down", "errorType": "CollectError"},
+    }  # fmt: skip
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"requestPayload": job}))  # no context
+    calls: list[tuple[str, Any]] = []
+
+    def invoke(arn: str, event: Any) -> schedule_dlq.Outcome:
+        calls.append((arn, event))
+        return schedule_dlq.Outcome(True)
+
+    report = schedule_dlq.replay(sqs, url, invoke)
+    assert calls == [(FUNCTION, job)]
+    assert (report.replayed, report.failed, report.skipped) == (1, 0, 1)
+    assert any(line.startswith("replayed") and FUNCTION in line for line in report.lines)
+    assert depth(sqs, url) == 1  # the unreadable one stays

@@ -64,10 +64,13 @@ def register(subparsers: Any) -> None:
     fire.set_defaults(func=_fire)
     replay = actions.add_parser(
         "replay",
-        help="re-invoke the targets of the events in a Scheduler dead-letter queue",
+        help="re-invoke the targets of the events in a Scheduler dead-letter queue (or a "
+        "function's on-failure queue)",
         description="Reads the dead-letter events of a Scheduler DLQ and invokes each one's "
         "target (TARGET_ARN) with its payload, synchronously; a message is deleted only after "
-        "its function succeeded, the others stay. Exit 1 when any failed or was skipped.",
+        "its function succeeded, the others stay. The records Lambda sends to an on-failure "
+        "destination (e.g. collect_collector_failures_queue_url) replay the same way, to their "
+        "function with the original event. Exit 1 when any failed or was skipped.",
     )
     source = replay.add_mutually_exclusive_group()
     source.add_argument("--queue", metavar="URL", help="the DLQ's URL")
