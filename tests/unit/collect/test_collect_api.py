@@ -281,17 +281,25 @@ def test_checkpoint_delete_failing_after_delete_schedule_leaves_no_ghost(
     assert json.loads(raw["Target"]["Input"])["schedule_id"] != old_id
 
 
-def test_a_failed_create_schedule_leaves_nothing_listed(collect_env, monkeypatch):
+@pytest.mark.parametrize(
+    ("code", "status"), [("ThrottlingException", 503), ("AccessDeniedException", 500)]
+)
+def test_a_failed_create_schedule_leaves_nothing_listed(collect_env, monkeypatch, code, status):
+    """A throttled Scheduler is a 503 with Retry-After (the client retries); any other AWS
+    error a 500 without detail. Either way nothing was created."""
     store = collect_api.store()
 
     def refuse(**kwargs):
         from botocore.exceptions import ClientError
 
-        raise ClientError({"Error": {"Code": "ThrottlingException"}}, "CreateSchedule")
+        raise ClientError({"Error": {"Code": code, "Message": "secret detail"}}, "CreateSchedule")
 
     with monkeypatch.context() as patched:
         patched.setattr(store._scheduler, "create_schedule", refuse)
-        assert create()[0] == 500
+        answer, body, headers = create()
+    assert answer == status
+    assert "secret detail" not in json.dumps(body)
+    assert ("Retry-After" in headers) == (status == 503)
     assert listing()[1]["schedules"] == [] and collect_env.scheduler_names() == []
     assert get("daily")[0] == 404
 

@@ -169,7 +169,7 @@ def test_values_are_plausible_over_many_days_and_accounts():
         {"spend": 1.5},
         {"spend": Decimal("-0.01")},
         {"spend": Decimal("NaN")},
-        {"clicks": 11},
+        {"clicks": -1},
         {"impressions": -1},
         {"clicks": True},
         {"campaign": ""},
@@ -188,6 +188,14 @@ def test_a_fact_refuses_values_no_table_should_hold(change):
     Fact(**fields)
     with pytest.raises((ValueError, TypeError)):
         Fact(**{**fields, **change})
+
+
+def test_a_fact_may_have_more_clicks_than_impressions():
+    """Meta's "clicks (all)" can count several clicks per impression: such a day is data, not
+    an error that would fail every run of its schedule."""
+    fact = Fact("a", date(2026, 1, 1), "c", Decimal("1.00"), impressions=3, clicks=5,
+                currency="USD")  # fmt: skip
+    assert (fact.impressions, fact.clicks) == (3, 5)
 
 
 def test_registry_gets_by_name_and_names_the_known_ones():

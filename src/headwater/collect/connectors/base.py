@@ -60,8 +60,8 @@ class Fact:
             value = getattr(self, name)
             if type(value) is not int or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, not {value!r}")
-        if self.clicks > self.impressions:
-            raise ValueError(f"clicks ({self.clicks}) exceed impressions ({self.impressions})")
+        # No "clicks <= impressions": a source's clicks may count several per impression (Meta's
+        # "clicks (all)" does), and refusing such a day would fail every run of the schedule.
         if not self.account or not self.campaign:
             raise ValueError("account and campaign must be non-empty")
 

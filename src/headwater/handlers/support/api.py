@@ -3,7 +3,9 @@
 - ``json_response``: every answer is JSON, errors ``{"message": ...}``;
 - ``add_common_handlers``: a request failing the typed routes' validation is a 400 with one
   readable line (as API Gateway's own validator answers, not Powertools' default 422), a tenancy
-  ``Denied`` is its status (403 or 404), an unknown route a 404;
+  ``Denied`` is its status (403 or 404), an unknown route a 404, an AWS service that throttles
+  or is unavailable a 503 with ``Retry-After`` (the client may retry; any other AWS error stays
+  a 500);
 - ``serve``: the Lambda entrypoint's body: one log line per request with the key's id (never the
   event: it holds the API key's value and the body), and an unexpected exception logged and
   answered 500 without detail.
@@ -52,6 +54,35 @@ def add_common_handlers(app: APIGatewayRestResolver) -> None:
     @app.not_found
     def _not_found(exc: Exception) -> Response:
         return json_response(404, {"message": "Not found"})
+
+    from botocore.exceptions import ClientError
+
+    @app.exception_handler(ClientError)
+    def _aws_busy(exc: ClientError) -> Response:
+        if exc.response.get("Error", {}).get("Code") not in RETRYABLE_AWS_ERRORS:
+            raise exc  # serve(): logged, answered 500 without detail
+        return json_response(
+            503,
+            {"message": "a service the API depends on is busy; retry shortly"},
+            {"Retry-After": "1"},
+        )
+
+
+# What AWS answers when the request was fine but the service could not take it now (botocore's
+# standard retry mode retries these too, and has given up by the time they reach the handler).
+RETRYABLE_AWS_ERRORS = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalServerException",
+        "InternalServiceError",
+    }
+)
 
 
 @functools.cache
