@@ -120,18 +120,17 @@ def curl_command(api_url: str, key: str, schedule: dict[str, Any]) -> str:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Print a ready curl creating a schedule, and how to run it now and see what it wrote."""
-    from headwater.cli.keys import _client, key_value
+    from headwater.cli.keys import demo_api
     from headwater.collect.schedule_store import schedule_name
 
     outputs = read_outputs(args.outputs)
     if not outputs.get("collect_facts_table"):
         step("no collect facts table in this environment: skipping the collect example")
         return 0
-    api_url = outputs.get("api_url")
-    if not api_url:
-        step("no api_url output: call the API's invoke URL with a key from `headwater keys list`")
+    access = demo_api(outputs, DEMO_KEY_NAME)
+    if access is None:
         return 0
-    value = key_value(_client(), DEMO_KEY_NAME, outputs.get("api_key_ids") or {})
+    api_url, value = access
     group = outputs.get("schedule_group_name")
     scheduler_name = schedule_name(DEMO_SUBSCRIBER, DEMO_SCHEDULE["name"])
     print("\nCollect, create a daily collection schedule with the demo subscriber key:")

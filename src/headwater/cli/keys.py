@@ -133,6 +133,18 @@ def key_value(client: Any, name: str, key_ids: dict[str, str]) -> str:
     return found[0]["value"]
 
 
+def demo_api(outputs: dict[str, Any], key_name: str) -> tuple[str, str] | None:
+    """(API base URL, value of the key ``key_name``) for a demo step's curl, or None, with the
+    reason printed, when the environment has no ``api_url`` output."""
+    from headwater.progress import step
+
+    api_url = outputs.get("api_url")
+    if not api_url:
+        step("no api_url output: call the API's invoke URL with a key from `headwater keys list`")
+        return None
+    return api_url, key_value(_client(), key_name, outputs.get("api_key_ids") or {})
+
+
 def _pages(client: Any, operation: str, what: str, **kwargs: Any) -> list[dict]:
     def collect() -> list[dict]:
         items: list[dict] = []

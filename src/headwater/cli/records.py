@@ -137,17 +137,16 @@ def post_curl(url: str, key: str, body: Any) -> str:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Print a ready curl posting an order, and how to run the weekly summary now."""
-    from headwater.cli.keys import _client, key_value
+    from headwater.cli.keys import demo_api
 
     outputs = read_outputs(args.outputs)
     if not outputs.get("records_table"):
         step("no records table in this environment: skipping the records example")
         return 0
-    api_url = outputs.get("api_url")
-    if not api_url:
-        step("no api_url output: call the API's invoke URL with a key from `headwater keys list`")
+    access = demo_api(outputs, DEMO_KEY_NAME)
+    if access is None:
         return 0
-    value = key_value(_client(), DEMO_KEY_NAME, outputs.get("api_key_ids") or {})
+    api_url, value = access
     week = datetime.now(UTC).strftime("%G-W%V")
     schedule = outputs.get("records_summary_schedule_name")
     group = outputs.get("records_summary_schedule_group")

@@ -13,6 +13,7 @@ from headwater.collect import facts
 from headwater.collect.connectors.base import Fact
 from headwater.collect.connectors.synthetic import SyntheticConnector
 from headwater.collect.windows import Window
+from tests.support.collect import create_facts_table
 
 SYNTHETIC = SyntheticConnector()
 
@@ -57,18 +58,8 @@ def test_separator_in_subscriber_or_source_is_refused(subscriber, source):
 
 def test_a_rerun_and_an_overlap_overwrite_in_dynamodb():
     with mock_aws():
-        table = boto3.resource("dynamodb", region_name="us-east-1").create_table(
-            TableName="facts",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_facts_table(boto3.client("dynamodb", region_name="us-east-1"), "facts")
+        table = boto3.resource("dynamodb", region_name="us-east-1").Table("facts")
         windows = [
             Window(date(2026, 1, 1), date(2026, 1, 5)),
             Window(date(2026, 1, 1), date(2026, 1, 5)),  # rerun
