@@ -75,7 +75,11 @@ def change_files(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
             if not key.endswith(".parquet"):
                 continue
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            operations = pq.read_table(io.BytesIO(body), columns=["operation"])["operation"]
+            # No Arrow thread pool: a CLI process that started one can abort at exit ("terminate
+            # called without an active exception", seen in CI); one small column needs none.
+            operations = pq.read_table(io.BytesIO(body), columns=["operation"], use_threads=False)[
+                "operation"
+            ]
             files.append(
                 {
                     "key": key,
