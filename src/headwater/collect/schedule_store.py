@@ -43,12 +43,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from headwater.collect import checkpoints
 from headwater.collect.schedules import NAME_PATTERN, Schedule
 
 NAME_PREFIX = "c-"
 HASH_HEX = 16
-CHECKPOINT_PREFIX = "checkpoint#"
-STATE_KEY = "pk"
 
 
 class Duplicate(Exception):
@@ -78,7 +77,8 @@ def schedule_name(subscriber: str, name: str) -> str:
 
 
 def checkpoint_key(schedule_id: str) -> dict[str, Any]:
-    return {STATE_KEY: {"S": CHECKPOINT_PREFIX + schedule_id}}
+    """``checkpoints.key`` in the low-level client's DynamoDB JSON (this store uses the client)."""
+    return {name: {"S": value} for name, value in checkpoints.key(schedule_id).items()}
 
 
 @dataclass(frozen=True)
