@@ -60,5 +60,6 @@ def test_unserved_destination_is_logged_and_dropped(caplog):
     destinations = Destinations(no_client, None, lambda arn, event: None, "us-east-1")
     record = {"requestContext": {"requestId": "rid", "functionArn": "fn", "condition": "x"}}
     with caplog.at_level(logging.ERROR):
-        assert not destinations.send("arn:aws:s3:::bucket", record, "role", "f")
+        reason = destinations.send("arn:aws:s3:::bucket", record, "role", "f")
+    assert reason == "destination arn:aws:s3:::bucket is not served"
     assert "destination arn:aws:s3:::bucket is not served" in caplog.text

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from headwater.local.event_sources.checkpoints import CheckpointStore
-from headwater.local.iam.service_roles import ServiceRoles
+from headwater.local.lambda_service.async_invocations import Destinations
 from headwater.local.lambda_service.workers import InvokeResult
 
 # States in which Lambda's pollers run (a mapping is "Creating"/"Enabling" only briefly on AWS).
@@ -61,9 +61,10 @@ class SourceRuntime:
     client: Callable[[str], Any]  # a new boto3 client for the emulator: client("sqs")
     region: str
     max_concurrency: int  # the runner's cap on concurrent invocations per function
-    # Acting with the function's execution role (a stream mapping's on-failure destination):
-    # the local IAM checks and the role's ARN as the function is configured now.
-    roles: ServiceRoles | None = None
+    # A stream mapping's on-failure destination gets its record as an asynchronous invocation's
+    # does: sent with the function's execution role (its ARN as the function is configured
+    # now), checked by the local IAM checks, the destination's KMS key included.
+    destinations: Destinations | None = None
     function_role: Callable[[], str | None] | None = None
     # Where stream mappings' shards stand (``checkpoints``); None: kept for this process only.
     checkpoints: CheckpointStore | None = None

@@ -505,42 +505,20 @@ class StreamPoller:
         self._acknowledge(shard, len(records))
 
     def _send_failure(self, document: dict[str, Any]) -> None:
-        destination = self.mapping.on_failure or ""
-        service = destination.split(":")[2] if destination.count(":") >= 5 else ""
-        action = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}.get(service)
-        if action is None:
-            log.error(
-                "mapping %s: on-failure destination %s is not SQS or SNS",
-                self.mapping.uuid,
-                destination,
-            )
+        destinations, role = self._runtime.destinations, self._runtime.function_role
+        if destinations is None:
+            log.error("mapping %s: no destinations to send the record to", self.mapping.uuid)
             return
-        roles, role = self._runtime.roles, self._runtime.function_role
-        if roles is not None and role is not None:
-            role_arn = role()
-            function = self.mapping.function_arn.split(":")[6]
-            denial = (
-                roles.denial(role_arn or "", function, action, destination)
-                if role_arn
-                else (f"function {function} has no execution role")
-            )
-            if denial:
-                self.last_error = denial
-                log.error(
-                    "mapping %s: on-failure record not sent to %s: %s",
-                    self.mapping.uuid,
-                    destination,
-                    denial,
-                )
-                return
-        body = json.dumps(document)
-        if service == "sqs":
-            sqs = self._runtime.client("sqs")
-            _, _, _, _, account, name = destination.split(":", 5)
-            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=body)
-        else:
-            self._runtime.client("sns").publish(TopicArn=destination, Message=body)
+        function = self.mapping.function_arn.split(":")[6]
+        role_arn = role() if role is not None else None
+        reason = (
+            destinations.send(self.mapping.on_failure or "", document, role_arn, function)
+            if role_arn
+            else f"function {function} has no execution role"
+        )
+        if reason is not None:
+            self.last_error = reason
+            return
         self.failures_sent += 1
 
 

@@ -139,8 +139,10 @@ class Destinations:
         self.invoke_event = invoke_event  # a Lambda destination is invoked asynchronously
         self.region = region
 
-    def send(self, destination: str, record: dict[str, Any], role_arn: str, session: str) -> bool:
-        """Deliver ``record``; False (and logged) when it is dropped."""
+    def send(
+        self, destination: str, record: dict[str, Any], role_arn: str, session: str
+    ) -> str | None:
+        """Deliver ``record``: None once sent, else why it was dropped (also logged)."""
         function_arn = record["requestContext"]["functionArn"]
         where = f"async invocation {record['requestContext']['requestId']} of {function_arn}"
         service = destination.split(":")[2] if destination.count(":") >= 5 else ""
@@ -151,20 +153,20 @@ class Destinations:
             "events": self._events,
         }.get(service)
         if sender is None:
-            log.error("%s: record dropped, destination %s is not served", where, destination)
-            return False
+            reason = f"destination {destination} is not served"
+            log.error("%s: record dropped, %s", where, reason)
+            return reason
         try:
             denial = sender(destination, record, role_arn, session)
         except Exception as exc:
-            log.error("%s: record dropped, cannot send it to %s: %s", where, destination, exc)
-            return False
+            denial = str(exc)
         if denial is not None:
             log.error("%s: record dropped, cannot send it to %s: %s", where, destination, denial)
-            return False
+            return denial
         log.warning(
             "%s: %s record sent to %s", where, record["requestContext"]["condition"], destination
         )
-        return True
+        return None
 
     def _client(self, service: str) -> Any:
         with self._lock:  # clients are thread-safe once made; making them is not

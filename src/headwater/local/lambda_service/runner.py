@@ -130,7 +130,7 @@ class Runner:
         self.iam = PolicyFiles(
             self._client("iam"), region, state_dir / "iam" if state_dir is not None else None
         )
-        # A service acting with a customer's role (stream mappings' on-failure destinations).
+        # A service acting with a customer's role (the Scheduler's deliveries, destinations).
         self.roles = ServiceRoles(self._client("iam"), region, on=self.iam.on)
         # EventBridge Scheduler schedules fire through this runner (headwater.local.scheduler);
         # the daemon's runner turns it on, a runner used only to invoke does not.
@@ -149,14 +149,9 @@ class Runner:
             if schedules
             else None
         )
-        # Invocation records of asynchronous invocations go to the function's destinations with
-        # its execution role, checked like its own calls (same switch).
-        self.destinations = Destinations(
-            self._client,
-            ServiceRoles(self._client("iam"), region, on=self.iam.on),
-            self.invoke_event,
-            region,
-        )
+        # Invocation records of asynchronous invocations, and the records stream mappings give
+        # up on, go to the function's destinations with its execution role (same checks).
+        self.destinations = Destinations(self._client, self.roles, self.invoke_event, region)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -323,7 +318,7 @@ class Runner:
             self._client,
             self.region,
             self.max_workers_per_function,
-            roles=self.roles,
+            destinations=self.destinations,
             function_role=function_role,
             checkpoints=self.stream_checkpoints,
         )
