@@ -440,6 +440,37 @@ def test_the_on_failure_record_needs_the_functions_role_to_allow_sending(
     assert source.failures_sent == 0
 
 
+def test_an_encrypted_failure_queue_needs_the_roles_grant_on_its_key(
+    aws, runner, function, record_dir
+):
+    # SQS uses the queue's key with the sender's permissions (SQS developer guide, key
+    # management): a role that may send but not use the key gets its record dropped.
+    key_arn = aws("kms").create_key()["KeyMetadata"]["Arn"]
+    ddb = aws("dynamodb")
+    stream_arn = make_table(ddb)
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName="sealed", Attributes={"KmsMasterKeyId": key_arn})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    put(ddb, "p", "poison")
+    uuid = map_stream(
+        aws,
+        runner,
+        function(
+            statements=[{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}]
+        ),
+        stream_arn,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
+    source = runner.event_sources()[uuid]
+    wait_for(lambda: source.last_error, 10, "the denial")
+    assert "kms:GenerateDataKey" in source.last_error and key_arn in source.last_error
+    assert received(sqs, url, 1, timeout=1) == []
+    assert source.failures_sent == 0
+
+
 def test_records_older_than_the_maximum_age_are_given_up_without_invoking(
     aws, runner, function, record_dir
 ):
