@@ -245,6 +245,15 @@ def literal_text(value: Any) -> str:
     raise TypeError(f"cannot use a {type(value).__name__} as a key or watermark value")
 
 
+def encode_key(values: Sequence[Any]) -> list[int | str]:
+    """A key (``TablePlan.last_key``) as JSON-safe values for a checkpoint: integers as they
+    are, anything else as PostgreSQL's input text of the value. ``stream(after=...)`` takes either
+    form: every value is cast to its column's type in the SQL."""
+    return [
+        v if isinstance(v, int) and not isinstance(v, bool) else literal_text(v) for v in values
+    ]
+
+
 def quote_literal(value: Any, type_sql: str) -> str:
     """``E'<text>'::<type>``: the E form reads backslashes the same way whatever the server's
     standard_conforming_strings, and doubling ``\\`` and ``'`` leaves no way out of the string."""
@@ -401,7 +410,8 @@ class TablePlan:
         return sql + " ORDER BY " + ", ".join(quote_identifier(k) for k in self.key)
 
     def last_key(self, batch: pa.RecordBatch) -> tuple[Any, ...]:
-        """The key of a (converted) batch's last row: the ``after`` to continue from."""
+        """The key of a (converted) batch's last row: the ``after`` to continue from (store it
+        with ``encode_key``)."""
         if batch.num_rows == 0:
             raise ValueError("an empty batch has no last key")
         return tuple(batch.column(k)[batch.num_rows - 1].as_py() for k in self.key)

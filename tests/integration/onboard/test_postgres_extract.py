@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import itertools
+import json
 from typing import Any
 
 import numpy as np
@@ -354,6 +355,25 @@ def test_keyset_continuation_returns_the_rest_exactly_once(db) -> None:
     # Continuing after the last key yields nothing; the injection-looking key stayed a value.
     assert db.rows(plan, after=plan.last_key(everything.to_batches()[-1])).num_rows == 0
     assert db.execute("SELECT count(*) FROM keyed") == [(1000,)]
+
+
+def test_a_checkpointed_key_of_any_key_type_continues_exactly(db) -> None:
+    db.execute(
+        "CREATE TABLE ck (at timestamptz, b bytea, n numeric(6,2), u uuid, d date, v int, "
+        "PRIMARY KEY (at, b, n, u, d))"
+    )
+    db.execute(
+        "INSERT INTO ck SELECT timestamptz '2024-01-01 00:00:00.5+00' + (g / 4) * interval '1 us',"
+        " decode(lpad(to_hex(g % 3), 2, '0') || '5c27', 'hex'), (g % 5) / 4.0, md5(g::text)::uuid,"
+        " date '2024-01-01' + g % 2, g FROM generate_series(1, 40) g"
+    )
+    plan = db.plan("public.ck")
+    everything = db.rows(plan)
+    batches = list(pg.stream(db.conn, plan, batch_rows=7))
+    for i, batch in enumerate(batches):
+        stored = json.loads(json.dumps(pg.encode_key(plan.last_key(batch))))
+        rest = db.rows(plan, after=stored)
+        assert rest.equals(everything.slice(min(7 * (i + 1), everything.num_rows)))
 
 
 def test_key_ranges_cover_the_table_exactly_once(db) -> None:
