@@ -455,7 +455,9 @@ class RunStore:
         done = self._conditional(
             Key=run_key(self.source, run_id),
             UpdateExpression="SET #st = :done, completed_at = :at",
-            ConditionExpression="#st = :running AND size(finished) = tables_total",
+            ConditionExpression=(
+                "#st = :running AND attribute_exists(finished) AND size(finished) = tables_total"
+            ),
             ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues={":done": "completed", ":running": "running", ":at": now},
         )
