@@ -163,7 +163,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-# -- in-memory ports until the extraction layer lands (fake extractor, plain part writer) -----
+# -- an in-memory source with the PostgreSQL stream's semantics ------------------------------
 
 
 @dataclass
@@ -176,7 +176,7 @@ class FakePlan:
 
 class FakeExtractor:
     """A source of in-memory Arrow tables, read as the PostgreSQL stream reads: in key order,
-    after a keyset position, within a key range, from a cursor value on."""
+    after a keyset position, within a key range, cursor above ``since``."""
 
     def __init__(
         self, tables: dict[str, tuple[Any, tuple[str, ...]]], fail_after: int | None = None
@@ -211,7 +211,7 @@ class FakeExtractor:
                 if (lo is None or r[plan.key[0]] >= lo) and (hi is None or r[plan.key[0]] < hi)
             ]
         if since is not None:
-            rows = [r for r in rows if r[plan.cursor] >= since]
+            rows = [r for r in rows if r[plan.cursor] > since]
         for start in range(0, len(rows), batch_rows):
             if self.fail_after is not None and self.batches >= self.fail_after:
                 raise ConnectionError("server closed the connection unexpectedly")
@@ -222,73 +222,3 @@ class FakeExtractor:
 
     def close(self) -> None:
         self.closed += 1
-
-
-class PlainStore:
-    """The object store port on an S3 client."""
-
-    def __init__(self, client: Any, bucket: str) -> None:
-        self.client, self.bucket = client, bucket
-
-    def put_file(self, key: str, path: Any) -> None:
-        self.client.upload_file(str(path), self.bucket, key)
-
-    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
-
-    def list(self, prefix: str) -> list[str]:
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=prefix
-        )
-        return [o["Key"] for page in pages for o in page.get("Contents", [])]
-
-    def delete(self, keys: list[str]) -> None:
-        for key in keys:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-
-    def get_bytes(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-
-
-@dataclass
-class PartInfo:
-    key: str
-    rows: int
-    bytes: int
-
-
-class PlainPartWriter:
-    """Parts closed when their Arrow size reaches ``target_bytes``, one Parquet object each."""
-
-    def __init__(self, store: Any, prefix: str, target_bytes: int, first_part: int = 0) -> None:
-        self.store, self.prefix, self.target = store, prefix, target_bytes
-        self.number = first_part
-        self.pending: list[Any] = []
-        self.parts: list[PartInfo] = []
-
-    def write(self, batch: Any) -> None:
-        self.pending.append(batch)
-        if sum(b.nbytes for b in self.pending) >= self.target:
-            self.close_part()
-
-    def close_part(self) -> None:
-        import io
-
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if not self.pending or not sum(b.num_rows for b in self.pending):
-            self.pending = []
-            return
-        table = pa.Table.from_batches(self.pending)
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer)
-        key = f"{self.prefix}part-{self.number:05d}.parquet"
-        self.store.put_bytes(key, buffer.getvalue(), "application/vnd.apache.parquet")
-        self.parts.append(PartInfo(key, table.num_rows, len(buffer.getvalue())))
-        self.number += 1
-        self.pending = []
-
-    def finish(self) -> list[PartInfo]:
-        self.close_part()
-        return self.parts

@@ -232,6 +232,11 @@ def _extract(
             if remaining_ms() < config.reserve_ms:
                 exhausted = False
                 break
+    except BaseException:
+        abort = getattr(writer, "abort", None)
+        if callable(abort):
+            abort()  # the open part's temporary file; parts uploaded stay until replaced
+        raise
     finally:
         close = getattr(batches, "close", None)
         if callable(close):

@@ -1,7 +1,8 @@
 """The onboard run, message by message: dispatcher, worker steps, checkpoints, completion.
 
-The state table, bucket and queues are moto's; the source is an in-memory extractor with the
-PostgreSQL stream's semantics (tests/integration/onboard runs the same flow on a real server).
+The state table, bucket and queues are moto's, parts are written by the real PartWriter and
+S3Store; the source is an in-memory extractor with the PostgreSQL stream's semantics
+(tests/integration/onboard runs the same flow on a real server).
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from headwater.onboard.declarations import UndeclaredTable
 from headwater.onboard.dispatcher import dispatch, split_ranges
 from headwater.onboard.messages import WorkMessage, parse_dispatch_event, parse_work_message
 from headwater.onboard.runs import RunStore
+from headwater.onboard.s3_store import S3Store
 from tests.support.onboard import (
     BUCKET,
     Cloud,
     DroppingContext,
     FakeExtractor,
-    PlainPartWriter,
-    PlainStore,
     pump,
     source,
 )
@@ -127,7 +127,7 @@ class Harness:
         cloud = self.cloud
         return worker.Ports(
             state=cloud.state,
-            store=PlainStore(cloud.s3, BUCKET),
+            store=S3Store(cloud.s3, BUCKET),
             send_work=lambda body: cloud.sqs.send_message(
                 QueueUrl=cloud.work_url, MessageBody=body
             ),
@@ -155,7 +155,6 @@ class Harness:
             config=self.config,
             remaining_ms=self.context.get_remaining_time_in_millis,
             receive_count=receive_count,
-            writer_factory=PlainPartWriter,
         )
         self.outcomes.append(outcome)
         return outcome
@@ -423,8 +422,8 @@ def test_incremental_runs_read_new_and_updated_rows_and_a_failure_keeps_the_mark
     _orders_run(cloud, rows, "2026-12-02T02:00:00Z")
     assert sorted(landed_ids(cloud, "public.orders")) == list(range(1, 51))
     assert marks.get(cloud.state, "shop", "public.orders") == T0 + timedelta(minutes=50)
-    # Row 10 updated, row 51 added; rows 49 and 50 are inside the 60 s lookback (from the mark
-    # minus 60 s, inclusive), the rest are not.
+    # Row 10 updated, row 51 added; row 50 is inside the 60 s lookback (cursor above the mark
+    # minus 60 s), the rest are not.
     rows[9] = (10, T0 + timedelta(hours=2))
     rows.append((51, T0 + timedelta(hours=1)))
     # A failed run reads nothing it keeps and never moves the mark.
@@ -432,7 +431,7 @@ def test_incremental_runs_read_new_and_updated_rows_and_a_failure_keeps_the_mark
     assert failed.events[0]["failed"] == 1
     assert marks.get(cloud.state, "shop", "public.orders") == T0 + timedelta(minutes=50)
     _orders_run(cloud, rows, "2026-12-04T02:00:00Z")
-    assert sorted(landed_ids(cloud, "public.orders", "20261204T020000Z")) == [10, 49, 50, 51]
+    assert sorted(landed_ids(cloud, "public.orders", "20261204T020000Z")) == [10, 50, 51]
     assert marks.get(cloud.state, "shop", "public.orders") == T0 + timedelta(hours=2)
     manifest = cloud.get_json("shop/public.orders/run=20261204T020000Z/_manifest.json")
     assert manifest["mode"] == "incremental"
