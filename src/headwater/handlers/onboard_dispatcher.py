@@ -92,6 +92,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 raise ValueError(f"unknown source {request.source!r}")
         except ValueError as exc:
             logger.error("onboard: dispatcher event rejected", extra={"error": str(exc)})
+            metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
             raise
         source = sources[request.source]
         logger.append_keys(source=source.name, run_id=request.run_id)
@@ -117,7 +118,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=result.sent)
         outcome = {
             "run_id": result.run_id,
-            "created": result.created,
+            "new_run": result.created,
             "tables": result.tables,
             "sent": result.sent,
             "completed": result.completed,

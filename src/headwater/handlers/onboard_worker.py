@@ -179,6 +179,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                         "error": worker.error_text(exc, secrets),
                     },
                 )
+                metrics.add_metric(name="StepsFailed", unit=MetricUnit.Count, value=1)
                 failures.append({"itemIdentifier": message_id})
                 continue
             finally:
