@@ -81,7 +81,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from headwater.onboard.dispatcher import dispatch
         from headwater.onboard.extractor import PostgresExtractor
         from headwater.onboard.messages import parse_dispatch_event
-        from headwater.onboard.postgres import ConnectionSettings
+        from headwater.onboard.postgres import ConnectionFailed, ConnectionSettings
 
         config = read_settings(Settings)
         arns = source_secrets(config.sources)
@@ -113,6 +113,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 retention_days=int(config.retention_days),
                 log=logger,
             )
+        except ConnectionFailed:
+            forget_secrets()  # a rotated password: fetch the secret again on the retry
+            raise
         finally:
             extractor.close()
         metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=result.sent)

@@ -23,7 +23,12 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from headwater import aws
-from headwater.handlers.onboard_dispatcher import secret, source_secrets, state_table
+from headwater.handlers.onboard_dispatcher import (
+    forget_secrets,
+    secret,
+    source_secrets,
+    state_table,
+)
 from headwater.handlers.support.observability import observability
 from headwater.handlers.support.settings import env_var, read_settings
 
@@ -77,7 +82,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from headwater.onboard.declarations import UndeclaredTable, load_sources
         from headwater.onboard.extractor import PostgresExtractor
         from headwater.onboard.messages import parse_work_message
-        from headwater.onboard.postgres import ConnectionSettings
+        from headwater.onboard.postgres import ConnectionFailed, ConnectionSettings
         from headwater.onboard.runs import Busy, LeaseLost
         from headwater.onboard.s3_store import S3Store
 
@@ -171,6 +176,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 failures.append({"itemIdentifier": message_id})
                 continue
             except Exception as exc:
+                if isinstance(exc, ConnectionFailed):
+                    forget_secrets()  # a rotated password: fetch the secret again next time
                 logger.error(
                     "onboard: step failed, retried",
                     extra={

@@ -8,7 +8,9 @@ stopped half way); nothing already sent or finished is sent again.
 Which tables: the ones named in the declaration plus the catalog's tables matched by its
 ``[[schemas]]`` patterns (``Source.resolve``). A table declared with ``ranges = N`` (a single
 integer key) is split into N key ranges from its key's bounds: the first and last are open
-ended, so rows added while the run goes are read too. An incremental table's run reads from
+ended, so rows added while the run goes are read too. A table that cannot be described (declared
+but missing, say) gets one range: its worker fails it and the run reports why, rather than the
+whole dispatch failing. An incremental table's run reads from
 its mark minus the lookback window, fixed here for the whole run.
 
 A run with no tables is recorded and completed at once (the dispatcher has no bucket or bus:
@@ -87,9 +89,15 @@ def dispatch(
                 )
             specs = [RangeSpec(0)]
             if decl.ranges and decl.ranges > 1:
-                plan = extractor.describe(decl)
-                lo, hi = extractor.key_bounds(plan)
-                specs = split_ranges(lo, hi, decl.ranges)
+                try:
+                    plan = extractor.describe(decl)
+                    specs = split_ranges(*extractor.key_bounds(plan), decl.ranges)
+                except Exception as exc:  # the worker fails it and the run says why
+                    if log is not None:
+                        log.warning(
+                            "onboard: table not split into ranges",
+                            extra={"table": decl.qualified, "error": type(exc).__name__},
+                        )
             runs.create_table(
                 run_id,
                 decl.qualified,

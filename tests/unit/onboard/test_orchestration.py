@@ -464,3 +464,18 @@ name = "nothing_here"
     run = RunStore(cloud.state, "shop").get_run(RUN_ID)
     assert run["status"] == "completed"
     assert cloud.drain(cloud.work_url) == []
+
+
+def test_a_declared_table_missing_from_the_database_fails_in_the_run_not_the_dispatch(
+    cloud: Cloud,
+):
+    extractor = FakeExtractor({k: v for k, v in tables().items() if k != "public.events"})
+    h = Harness(cloud, extractor, max_attempts=1)
+    result = h.dispatch()
+    # public.events (declared with ranges = 3) cannot be described: one range, failed later.
+    assert result.sent == 4
+    pump(cloud, h.invoke)
+    (detail,) = h.events
+    assert (detail["succeeded"], detail["failed"]) == (3, 1)
+    assert detail["failures"][0]["table"] == "public.events"
+    assert "KeyError" in detail["failures"][0]["error"]
