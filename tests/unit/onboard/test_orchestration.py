@@ -122,6 +122,7 @@ class Harness:
         )
         self.context = DroppingContext()
         self.outcomes: list[worker.Outcome] = []
+        self.bodies: list[str] = []
 
     def ports(self) -> worker.Ports:
         cloud = self.cloud
@@ -147,6 +148,7 @@ class Harness:
         )
 
     def step(self, body: str, receive_count: int = 1) -> worker.Outcome:
+        self.bodies.append(body)
         outcome = worker.process(
             parse_work_message(body),
             source=SOURCE,
@@ -238,6 +240,13 @@ def test_a_run_lands_every_table_and_completes_once(cloud: Cloud):
     summary = cloud.get_json(f"shop/_runs/run={RUN_ID}/summary.json")
     assert summary["status"] == "completed" and summary["rows"] == 1060
     assert {t["table"]: t["rows"] for t in summary["tables"]}["public.empty_table"] == 0
+    # Every message delivered again (SQS is at least once): nothing counted twice, no event.
+    runs = RunStore(cloud.state, "shop")
+    before = runs.get_run(RUN_ID)
+    for body in list(h.bodies):
+        assert h.step(body).action in ("ignored", "stale")
+    assert runs.get_run(RUN_ID) == before and len(h.events) == 1
+    assert (before["succeeded"], before["rows"], len(before["finished"])) == (4, 1060, 4)
 
 
 def test_a_re_fire_of_the_same_scheduled_time_sends_nothing_finished(cloud: Cloud):
@@ -479,3 +488,31 @@ def test_a_declared_table_missing_from_the_database_fails_in_the_run_not_the_dis
     assert (detail["succeeded"], detail["failed"]) == (3, 1)
     assert detail["failures"][0]["table"] == "public.events"
     assert "KeyError" in detail["failures"][0]["error"]
+
+
+def test_one_invocation_at_a_time_works_on_a_range(cloud: Cloud):
+    from headwater.onboard.runs import Busy, LeaseLost
+
+    h = Harness(cloud, FakeExtractor(tables()))
+    h.dispatch()
+    runs = RunStore(cloud.state, "shop")
+    runs.claim(RUN_ID, "public.orders", 0, 0, "first", 60)
+    # A duplicate delivery of the same step while the first works on it: retried later.
+    with pytest.raises(Busy):
+        runs.claim(RUN_ID, "public.orders", 0, 0, "second", 60)
+    # Only the holder records a checkpoint.
+    fields = dict(
+        seq=0, done=False, after=None, parts=[], rows=0, nbytes=0, seconds=0.0,
+        max_cursor=None, schema=None,
+    )  # fmt: skip
+    with pytest.raises(LeaseLost):
+        runs.checkpoint(RUN_ID, "public.orders", 0, "second", **fields)
+    runs.release(RUN_ID, "public.orders", 0, "first", "ValueError: boom")
+    runs.claim(RUN_ID, "public.orders", 0, 0, "second", 60)
+    runs.checkpoint(RUN_ID, "public.orders", 0, "second", **fields)
+    # The step moved on: the old step can no longer be claimed.
+    with pytest.raises(LeaseLost):
+        runs.claim(RUN_ID, "public.orders", 0, 0, "third", 60)
+    # An expired lease (a worker killed by its timeout) is taken over.
+    runs.claim(RUN_ID, "public.orders", 0, 1, "fourth", -1)
+    runs.claim(RUN_ID, "public.orders", 0, 1, "fifth", 60)
