@@ -11,13 +11,13 @@ was not sent.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from headwater import aws
+from headwater.handlers.support import credentials
 from headwater.handlers.support.observability import observability
 from headwater.handlers.support.settings import env_var, read_settings
 
@@ -29,46 +29,6 @@ class Settings:
     sources: str = env_var("ONBOARD_SOURCES")
     # Not set by the module: the state items' lifetime, the same default as the worker's.
     retention_days: str = env_var("ONBOARD_RUN_RETENTION_DAYS", "30", empty_is_unset=True)
-
-
-_SECRETS: dict[str, dict[str, Any]] = {}
-
-
-def source_secrets(text: str) -> dict[str, str]:
-    """ONBOARD_SOURCES: ``{"<source>": {"secret_arn": "..."}}`` -> source -> secret ARN."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise RuntimeError("ONBOARD_SOURCES is not JSON") from None
-    if not isinstance(data, dict) or not all(
-        isinstance(v, dict) and isinstance(v.get("secret_arn"), str) for v in data.values()
-    ):
-        raise RuntimeError('ONBOARD_SOURCES must map each source to {"secret_arn": "..."}')
-    return {name: value["secret_arn"] for name, value in data.items()}
-
-
-def secret(arn: str) -> dict[str, Any]:
-    """The secret's JSON value, fetched once per container and ARN (the value is never logged)."""
-    if arn not in _SECRETS:
-        value = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-        _SECRETS[arn] = json.loads(value)
-    return _SECRETS[arn]
-
-
-def forget_secrets() -> None:
-    """Drop the cached credentials (tests; a rotated secret after a connection failure)."""
-    _SECRETS.clear()
-
-
-def state_table(name: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return (
-        boto3.session.Session()
-        .resource("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
-        .Table(name)
-    )
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -84,7 +44,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from headwater.onboard.postgres import ConnectionFailed, ConnectionSettings
 
         config = read_settings(Settings)
-        arns = source_secrets(config.sources)
+        arns = credentials.secret_arns(config.sources, "ONBOARD_SOURCES")
         try:
             request = parse_dispatch_event(event)
             sources = load_sources()
@@ -102,19 +62,21 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         def send(body: str) -> None:
             sqs.send_message(QueueUrl=queue_url, MessageBody=body)
 
-        extractor = PostgresExtractor(ConnectionSettings.from_secret(secret(arns[source.name])))
+        extractor = PostgresExtractor(
+            ConnectionSettings.from_secret(credentials.secret(arns[source.name]))
+        )
         try:
             result = dispatch(
                 request,
                 source=source,
                 extractor=extractor,
-                state=state_table(config.state_table),
+                state=credentials.dynamodb_table(config.state_table),
                 send=send,
                 retention_days=int(config.retention_days),
                 log=logger,
             )
         except ConnectionFailed:
-            forget_secrets()  # a rotated password: fetch the secret again on the retry
+            credentials.forget()  # a rotated password: fetch the secret again on the retry
             raise
         finally:
             extractor.close()

@@ -16,6 +16,7 @@ of ``headwater.onboard.worker.process`` per record, answered as a partial batch 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -23,12 +24,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from headwater import aws
-from headwater.handlers.onboard_dispatcher import (
-    forget_secrets,
-    secret,
-    source_secrets,
-    state_table,
-)
+from headwater.handlers.support import credentials
 from headwater.handlers.support.observability import observability
 from headwater.handlers.support.settings import env_var, read_settings
 
@@ -87,7 +83,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from headwater.onboard.s3_store import S3Store
 
         config = read_settings(Settings)
-        arns = source_secrets(config.sources)
+        arns = credentials.secret_arns(config.sources, "ONBOARD_SOURCES")
         sources = load_sources()
         sqs, events = aws.client("sqs"), aws.client("events")
         settings = worker.Config(
@@ -112,7 +108,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 raise RuntimeError(f"PutEvents failed: {answer['Entries']}")
 
         ports = worker.Ports(
-            state=state_table(config.state_table),
+            state=credentials.dynamodb_table(config.state_table),
             store=S3Store(aws.client("s3"), config.bucket),
             send_work=lambda body: sqs.send_message(
                 QueueUrl=config.work_queue_url, MessageBody=body
@@ -143,9 +139,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 "range": message.range,
                 "seq": message.seq,
             }
-            connection = ConnectionSettings.from_secret(secret(arns[message.source]))
-            secrets = tuple(s for s in (getattr(connection, "password", None),) if s)
-            reader = PostgresExtractor(connection)
+            # Credentials only when rows are read (not for a stale or rejected message); a
+            # secret that cannot be read fails the step like any error, so its table fails
+            # after the attempts and the run completes. The password joins the redaction list.
+            secrets: list[str] = []
+            readers: list[Any] = []
+
+            def open_reader(
+                arn: str = arns[message.source],
+                secrets: list[str] = secrets,
+                readers: list[Any] = readers,
+            ) -> Any:
+                connection = ConnectionSettings.from_secret(credentials.secret(arn))
+                secrets.append(connection.password)
+                readers.append(PostgresExtractor(connection))
+                return readers[-1]
+
             receive_count = int(
                 (record.get("attributes") or {}).get("ApproximateReceiveCount", "1")
             )
@@ -153,9 +162,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 outcome = worker.process(
                     message,
                     source=source,
-                    extractor=lambda reader=reader: reader,
+                    extractor=open_reader,
                     ports=ports,
-                    config=worker.Config(**{**settings.__dict__, "secrets": secrets}),
+                    config=dataclasses.replace(settings, secrets=secrets),
                     remaining_ms=_remaining(context),
                     receive_count=receive_count,
                     log=logger,
@@ -177,7 +186,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 continue
             except Exception as exc:
                 if isinstance(exc, ConnectionFailed):
-                    forget_secrets()  # a rotated password: fetch the secret again next time
+                    credentials.forget()  # a rotated password: fetch the secret again next time
                 logger.error(
                     "onboard: step failed, retried",
                     extra={
@@ -190,7 +199,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 failures.append({"itemIdentifier": message_id})
                 continue
             finally:
-                reader.close()
+                for reader in readers:
+                    reader.close()
             metrics.add_metric(name="RowsWritten", unit=MetricUnit.Count, value=outcome.rows)
             metrics.add_metric(name="PartsWritten", unit=MetricUnit.Count, value=outcome.parts)
             if outcome.action == "failed":

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +63,9 @@ class Config:
     # Time kept back when streaming: closing and uploading the current part, the checkpoint and
     # the continuation must fit in it.
     reserve_ms: int = 60_000
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+    # Strings never to be stored or logged (the password): read when an error is recorded, so
+    # the caller may add to it once it has fetched the credentials.
+    secrets: Sequence[str] = field(default=(), repr=False)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

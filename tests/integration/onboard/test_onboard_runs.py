@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from headwater import aws as hw_aws
 from headwater.handlers import onboard_dispatcher, onboard_worker
+from headwater.handlers.support import credentials
 from headwater.onboard import marks, worker
 from headwater.onboard.declarations import load_sources
 from headwater.onboard.dispatcher import dispatch
@@ -112,7 +113,7 @@ def world(
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         hw_aws.reset()
-        onboard_dispatcher.forget_secrets()
+        credentials.forget()
         cloud = Cloud.create()
         arn = boto3.client("secretsmanager").create_secret(
             Name="hw/onboard/shop", SecretString=json.dumps(postgres_db)
@@ -147,7 +148,7 @@ def world(
             "events_url": events,
             "source": load_sources(declarations)["shop"],
         }
-        onboard_dispatcher.forget_secrets()
+        credentials.forget()
     hw_aws.reset()
 
 
