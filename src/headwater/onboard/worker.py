@@ -163,8 +163,9 @@ def process(
         raise Rejected(f"{name} range {index}: step {message.seq} is ahead of the state ({seq})")
     if receive_count > config.max_attempts:
         error = range_item.get("last_error") or f"gave up after {config.max_attempts} attempts"
-        completed = _fail_table(runs, source, run_id, name, error, ports, log)
+        # The DLQ first: if failing the table stops half way, the retry lands here again.
         ports.send_dlq(message.body())
+        completed = _fail_table(runs, source, run_id, name, error, ports, log)
         return Outcome("failed", run_completed=completed)
 
     lease = lease_id or uuid.uuid4().hex
