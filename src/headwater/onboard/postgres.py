@@ -22,9 +22,10 @@ Type mapping (PostgreSQL -> Arrow), NULL always null:
   time64[us]. PostgreSQL's ``infinity``/``-infinity`` (and timestamps beyond year 294247) do not
   fit: ADBC wraps them silently into bogus values far before 4713 BC, which ``stream`` detects
   and rejects (``UnrepresentableValue``) instead of writing a wrong date;
-- interval -> month_day_nano_interval; arrays of the above -> list<...> (one dimension);
-- any other type (enums, inet, money, xml, domains, ...) is selected as ``column::text`` ->
-  string, PostgreSQL's own text form.
+- interval -> month_day_nano_interval; arrays of the above -> list<...>: one dimension (ADBC
+  would flatten a multi-dimensional value, losing its shape: rejected, ``UnrepresentableValue``);
+- a domain reads as its base type; any other type (enums, inet, money, xml, arrays of those,
+  user types, ...) is selected as ``column::text`` -> string, PostgreSQL's own text form.
 
 SQL: identifiers always double-quoted (``"`` doubled); the values of a query (keyset position,
 key range bounds, the incremental low watermark) are typed literals, ``E'...'::<type>`` with
@@ -324,6 +325,10 @@ class TablePlan:
             ]
         )
 
+    @property
+    def array_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.is_array)
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:
@@ -382,7 +387,12 @@ class TablePlan:
         ``range_hi`` exclusive; ``low_watermark`` exclusive (the caller subtracts the lookback
         window from the stored mark: rows changed in the window are read again, by design).
         """
-        columns = ", ".join(c.select_expr for c in self.columns)
+        columns = ", ".join(
+            [c.select_expr for c in self.columns]
+            # ADBC flattens a multi-dimensional array into one list (its shape lost): each array
+            # column brings its dimension count, checked and dropped by convert_batch.
+            + [f"array_ndims({quote_identifier(c.name)})" for c in self.array_columns]
+        )
         # Quoted identifiers and quoted literals only (see the module docstring).
         sql = f"SELECT {columns} FROM {self.from_sql}"  # noqa: S608
         conditions = self._conditions(after, range_lo, range_hi, low_watermark)
@@ -405,14 +415,22 @@ WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY c.relname
 """
 
+# Types are matched by name in pg_catalog only (a user type called "int4" elsewhere is not
+# int4); a domain reads as its base type (one level), with the domain's typmod.
 COLUMNS_SQL = """
-SELECT a.attname, t.typname, t.typcategory, coalesce(e.typname, ''),
-       format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnull, c.oid::int8
+SELECT a.attname,
+       CASE WHEN b.typnamespace = 'pg_catalog'::regnamespace THEN b.typname ELSE '' END,
+       b.typcategory,
+       CASE WHEN e.typnamespace = 'pg_catalog'::regnamespace THEN e.typname ELSE '' END,
+       format_type(a.atttypid, a.atttypmod),
+       CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
+       a.attnotnull, c.oid::int8
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
+JOIN pg_catalog.pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+LEFT JOIN pg_catalog.pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
@@ -550,6 +568,12 @@ def split_key_range(low: int | None, high: int | None, ranges: int) -> list[tupl
 
 # -- conversion ------------------------------------------------------------------------------
 def convert_batch(batch: pa.RecordBatch, plan: TablePlan) -> pa.RecordBatch:
+    for i, column in enumerate(plan.array_columns):
+        dimensions = pc.max(batch.column(len(plan.columns) + i)).as_py()
+        if dimensions is not None and dimensions > 1:
+            raise UnrepresentableValue(
+                column.name, f"a {dimensions}-dimensional array", str(column.arrow_type)
+            )
     arrays = [
         _convert(batch.column(i), column.arrow_type, column, column.is_array)
         for i, column in enumerate(plan.columns)
