@@ -185,7 +185,11 @@ def test_the_handlers_onboard_a_database_and_report_the_run(world, capsys):
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         bodies.extend(r["body"] for r in event["Records"])
-        return onboard_worker.handler(event, DroppingContext())
+        # 900 s at the start (a 90 s reserve), 50 s once the first batch is read: every step
+        # writes one batch, checkpoints and continues through the queue.
+        return onboard_worker.handler(
+            event, DroppingContext(start_ms=900_000, step_ms=850_000, free=2)
+        )
 
     pump(cloud, invoke)
     events = landed(cloud, "public.events")
@@ -236,6 +240,8 @@ def test_the_handlers_onboard_a_database_and_report_the_run(world, capsys):
         assert password not in text
     for body in bodies:
         assert set(json.loads(body)) == {"v", "run_id", "source", "table", "range", "ranges", "seq"}
+    steps = {(m["table"], m["range"], m["seq"]) for m in map(json.loads, bodies)}
+    assert {("public.events", 0, 1), ("public.events", 1, 1), ("public.customers", 0, 1)} <= steps
 
 
 def _ports(cloud: Cloud, store: Any = None) -> worker.Ports:
