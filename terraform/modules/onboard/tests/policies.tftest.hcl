@@ -433,3 +433,20 @@ run "a_source_name_the_declarations_refuse_is_refused" {
 
   expect_failures = [var.sources]
 }
+
+run "without_sources_nothing_is_granted_on_secrets_or_objects" {
+  command = plan
+
+  variables {
+    sources = {}
+  }
+
+  assert {
+    condition = (
+      length(aws_scheduler_schedule.source) == 0 &&
+      length([for s in concat(local.dispatcher_statements, local.worker_statements) : s if anytrue([for a in s.actions : startswith(a, "secretsmanager:") || startswith(a, "s3:")])]) == 0 &&
+      jsondecode(local.sources_json) == {}
+    )
+    error_message = "Without sources: no schedule, no secret and no object grant, ONBOARD_SOURCES is {}."
+  }
+}
