@@ -58,7 +58,8 @@ variables {
   }
 }
 
-run "secrets_are_read_exactly_and_decrypted_through_secrets_manager" {
+run "the_roles_grant_exactly_what_each_function_does" {
+  # --- secrets are read exactly and decrypted through secrets manager ---
   command = plan
 
   # "secret | arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId}" is the
@@ -109,10 +110,8 @@ run "secrets_are_read_exactly_and_decrypted_through_secrets_manager" {
     }
     error_message = "ONBOARD_SOURCES maps each source to its secret's ARN, nothing more."
   }
-}
 
-run "every_key_grant_goes_through_one_service_and_nothing_is_unscoped" {
-  command = plan
+  # --- every key grant goes through one service and nothing is unscoped ---
 
   # "The kms:ViaService condition key limits use of a KMS key to requests from specified AWS
   # services." Every KMS grant of the two functions carries it, naming one service.
@@ -143,10 +142,8 @@ run "every_key_grant_goes_through_one_service_and_nothing_is_unscoped" {
     ])
     error_message = "DynamoDB actions are granted on the state table only."
   }
-}
 
-run "the_dispatcher_plans_runs_and_sends_work_only" {
-  command = plan
+  # --- the dispatcher plans runs and sends work only ---
 
   # "SendMessageBatch ... sqs:SendMessage" (Service Authorization Reference, Amazon SQS: the
   # batch operation is authorised by the SendMessage action): one grant, on the work queue.
@@ -165,10 +162,8 @@ run "the_dispatcher_plans_runs_and_sends_work_only" {
     ] == [toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem"])]
     error_message = "The dispatcher reads and writes runs by key and Query, and batch-writes a run's tables; no Scan, no DeleteItem."
   }
-}
 
-run "the_worker_consumes_writes_its_prefixes_and_reports" {
-  command = plan
+  # --- the worker consumes writes its prefixes and reports ---
 
   # "Lambda needs the following permissions to manage messages in your Amazon SQS queue. Add them
   # to your function's execution role: sqs:ReceiveMessage, sqs:DeleteMessage,
@@ -237,7 +232,8 @@ run "the_worker_consumes_writes_its_prefixes_and_reports" {
   }
 }
 
-run "the_mapping_takes_one_message_at_a_time_within_the_concurrency" {
+run "mapping_schedules_state_and_network_defaults" {
+  # --- the mapping takes one message at a time within the concurrency ---
   command = plan
 
   # "To configure maximum concurrency ... The minimum value is 2 and the maximum is 1000" and
@@ -264,10 +260,8 @@ run "the_mapping_takes_one_message_at_a_time_within_the_concurrency" {
     condition     = local.visibility_timeout_seconds == 5400
     error_message = "The work queue's visibility timeout is six worker timeouts."
   }
-}
 
-run "one_schedule_per_source_with_a_literal_input" {
-  command = plan
+  # --- one schedule per source with a literal input ---
 
   # "<aws.scheduler.scheduled-time>" is a context attribute the Scheduler substitutes in the
   # target input "as written" (Scheduler, Adding context attributes): a literal, never escaped.
@@ -311,10 +305,8 @@ run "one_schedule_per_source_with_a_literal_input" {
     condition     = output.onboard_schedule_names == { crm = "headwater-test-onboard-crm", billing = "headwater-test-onboard-billing" }
     error_message = "onboard_schedule_names maps each source to its schedule."
   }
-}
 
-run "state_table_keys_ttl_and_protection" {
-  command = plan
+  # --- state table keys ttl and protection ---
 
   assert {
     condition = (
@@ -335,10 +327,8 @@ run "state_table_keys_ttl_and_protection" {
     )
     error_message = "A failed table alarms the alerts topic (TablesFailed of the worker's service)."
   }
-}
 
-run "no_vpc_and_no_endpoints_by_default" {
-  command = plan
+  # --- no vpc and no endpoints by default ---
 
   assert {
     condition     = local.vpc_config == null && length(aws_vpc_endpoint.gateway) == 0 && length(aws_vpc_endpoint.interface) == 0 && length(aws_security_group.endpoints) == 0
@@ -388,50 +378,23 @@ run "vpc_endpoints_for_private_subnets" {
   }
 }
 
-run "subnets_without_security_groups_are_refused" {
+run "invalid_settings_are_refused" {
   command = plan
 
+  # Subnets without security groups; endpoints without route tables; a part larger than /tmp
+  # holds; a source name the declarations refuse. Each validation must fire.
   variables {
-    subnet_ids = ["subnet-0123456789abcdef0"]
-  }
-
-  expect_failures = [var.security_group_ids]
-}
-
-run "endpoints_without_route_tables_are_refused" {
-  command = plan
-
-  variables {
-    subnet_ids           = ["subnet-0123456789abcdef0"]
-    security_group_ids   = ["sg-0123456789abcdef0"]
-    create_vpc_endpoints = true
-    vpc_id               = "vpc-0123456789abcdef0"
-  }
-
-  expect_failures = [var.route_table_ids]
-}
-
-run "a_part_larger_than_tmp_is_refused" {
-  command = plan
-
-  variables {
+    subnet_ids                  = ["subnet-0123456789abcdef0"]
+    create_vpc_endpoints        = true
+    vpc_id                      = "vpc-0123456789abcdef0"
     part_bytes                  = 2147483648
     worker_ephemeral_storage_mb = 2048
-  }
-
-  expect_failures = [var.worker_ephemeral_storage_mb]
-}
-
-run "a_source_name_the_declarations_refuse_is_refused" {
-  command = plan
-
-  variables {
     sources = {
       Bad-Name = { secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf" }
     }
   }
 
-  expect_failures = [var.sources]
+  expect_failures = [var.security_group_ids, var.route_table_ids, var.worker_ephemeral_storage_mb, var.sources]
 }
 
 run "without_sources_nothing_is_granted_on_secrets_or_objects" {
