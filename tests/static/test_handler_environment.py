@@ -181,11 +181,14 @@ FUNCTIONS = [
                 "ONBOARD_STATE_TABLE",
                 "ONBOARD_WORK_QUEUE_URL",
                 "ONBOARD_SOURCES",
+                # Not in the contract's list: the dispatcher writes the run's items, with their TTL.
+                "ONBOARD_RUN_RETENTION_DAYS",
                 "POWERTOOLS_SERVICE_NAME",
                 "POWERTOOLS_METRICS_NAMESPACE",
                 "POWERTOOLS_LOG_LEVEL",
             }
         ),
+        optional=frozenset({"ONBOARD_DIR"}),
     ),
     Function(
         module="onboard",
@@ -207,6 +210,7 @@ FUNCTIONS = [
                 "POWERTOOLS_LOG_LEVEL",
             }
         ),
+        optional=frozenset({"ONBOARD_DIR"}),
     ),
 ]
 IDS = [f.handler.rsplit(".", 2)[-2] for f in FUNCTIONS]

@@ -100,10 +100,10 @@ locals {
 
   dispatcher_statements = concat(local.secret_statements, [
     {
-      # Runs, tables, ranges and the run index, by key and by Query on one run's partition; a
-      # run's table items are written in batches.
+      # Runs, tables, ranges and the run index, by key (conditional puts) and by Query on one
+      # run's partition.
       sid        = "PlanRuns"
-      actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]
+      actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
       resources  = [aws_dynamodb_table.state.arn]
       conditions = []
     },
@@ -308,6 +308,7 @@ module "dispatcher_function" {
     ONBOARD_STATE_TABLE          = aws_dynamodb_table.state.name
     ONBOARD_WORK_QUEUE_URL       = module.work_queue.queue_url
     ONBOARD_SOURCES              = local.sources_json
+    ONBOARD_RUN_RETENTION_DAYS   = tostring(var.run_retention_days)
     POWERTOOLS_SERVICE_NAME      = "onboard-dispatcher"
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
     POWERTOOLS_LOG_LEVEL         = var.log_level

@@ -214,7 +214,7 @@ variable "max_attempts" {
 }
 
 variable "run_retention_days" {
-  description = "Days the state table keeps a run's items (ONBOARD_RUN_RETENTION_DAYS, TTL on expires_at); high-water marks never expire."
+  description = "Days the state table keeps a run's items (ONBOARD_RUN_RETENTION_DAYS of both functions, TTL on expires_at); high-water marks never expire."
   type        = number
   default     = 90
 

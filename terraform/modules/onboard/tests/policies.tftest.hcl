@@ -159,8 +159,8 @@ run "the_roles_grant_exactly_what_each_function_does" {
   assert {
     condition = [
       for s in local.dispatcher_statements : toset(s.actions) if contains(s.resources, "arn:aws:dynamodb:eu-west-1:123456789012:table/headwater-test-onboard-state")
-    ] == [toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem"])]
-    error_message = "The dispatcher reads and writes runs by key and Query, and batch-writes a run's tables; no Scan, no DeleteItem."
+    ] == [toset(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"])]
+    error_message = "The dispatcher reads and writes runs by key and Query only; no Scan, no DeleteItem."
   }
 
   # --- the worker consumes writes its prefixes and reports ---
