@@ -126,14 +126,15 @@ tf_init() {
 }
 
 tf_vars() {
-  # artifacts: one zip per function group ("api", "data"); locally one thin zip serves both.
+  # artifacts: one zip per function group ("api", "data", "onboard"); locally one thin zip serves
+  # them all.
   if [ "$ENV" = local ]; then
     printf -- '-var=endpoint=http://127.0.0.1:%s\n' "$LOCAL_PORT"
     # The front serves the API from HEADWATER_API_PORT (busy ports skipped): the api_url output.
     printf -- '-var=api_front_url=http://127.0.0.1:%s\n' "${HEADWATER_API_PORT:-4580}"
-    printf -- '-var=artifacts={api="%s",data="%s"}\n' "$ROOT/build/lambda-local.zip" "$ROOT/build/lambda-local.zip"
+    printf -- '-var=artifacts={api="%s",data="%s",onboard="%s"}\n' "$ROOT/build/lambda-local.zip" "$ROOT/build/lambda-local.zip" "$ROOT/build/lambda-local.zip"
   else
-    printf -- '-var=artifacts={api="%s",data="%s"}\n' "$ROOT/build/lambda-api-$ARCH.zip" "$ROOT/build/lambda-data-$ARCH.zip"
+    printf -- '-var=artifacts={api="%s",data="%s",onboard="%s"}\n' "$ROOT/build/lambda-api-$ARCH.zip" "$ROOT/build/lambda-data-$ARCH.zip" "$ROOT/build/lambda-onboard-$ARCH.zip"
     printf -- '-var=architecture=%s\n' "$ARCH"
   fi
 }

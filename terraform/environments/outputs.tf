@@ -200,3 +200,43 @@ output "collect_secret_prefix" {
   description = "Secrets Manager name prefix of the collect connections: <prefix><subscriber>/<connection>."
   value       = module.stack.collect_secret_prefix
 }
+
+output "onboard_bucket_name" {
+  description = "Onboard landing bucket: <target_prefix><schema>.<table>/run=<run_id>/ Parquet parts and _manifest.json, <target_prefix>_runs/run=<run_id>/summary.json."
+  value       = module.stack.onboard_bucket_name
+}
+
+output "onboard_state_table_name" {
+  description = "DynamoDB table of the onboard runs, range checkpoints and high-water marks (`headwater onboard status` reads it)."
+  value       = module.stack.onboard_state_table_name
+}
+
+output "onboard_work_queue_url" {
+  description = "Onboard work queue: one message per table or key range."
+  value       = module.stack.onboard_work_queue_url
+}
+
+output "onboard_work_dlq_url" {
+  description = "Onboard work given up on (alarmed)."
+  value       = module.stack.onboard_work_dlq_url
+}
+
+output "onboard_dispatcher_function_name" {
+  description = "Onboard dispatcher Lambda function (`headwater onboard run` invokes it)."
+  value       = module.stack.onboard_dispatcher_function_name
+}
+
+output "onboard_worker_function_name" {
+  description = "Onboard worker Lambda function."
+  value       = module.stack.onboard_worker_function_name
+}
+
+output "onboard_schedule_names" {
+  description = "Onboard source name -> its schedule's name (`headwater schedules fire` takes it)."
+  value       = module.stack.onboard_schedule_names
+}
+
+output "onboard_demo_secret_arn" {
+  description = "Secret of the local demo source's connection (the demo writes its value); null, hence absent, outside the local environment (local.onboard_demo_secret_arn of each environment)."
+  value       = local.onboard_demo_secret_arn
+}

@@ -171,6 +171,47 @@ FUNCTIONS = [
             }
         ),
     ),
+    # onboard (issue 9): the dispatcher plans a source's run, the worker extracts a table or range
+    Function(
+        module="onboard",
+        handler="headwater.handlers.onboard_dispatcher.handler",
+        domain="onboard",
+        interface=frozenset(
+            {
+                "ONBOARD_STATE_TABLE",
+                "ONBOARD_WORK_QUEUE_URL",
+                "ONBOARD_SOURCES",
+                # Not in the contract's list: the dispatcher writes the run's items, with their TTL.
+                "ONBOARD_RUN_RETENTION_DAYS",
+                "POWERTOOLS_SERVICE_NAME",
+                "POWERTOOLS_METRICS_NAMESPACE",
+                "POWERTOOLS_LOG_LEVEL",
+            }
+        ),
+        optional=frozenset({"ONBOARD_DIR"}),
+    ),
+    Function(
+        module="onboard",
+        handler="headwater.handlers.onboard_worker.handler",
+        domain="onboard",
+        interface=frozenset(
+            {
+                "ONBOARD_STATE_TABLE",
+                "ONBOARD_WORK_QUEUE_URL",
+                "ONBOARD_WORK_DLQ_URL",
+                "ONBOARD_SOURCES",
+                "ONBOARD_BUCKET",
+                "ONBOARD_EVENT_BUS_NAME",
+                "ONBOARD_PART_BYTES",
+                "ONBOARD_MAX_ATTEMPTS",
+                "ONBOARD_RUN_RETENTION_DAYS",
+                "POWERTOOLS_SERVICE_NAME",
+                "POWERTOOLS_METRICS_NAMESPACE",
+                "POWERTOOLS_LOG_LEVEL",
+            }
+        ),
+        optional=frozenset({"ONBOARD_DIR"}),
+    ),
 ]
 IDS = [f.handler.rsplit(".", 2)[-2] for f in FUNCTIONS]
 

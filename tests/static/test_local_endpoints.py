@@ -28,6 +28,9 @@ SERVICES = {
     "sns_": "sns",
     "sqs_": "sqs",
     "caller_identity": "sts",
+    # onboard's optional VPC endpoints and their security group (EC2 API).
+    "vpc_endpoint": "ec2",
+    "security_group": "ec2",
 }
 # Answered by the provider itself, no API call.
 NO_ENDPOINT = {"partition", "region", "iam_policy_document"}
@@ -80,5 +83,7 @@ def test_the_mapping():
     assert service_of("cloudwatch_log_group") == "logs"
     assert service_of("scheduler_schedule_group") == "scheduler"
     assert service_of("caller_identity") == "sts"
+    assert service_of("vpc_endpoint") == "ec2"
+    assert service_of("security_group") == "ec2"
     assert service_of("ec2_instance") is None
     assert "sqs_queue" in module_types()

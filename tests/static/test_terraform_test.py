@@ -31,6 +31,7 @@ def test_the_aws_requirements_are_tested_per_module():
         "api_stage",
         "records",
         "collect",
+        "onboard",
     } <= set(TESTED)
 
 

@@ -123,11 +123,11 @@ def terraform_plan(platform: dict) -> subprocess.CompletedProcess:
     """``terraform plan -detailed-exitcode`` of the local environment with the variables
     ``./setup.sh deploy`` gives it (exit 0: nothing to change, 2: changes)."""
     env = {**platform["env"], "TF_CLI_CONFIG_FILE": str(platform["state"] / "terraformrc")}
-    artifact = ROOT / "build" / "lambda-local.zip"  # both function groups locally (setup.sh)
+    artifact = ROOT / "build" / "lambda-local.zip"  # every function group locally (setup.sh)
     return subprocess.run(
         ["terraform", "-chdir=terraform/environments/local", "plan", "-input=false",
          "-detailed-exitcode", "-lock=false", f"-var=endpoint={platform['endpoint']}",
-         f'-var=artifacts={{api="{artifact}",data="{artifact}"}}',
+         f'-var=artifacts={{api="{artifact}",data="{artifact}",onboard="{artifact}"}}',
          f"-var=api_front_url=http://127.0.0.1:{platform['api_port']}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

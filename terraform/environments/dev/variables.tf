@@ -10,16 +10,17 @@ variable "region" {
 }
 
 variable "artifacts" {
-  description = "Lambda zips per function group, relative to this directory: { api = ..., data = ... } (scripts/build_artifact.py)."
+  description = "Lambda zips per function group, relative to this directory: { api = ..., data = ..., onboard = ... } (scripts/build_artifact.py)."
   type        = map(string)
   default = {
-    api  = "../../../build/lambda-api-arm64.zip"
-    data = "../../../build/lambda-data-arm64.zip"
+    api     = "../../../build/lambda-api-arm64.zip"
+    data    = "../../../build/lambda-data-arm64.zip"
+    onboard = "../../../build/lambda-onboard-arm64.zip"
   }
 
   validation {
-    condition     = length(setsubtract(["api", "data"], keys(var.artifacts))) == 0 && length(setsubtract(keys(var.artifacts), ["api", "data"])) == 0
-    error_message = "artifacts must have exactly the keys \"api\" and \"data\"."
+    condition     = length(setsubtract(["api", "data", "onboard"], keys(var.artifacts))) == 0 && length(setsubtract(keys(var.artifacts), ["api", "data", "onboard"])) == 0
+    error_message = "artifacts must have exactly the keys \"api\", \"data\" and \"onboard\"."
   }
 
   validation {
@@ -102,4 +103,29 @@ variable "record_datasets" {
     condition     = alltrue([for name, d in var.record_datasets : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", name)) && can(jsondecode(d.schema))])
     error_message = "record_datasets must map dataset names (lowercase letters, digits, _ and -) to a description and a JSON schema text: run `headwater records schemas`."
   }
+}
+
+variable "onboard_sources" {
+  description = "Databases to onboard: source name -> { secret_arn, secret_kms_key_arn, schedule_expression, schedule_time_zone, enabled, target_prefix } (modules/onboard); each needs its declaration in src/headwater/datasets/onboard/<name>.toml."
+  type = map(object({
+    secret_arn          = string
+    secret_kms_key_arn  = optional(string)
+    schedule_expression = optional(string, "cron(0 2 * * ? *)")
+    schedule_time_zone  = optional(string, "UTC")
+    enabled             = optional(bool, true)
+    target_prefix       = optional(string)
+  }))
+  default = {}
+}
+
+variable "onboard_subnet_ids" {
+  description = "Subnets of the onboard functions, to reach databases in a VPC; [] runs them outside any VPC."
+  type        = list(string)
+  default     = []
+}
+
+variable "onboard_security_group_ids" {
+  description = "Security groups of the onboard functions (with onboard_subnet_ids): the databases' groups must admit them."
+  type        = list(string)
+  default     = []
 }

@@ -16,6 +16,7 @@ provider "aws" {
     apigateway     = var.endpoint
     cloudwatch     = var.endpoint
     dynamodb       = var.endpoint
+    ec2            = var.endpoint
     events         = var.endpoint
     iam            = var.endpoint
     kms            = var.endpoint
@@ -41,6 +42,18 @@ provider "aws" {
 # front serves it (the stage's invoke URL would name AWS, which nothing here reaches).
 locals {
   api_url = "${trimsuffix(var.api_front_url, "/")}/${module.stack.api_stage_name}"
+  # The demo source's connection (output onboard_demo_secret_arn): `./setup.sh run` writes its
+  # value (the local PostgreSQL's) with PutSecretValue.
+  onboard_demo_secret_arn = aws_secretsmanager_secret.onboard_demo.arn
+}
+
+# The demo source's secret: Terraform names it, never holds its value (no secret version here).
+resource "aws_secretsmanager_secret" "onboard_demo" {
+  #checkov:skip=CKV2_AWS_57:The local demo's connection to a loopback PostgreSQL that the demo itself creates; there is nothing to rotate against.
+  name                    = "headwater-local/onboard/demo"
+  description             = "Connection of the onboard demo source (the local PostgreSQL)."
+  kms_key_id              = module.stack.kms_key_arn
+  recovery_window_in_days = 0 # local mode: a destroy and a new deploy reuse the name at once
 }
 
 module "stack" {
@@ -64,4 +77,14 @@ module "stack" {
   ingest_function_timeout        = var.function_timeout
   ingest_batching_window_seconds = 0
   ingest_maximum_concurrency     = 2
+
+  # The demo source runs on demand (`headwater onboard run`, the demo step): its schedule exists,
+  # disabled.
+  onboard_sources = {
+    demo = {
+      secret_arn         = aws_secretsmanager_secret.onboard_demo.arn
+      secret_kms_key_arn = module.stack.kms_key_arn
+      enabled            = false
+    }
+  }
 }

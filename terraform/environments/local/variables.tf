@@ -21,16 +21,17 @@ variable "api_front_url" {
 }
 
 variable "artifacts" {
-  description = "Lambda zips per function group, relative to this directory: { api = ..., data = ... } (scripts/build_artifact.py)."
+  description = "Lambda zips per function group, relative to this directory: { api = ..., data = ..., onboard = ... } (scripts/build_artifact.py)."
   type        = map(string)
   default = {
-    api  = "../../../build/lambda-local.zip"
-    data = "../../../build/lambda-local.zip"
+    api     = "../../../build/lambda-local.zip"
+    data    = "../../../build/lambda-local.zip"
+    onboard = "../../../build/lambda-local.zip"
   }
 
   validation {
-    condition     = length(setsubtract(["api", "data"], keys(var.artifacts))) == 0 && length(setsubtract(keys(var.artifacts), ["api", "data"])) == 0
-    error_message = "artifacts must have exactly the keys \"api\" and \"data\"."
+    condition     = length(setsubtract(["api", "data", "onboard"], keys(var.artifacts))) == 0 && length(setsubtract(keys(var.artifacts), ["api", "data", "onboard"])) == 0
+    error_message = "artifacts must have exactly the keys \"api\", \"data\" and \"onboard\"."
   }
 
   validation {

@@ -13,6 +13,8 @@ provider "aws" {
 # Where clients call the API (output api_url, in the shared outputs.tf): on AWS, the stage itself.
 locals {
   api_url = module.stack.api_url
+  # Only the local environment has the demo source (output onboard_demo_secret_arn).
+  onboard_demo_secret_arn = null
 }
 
 module "stack" {
@@ -31,6 +33,12 @@ module "stack" {
   manage_api_gateway_account = var.manage_api_gateway_account
   subscribers                = var.subscribers
   internal_keys              = var.internal_keys
+
+  # Databases to onboard: name -> { secret_arn, ... } (see modules/onboard), in subnets that
+  # reach them.
+  onboard_sources            = var.onboard_sources
+  onboard_subnet_ids         = var.onboard_subnet_ids
+  onboard_security_group_ids = var.onboard_security_group_ids
 
   # Prod: data outlives mistakes. Buckets with objects refuse to be destroyed, the table
   # refuses deletion, the key waits the longest AWS allows, logs and old versions are kept longer.

@@ -64,6 +64,26 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
+    # What Lambda does with the function's role to attach it to the VPC (AWS's managed
+    # AWSLambdaVPCAccessExecutionRole, without the log actions granted above), on "*" as that
+    # policy has it: DescribeNetworkInterfaces works only on "*", and the interfaces' ids are
+    # not known before Lambda creates them.
+    for_each = var.vpc_config == null ? [] : [1]
+    content {
+      sid = "ManageVpcNetworkInterfaces"
+      actions = [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+      ]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.policy_statements
     content {
       sid       = statement.value.sid
@@ -94,7 +114,7 @@ resource "aws_iam_role_policy" "this" {
 # ---------------------------------------------------------------------------------------------
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:Failures are caught where the trigger lives: SQS-driven functions by their queue's DLQ, EventBridge-invoked ones by the rule target's DLQ and an on-failure destination, API functions answer synchronously; a function-level DLQ would duplicate these.
-  #checkov:skip=CKV_AWS_117:The functions only reach S3, SQS and KMS through public AWS endpoints; a VPC would add NAT cost and cold-start latency without reducing exposure.
+  #checkov:skip=CKV_AWS_117:A VPC is opt-in (vpc_config): functions that reach only S3, SQS, DynamoDB and KMS use public AWS endpoints, where a VPC would add NAT cost and cold-start latency without reducing exposure; functions reaching a private database (onboard) pass vpc_config.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile the kit cannot assume exists; integrity comes from source_code_hash of the artifact built in CI.
   #checkov:skip=CKV_AWS_115:Reserved concurrency is optional (reserved_concurrent_executions); SQS-driven functions are capped by the event source mapping's maximum_concurrency instead, which does not take from the account pool.
   #checkov:skip=CKV_AWS_173:Environment variables hold only resource names, never secrets; they are encrypted with the CMK whenever kms_key_arn is passed (the ingest module does).
@@ -122,6 +142,15 @@ resource "aws_lambda_function" "this" {
 
   ephemeral_storage {
     size = var.ephemeral_storage_mb
+  }
+
+  dynamic "vpc_config" {
+    # Opt-in: only functions that must reach something inside a VPC (a private database).
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
   }
 
   tracing_config {

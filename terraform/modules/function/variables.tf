@@ -318,3 +318,25 @@ variable "allowed_triggers" {
     error_message = "each trigger needs a source_arn (no unscoped invoke permissions)."
   }
 }
+
+variable "vpc_config" {
+  description = "Attach the function to a VPC: { subnet_ids, security_group_ids } (both non-empty); null (default) runs it outside any VPC. The module then grants the role the network interface actions of AWS's AWSLambdaVPCAccessExecutionRole."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.vpc_config == null || try(length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0, false)
+    error_message = "vpc_config needs at least one subnet id and one security group id."
+  }
+
+  validation {
+    condition = var.vpc_config == null || try(alltrue(concat(
+      [for s in var.vpc_config.subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", s))],
+      [for g in var.vpc_config.security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", g))],
+    )), false)
+    error_message = "vpc_config.subnet_ids must be subnet-... ids and security_group_ids sg-... ids."
+  }
+}

@@ -19,23 +19,28 @@ locals {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Policies: exactly one sender (a service, for one source ARN) and TLS only.
+# Policies: at most one service sender (for one source ARN) and TLS only. Without a service
+# sender (source_principal null) only roles of this account whose own policy grants
+# sqs:SendMessage send: within one account the identity policy is enough.
 # ---------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "queue" {
-  statement {
-    sid       = "OnlyTheSourceSends"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.queue_arn]
+  dynamic "statement" {
+    for_each = var.source_principal == null ? [] : [1]
+    content {
+      sid       = "OnlyTheSourceSends"
+      actions   = ["sqs:SendMessage"]
+      resources = [local.queue_arn]
 
-    principals {
-      type        = "Service"
-      identifiers = [var.source_principal]
-    }
+      principals {
+        type        = "Service"
+        identifiers = [var.source_principal]
+      }
 
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [var.source_arn]
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = [var.source_arn]
+      }
     }
   }
 

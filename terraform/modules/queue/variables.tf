@@ -10,22 +10,29 @@ variable "name" {
 }
 
 variable "source_principal" {
-  description = "The one service allowed to send to the queue, e.g. \"sns.amazonaws.com\" or \"events.amazonaws.com\"."
+  description = "The one service allowed to send to the queue, e.g. \"sns.amazonaws.com\" or \"events.amazonaws.com\"; null when only roles of this account send (their own policies grant sqs:SendMessage)."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-z0-9.-]+\\.amazonaws\\.com(\\.cn)?$", var.source_principal))
+    condition     = var.source_principal == null || can(regex("^[a-z0-9.-]+\\.amazonaws\\.com(\\.cn)?$", coalesce(var.source_principal, "-")))
     error_message = "source_principal must be an AWS service principal such as \"sns.amazonaws.com\"."
   }
 }
 
 variable "source_arn" {
-  description = "ARN of the one resource that sends through source_principal (aws:SourceArn), e.g. an SNS topic or an EventBridge rule."
+  description = "ARN of the one resource that sends through source_principal (aws:SourceArn), e.g. an SNS topic or an EventBridge rule; null exactly when source_principal is null."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", var.source_arn))
+    condition     = var.source_arn == null || can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", coalesce(var.source_arn, "-")))
     error_message = "source_arn must be an ARN."
+  }
+
+  validation {
+    condition     = (var.source_arn == null) == (var.source_principal == null)
+    error_message = "source_arn and source_principal are given together (a service sender scoped to one source) or not at all."
   }
 }
 

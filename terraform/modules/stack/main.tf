@@ -4,9 +4,10 @@
 
 locals {
   # Lambda code comes in function groups (scripts/build_artifact.py): "api" for API functions,
-  # "data" for the functions that move data.
-  api_artifact  = var.artifacts["api"]
-  data_artifact = var.artifacts["data"]
+  # "data" for the functions that move data, "onboard" for onboard's (database drivers).
+  api_artifact     = var.artifacts["api"]
+  data_artifact    = var.artifacts["data"]
+  onboard_artifact = var.artifacts["onboard"]
 }
 
 module "platform" {
@@ -139,6 +140,40 @@ module "collect" {
   fact_retention_days          = var.collect_fact_retention_days
   meta_base_url                = var.collect_meta_base_url
   sink_batching_window_seconds = var.collect_sink_batching_window_seconds
+
+  force_destroy                      = var.force_destroy
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  deletion_protection                = var.deletion_protection
+  log_retention_days                 = var.log_retention_days
+  log_level                          = var.log_level
+  tags                               = var.tags
+}
+
+module "onboard" {
+  source = "../onboard"
+
+  name_prefix         = var.name_prefix
+  bucket_name_suffix  = var.bucket_name_suffix
+  artifact_path       = local.onboard_artifact
+  architecture        = var.architecture
+  kms_key_arn         = module.platform.kms_key_arn
+  alarm_topic_arn     = module.platform.alerts_topic_arn
+  schedule_group_name = module.platform.schedule_group_name
+  scheduler_role_name = module.platform.scheduler_role_name
+  scheduler_role_arn  = module.platform.scheduler_role_arn
+  scheduler_dlq_arn   = module.platform.scheduler_dlq_arn
+
+  sources              = var.onboard_sources
+  max_concurrency      = var.onboard_max_concurrency
+  part_bytes           = var.onboard_part_bytes
+  max_attempts         = var.onboard_max_attempts
+  worker_timeout       = var.onboard_worker_timeout
+  worker_memory_size   = var.onboard_worker_memory_size
+  subnet_ids           = var.onboard_subnet_ids
+  security_group_ids   = var.onboard_security_group_ids
+  create_vpc_endpoints = var.onboard_create_vpc_endpoints
+  vpc_id               = var.onboard_vpc_id
+  route_table_ids      = var.onboard_route_table_ids
 
   force_destroy                      = var.force_destroy
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days

@@ -209,3 +209,38 @@ output "collect_secret_prefix" {
   description = "Secrets Manager name prefix of the collect connections: <prefix><subscriber>/<connection>."
   value       = module.collect.secret_prefix
 }
+
+output "onboard_bucket_name" {
+  description = "Onboard landing bucket: <target_prefix><schema>.<table>/run=<run_id>/ Parquet parts and manifests."
+  value       = module.onboard.onboard_bucket_name
+}
+
+output "onboard_state_table_name" {
+  description = "DynamoDB table of the onboard runs, range checkpoints and high-water marks."
+  value       = module.onboard.onboard_state_table_name
+}
+
+output "onboard_work_queue_url" {
+  description = "Onboard work queue: one message per table or key range."
+  value       = module.onboard.onboard_work_queue_url
+}
+
+output "onboard_work_dlq_url" {
+  description = "Onboard work given up on (alarmed)."
+  value       = module.onboard.onboard_work_dlq_url
+}
+
+output "onboard_dispatcher_function_name" {
+  description = "Onboard dispatcher Lambda function (each source schedule's target; `headwater onboard run` invokes it)."
+  value       = module.onboard.onboard_dispatcher_function_name
+}
+
+output "onboard_worker_function_name" {
+  description = "Onboard worker Lambda function."
+  value       = module.onboard.onboard_worker_function_name
+}
+
+output "onboard_schedule_names" {
+  description = "Onboard source name -> its schedule's name."
+  value       = module.onboard.onboard_schedule_names
+}

@@ -20,12 +20,12 @@ variable "bucket_name_suffix" {
 }
 
 variable "artifacts" {
-  description = "Lambda zips per function group (scripts/build_artifact.py): { api = <zip of API functions>, data = <zip of data functions> }, relative to the calling environment's directory."
+  description = "Lambda zips per function group (scripts/build_artifact.py): { api = <zip of API functions>, data = <zip of data functions>, onboard = <zip of the onboard functions> }, relative to the calling environment's directory."
   type        = map(string)
 
   validation {
-    condition     = length(setsubtract(["api", "data"], keys(var.artifacts))) == 0 && length(setsubtract(keys(var.artifacts), ["api", "data"])) == 0
-    error_message = "artifacts must have exactly the keys \"api\" and \"data\"."
+    condition     = length(setsubtract(["api", "data", "onboard"], keys(var.artifacts))) == 0 && length(setsubtract(keys(var.artifacts), ["api", "data", "onboard"])) == 0
+    error_message = "artifacts must have exactly the keys \"api\", \"data\" and \"onboard\"."
   }
 
   validation {
@@ -123,6 +123,83 @@ variable "collect_sink_batching_window_seconds" {
   default     = 5
 }
 
+variable "onboard_sources" {
+  description = "Databases to onboard: source name -> { secret_arn, secret_kms_key_arn, schedule_expression, schedule_time_zone, enabled, target_prefix } (see ../onboard, which validates them)."
+  type = map(object({
+    secret_arn          = string
+    secret_kms_key_arn  = optional(string)
+    schedule_expression = optional(string, "cron(0 2 * * ? *)")
+    schedule_time_zone  = optional(string, "UTC")
+    enabled             = optional(bool, true)
+    target_prefix       = optional(string)
+  }))
+  default  = {}
+  nullable = false
+}
+
+variable "onboard_max_concurrency" {
+  description = "Most concurrent onboard worker invocations: tables or ranges extracted at once (validated by ../onboard)."
+  type        = number
+  default     = 2
+}
+
+variable "onboard_part_bytes" {
+  description = "Size at which the onboard worker closes a Parquet part (validated by ../onboard)."
+  type        = number
+  default     = 134217728
+}
+
+variable "onboard_max_attempts" {
+  description = "Attempts of one onboard work message before its table is marked failed (validated by ../onboard)."
+  type        = number
+  default     = 3
+}
+
+variable "onboard_worker_timeout" {
+  description = "Onboard worker timeout in seconds (validated by ../onboard)."
+  type        = number
+  default     = 900
+}
+
+variable "onboard_worker_memory_size" {
+  description = "Onboard worker memory in MB (validated by ../onboard)."
+  type        = number
+  default     = 1024
+}
+
+variable "onboard_subnet_ids" {
+  description = "Subnets of the onboard functions, to reach databases in a VPC; [] runs them outside any VPC (validated by ../onboard)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "onboard_security_group_ids" {
+  description = "Security groups of the onboard functions (with onboard_subnet_ids; validated by ../onboard)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "onboard_create_vpc_endpoints" {
+  description = "Create the VPC endpoints the onboard functions need in private subnets without NAT (see ../onboard)."
+  type        = bool
+  default     = false
+}
+
+variable "onboard_vpc_id" {
+  description = "VPC of onboard_subnet_ids (with onboard_create_vpc_endpoints)."
+  type        = string
+  default     = null
+}
+
+variable "onboard_route_table_ids" {
+  description = "Route tables of onboard_subnet_ids, for the S3 and DynamoDB gateway endpoints (with onboard_create_vpc_endpoints)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
 variable "log_level" {
   description = "Log level of the ingest processor and the records and collect functions (POWERTOOLS_LOG_LEVEL)."
   type        = string
@@ -141,7 +218,7 @@ variable "force_destroy" {
 }
 
 variable "deletion_protection" {
-  description = "Refuse to delete the lookup, records and collect tables and the tenancy directory table (true in prod)."
+  description = "Refuse to delete the lookup, records, collect and onboard tables and the tenancy directory table (true in prod)."
   type        = bool
   default     = true
 }

@@ -139,7 +139,7 @@ def test_previous_local_environment_moves_without_replacement(tmp_path):
         _run(
             [tf, "plan", "-input=false", "-no-color", "-out=migration.plan",
              f"-var=endpoint={endpoint}",
-             f"-var=artifacts={{api=\"{artifact}\",data=\"{artifact}\"}}"],
+             f"-var=artifacts={{api=\"{artifact}\",data=\"{artifact}\",onboard=\"{artifact}\"}}"],
             new, env, PLAN_TIMEOUT,
         )  # fmt: skip
         plan = json.loads(_run([tf, "show", "-json", "migration.plan"], new, env, 120))

@@ -47,3 +47,70 @@ run "errors_and_throttles_alarm" {
     error_message = "The Throttles alarm must notify alarm_topic_arn."
   }
 }
+
+run "no_vpc_and_no_network_interface_grants_by_default" {
+  command = plan
+
+  assert {
+    condition = (
+      length(aws_lambda_function.this.vpc_config) == 0 &&
+      length([for s in data.aws_iam_policy_document.this.statement : s if anytrue([for a in s.actions : startswith(a, "ec2:")])]) == 0
+    )
+    error_message = "Without vpc_config the function is outside any VPC and its role has no ec2 action."
+  }
+}
+
+run "a_vpc_function_may_manage_its_network_interfaces" {
+  command = plan
+
+  variables {
+    vpc_config = {
+      subnet_ids         = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+      security_group_ids = ["sg-0123456789abcdef0"]
+    }
+  }
+
+  # "Lambda uses your function's permissions to create and manage network interfaces. To connect
+  # to a VPC, your function's execution role must have the following permissions:
+  # ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces – This action only works if it's
+  # allowed on all resources ("Resource": "*"), ec2:DeleteNetworkInterface, ...
+  # ec2:AssignPrivateIpAddresses, ec2:UnassignPrivateIpAddresses. These permissions are included
+  # in the AWS managed policy AWSLambdaVPCAccessExecutionRole." (Lambda, Giving Lambda functions
+  # access to resources in an Amazon VPC; the managed policy also lists ec2:DescribeSubnets.)
+  # https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html
+  # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.this.statement : { actions = toset(s.actions), resources = toset(s.resources) }
+      if anytrue([for a in s.actions : startswith(a, "ec2:")])
+      ] == [{
+        actions = toset([
+          "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+          "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+        ])
+        resources = toset(["*"])
+    }]
+    error_message = "A VPC function's role has exactly AWSLambdaVPCAccessExecutionRole's network interface actions, on \"*\"."
+  }
+
+  assert {
+    condition = (
+      toset(aws_lambda_function.this.vpc_config[0].subnet_ids) == toset(["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]) &&
+      toset(aws_lambda_function.this.vpc_config[0].security_group_ids) == toset(["sg-0123456789abcdef0"])
+    )
+    error_message = "The function is attached to the given subnets and security groups."
+  }
+}
+
+run "a_vpc_without_security_groups_is_refused" {
+  command = plan
+
+  variables {
+    vpc_config = {
+      subnet_ids         = ["subnet-0123456789abcdef0"]
+      security_group_ids = []
+    }
+  }
+
+  expect_failures = [var.vpc_config]
+}

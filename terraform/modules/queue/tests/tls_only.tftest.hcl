@@ -51,3 +51,34 @@ run "only_the_named_source_sends" {
     error_message = "Only the named source (aws:SourceArn) may send to the queue."
   }
 }
+
+run "role_senders_leave_only_the_tls_statement" {
+  command = plan
+
+  variables {
+    source_principal = null
+    source_arn       = null
+  }
+
+  # "If either the identity-based policy or the resource-based policy within the same account
+  # allows the request and the other doesn't, the request is still allowed." Roles of this
+  # account (Lambda functions) send with their own policies, so the queue policy keeps only the
+  # TLS denial.
+  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.queue.statement : s.effect
+    ] == ["Deny"]
+    error_message = "Without a service sender the queue policy is the TLS denial only."
+  }
+}
+
+run "a_service_sender_needs_its_source_arn" {
+  command = plan
+
+  variables {
+    source_arn = null
+  }
+
+  expect_failures = [var.source_arn]
+}

@@ -23,8 +23,9 @@ module "stack" {
   # `headwater records schemas` writes the record datasets' gateway schemas here.
   record_datasets = jsondecode(file("${path.module}/../../../../environments/record_datasets.auto.tfvars.json")).record_datasets
   artifacts = {
-    api  = "../../../../../build/lambda-api-arm64.zip"
-    data = "../../../../../build/lambda-data-arm64.zip"
+    api     = "../../../../../build/lambda-api-arm64.zip"
+    data    = "../../../../../build/lambda-data-arm64.zip"
+    onboard = "../../../../../build/lambda-onboard-arm64.zip"
   }
   force_destroy            = true
   deletion_protection      = false
