@@ -34,7 +34,6 @@ MODES = ("full", "incremental")
 DEFAULT_LOOKBACK_SECONDS = 900
 MAX_RANGES = 64
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
-ONBOARD_DIR_ENV = "ONBOARD_DIR"
 
 
 class DeclarationError(ContractError):
@@ -363,5 +362,5 @@ def parse_source_documents(documents: Iterable[tuple[str, str]]) -> dict[str, So
 
 def load_sources(directory: str | os.PathLike[str] | None = None) -> dict[str, Source]:
     """Every onboard source from ``directory``, ``$ONBOARD_DIR`` or the package."""
-    directory = directory or os.environ.get(ONBOARD_DIR_ENV) or None
+    directory = directory or os.environ.get("ONBOARD_DIR") or None
     return parse_source_documents(declarations.read_documents("onboard", directory))
