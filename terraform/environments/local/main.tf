@@ -78,6 +78,11 @@ module "stack" {
   ingest_batching_window_seconds = 0
   ingest_maximum_concurrency     = 2
 
+  # A step of the worker reads for its timeout less a reserve, then continues in a new message;
+  # the queue hides a message for 6 timeouts, so a crashed step is retried within 12 minutes
+  # here rather than 90.
+  onboard_worker_timeout = 120
+
   # The demo source runs on demand (`headwater onboard run`, the demo step): its schedule exists,
   # disabled.
   onboard_sources = {
