@@ -548,12 +548,21 @@ def stream(
         cursor.adbc_statement.set_options(**{BATCH_HINT_OPTION: str(BATCH_HINT_BYTES)})
         cursor.execute(sql)
         reader = cursor.fetch_record_batch()
-        for raw in reader:
-            if raw.num_rows == 0:
-                continue
-            batch = convert_batch(raw, plan)
-            for start in range(0, batch.num_rows, batch_rows):
-                yield batch.slice(start, batch_rows)
+        finished = False
+        try:
+            for raw in reader:
+                if raw.num_rows == 0:
+                    continue
+                batch = convert_batch(raw, plan)
+                for start in range(0, batch.num_rows, batch_rows):
+                    yield batch.slice(start, batch_rows)
+            finished = True
+        finally:
+            if not finished:
+                # Stopped early (time budget, an error): cancel the COPY, else the connection
+                # reads the rest of the table before its next query.
+                with contextlib.suppress(Exception):
+                    cursor.adbc_cancel()
 
 
 def key_bounds(conn: Any, plan: TablePlan) -> tuple[Any, Any]:

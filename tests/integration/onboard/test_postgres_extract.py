@@ -9,6 +9,7 @@ import datetime as dt
 import decimal
 import itertools
 import json
+import time
 from typing import Any
 
 import numpy as np
@@ -439,6 +440,21 @@ def test_a_million_rows_stream_in_bounded_batches_in_key_order(db) -> None:
         batches += 1
     assert (rows, previous) == (1_000_000, 1_000_000)
     assert batches >= 20  # ADBC's ~4 MB batches, not the table at once
+    # Stopping early (a worker's time budget) cancels the server's COPY: without it the
+    # connection would read the rest of the table before its next query.
+    early = pg.stream(db.conn, plan, batch_rows=1000)
+    next(early)
+    early.close()
+    active = (
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+        "AND query LIKE 'COPY (SELECT%big%' AND pid <> pg_backend_pid()"
+    )
+    for _ in range(50):
+        if db.execute(active) == [(0,)]:
+            break
+        time.sleep(0.1)
+    assert db.execute(active) == [(0,)]
+    assert db.rows(plan, after=(999_998,))["id"].to_pylist() == [999_999, 1_000_000]
 
 
 # -- names, declarations against the catalog, connections -------------------------------------
