@@ -17,7 +17,8 @@ Type mapping (PostgreSQL -> Arrow), NULL always null:
   the text when they need a number. Numeric NaN and +-Infinity have no decimal representation:
   they are rejected (``UnrepresentableValue``), in both the decimal and the string case;
 - text, varchar, char (padding kept) -> string; bytea -> binary; uuid -> string (canonical
-  8-4-4-4-12 lower case); json, jsonb -> string (the document's text);
+  8-4-4-4-12 lower case, selected as ``uuid::text``: ADBC would deliver 16 bytes in an
+  extension type); json, jsonb -> string (the document's text);
 - date -> date32; timestamp -> timestamp[us]; timestamptz -> timestamp[us, UTC]; time ->
   time64[us]. PostgreSQL's ``infinity``/``-infinity`` (and timestamps beyond year 294247) do not
   fit: ADBC wraps them silently into bogus values far before 4713 BC, which ``stream`` detects
@@ -47,7 +48,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -291,7 +291,11 @@ class Column:
     @property
     def select_expr(self) -> str:
         quoted = quote_identifier(self.name)
-        return f"{quoted}::text AS {quoted}" if self.kind == "text" else quoted
+        if self.kind == "text":
+            return f"{quoted}::text AS {quoted}"
+        if self.kind == "uuid":  # ADBC's uuid is 16 bytes; PostgreSQL prints the canonical text
+            return f"{quoted}::text{'[]' if self.is_array else ''} AS {quoted}"
+        return quoted
 
 
 def _target(pg_type: str, typmod: int) -> tuple[pa.DataType, str]:
@@ -541,15 +545,29 @@ def stream(
     lo, hi = key_range if key_range is not None else (None, None)
     sql = plan.select_sql(after, lo, hi, since)
     with contextlib.closing(conn.cursor()) as cursor:
+        # Read in key order through the key's index rather than sort the table first: a sort
+        # sends nothing until it is done (a huge table would never send a row within a worker's
+        # time budget, and every continuation would sort again) and spills to the source
+        # database's disk. Costs only: the planner still sorts when no index fits.
+        cursor.execute("SET enable_sort = off")
         cursor.adbc_statement.set_options(**{BATCH_HINT_OPTION: str(BATCH_HINT_BYTES)})
         cursor.execute(sql)
         reader = cursor.fetch_record_batch()
-        for raw in reader:
-            if raw.num_rows == 0:
-                continue
-            batch = convert_batch(raw, plan)
-            for start in range(0, batch.num_rows, batch_rows):
-                yield batch.slice(start, batch_rows)
+        finished = False
+        try:
+            for raw in reader:
+                if raw.num_rows == 0:
+                    continue
+                batch = convert_batch(raw, plan)
+                for start in range(0, batch.num_rows, batch_rows):
+                    yield batch.slice(start, batch_rows)
+            finished = True
+        finally:
+            if not finished:
+                # Stopped early (time budget, an error): cancel the COPY, else the connection
+                # reads the rest of the table before its next query.
+                with contextlib.suppress(Exception):
+                    cursor.adbc_cancel()
 
 
 def key_bounds(conn: Any, plan: TablePlan) -> tuple[Any, Any]:
@@ -603,8 +621,6 @@ def _convert(array: pa.Array, target: pa.DataType, column: Column, is_list: bool
     array = _storage(array)
     if kind == "numeric":
         return _numeric(array, target, column)
-    if kind == "uuid":
-        return _uuid_strings(array)
     if kind == "date":
         _check_range(array, pa.int32(), MIN_DATE_DAYS, DATE_INFINITY, DATE_MINUS_INFINITY, column)
     elif kind == "timestamp":
@@ -635,33 +651,6 @@ def _numeric(array: pa.Array, target: pa.DataType, column: Column) -> pa.Array:
         raise UnrepresentableValue(
             column.name, f"a numeric out of range ({exc})", str(target)
         ) from exc
-
-
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_DASHES = (8, 13, 18, 23)
-
-
-def _uuid_strings(array: pa.Array) -> pa.Array:
-    """fixed_size_binary(16) -> canonical uuid strings, vectorised (no Python per value)."""
-    if pa.types.is_string(array.type):
-        return array
-    n = len(array)
-    data = array.buffers()[1]
-    raw = np.frombuffer(data, dtype=np.uint8, count=(array.offset + n) * 16)[array.offset * 16 :]
-    raw = raw.reshape(n, 16)
-    hexed = np.empty((n, 32), dtype=np.uint8)
-    hexed[:, 0::2] = _HEX[raw >> 4]
-    hexed[:, 1::2] = _HEX[raw & 0x0F]
-    text = np.empty((n, 36), dtype=np.uint8)
-    text[:, _DASHES] = ord("-")
-    text[:, [i for i in range(36) if i not in _DASHES]] = hexed
-    offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
-    validity = array.buffers()[0]
-    if validity is not None and array.offset:
-        validity = pc.is_valid(array).buffers()[1]
-    return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(text.tobytes()), validity, array.null_count
-    )
 
 
 def _check_range(

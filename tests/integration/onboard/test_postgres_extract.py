@@ -439,6 +439,19 @@ def test_a_million_rows_stream_in_bounded_batches_in_key_order(db) -> None:
         batches += 1
     assert (rows, previous) == (1_000_000, 1_000_000)
     assert batches >= 20  # ADBC's ~4 MB batches, not the table at once
+    # The server reads in key order through the index (a sort would produce every row before
+    # sending the first), and stopping early (a worker's time budget) cancels its COPY (else the
+    # connection reads the rest of the table before its next query). A sequence counts the rows
+    # the server produced (sequences ignore transactions); the view's planner would sort.
+    db.execute("CREATE SEQUENCE produced")
+    db.execute("CREATE VIEW counted AS SELECT * FROM big WHERE nextval('produced') > 0")
+    counted = dataclasses.replace(plan, decl=TableDecl("public", "counted"))
+    early = pg.stream(db.conn, counted, batch_rows=1000)
+    assert next(early).column("id")[0].as_py() == 1
+    early.close()
+    assert db.rows(plan, after=(999_998,))["id"].to_pylist() == [999_999, 1_000_000]
+    ((produced,),) = db.execute("SELECT last_value FROM produced")
+    assert produced < 500_000
 
 
 # -- names, declarations against the catalog, connections -------------------------------------
