@@ -39,10 +39,8 @@ import contextlib
 import importlib.util
 import json
 import os
-import pwd
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +48,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bench.common import RESULTS_DIR, machine, now, write_report
 from tests.support.paths import ROOT
@@ -70,6 +69,7 @@ TARGET_X_CEILING = 0.4
 TARGET_RSS_MB = 320
 FLAT_TOLERANCE = 1.15
 DATABASE = "bench"
+SETTINGS_ENV = "HW_ONBOARD_BENCH_SETTINGS"  # the children's connection settings (JSON)
 SCHEMA = "public"
 
 
@@ -86,57 +86,30 @@ def available(case: str) -> bool:
 # --- the server -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _binaries() -> Path:
-    usual = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    for candidate in [shutil.which("pg_ctl"), *usual]:
-        if candidate:
-            return Path(candidate).parent
-    raise SystemExit("no PostgreSQL server binaries (pg_ctl) on PATH or in /usr/lib/postgresql")
-
-
 @contextlib.contextmanager
-def running_server(work: Path) -> Iterator[dict[str, Any]]:
-    """A PostgreSQL server in ``work/pg`` on a free loopback port; yields connection settings.
+def running_server() -> Iterator[dict[str, Any]]:
+    """``headwater.local.postgres.Server`` in a fresh directory under the system temp folder
+    (as root the server runs as an unprivileged user, who must reach it), not durable (fsync
+    off: only the table's creation writes); yields its connection settings (an RDS secret's
+    shape, database ``bench``)."""
+    from headwater.local.postgres import Server
 
-    initdb refuses to run as root, so as root the server runs as the ``postgres`` user (and
-    ``work`` must be a directory that user can reach)."""
-    bin_dir = _binaries()
-    data = work / "pg"
-    data.mkdir()
-    as_user: list[str] = []
-    user = pwd.getpwuid(os.getuid()).pw_name
-    if os.getuid() == 0:
-        user = "postgres"
-        entry = pwd.getpwnam(user)
-        os.chown(work, entry.pw_uid, entry.pw_gid)
-        os.chown(data, entry.pw_uid, entry.pw_gid)
-        as_user = ["runuser", "-u", user, "--"]
-    port = _free_port()
-
-    def run(*command: str) -> None:
-        subprocess.run([*as_user, *command], check=True, capture_output=True, text=True)
-
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", user, "-A", "trust", "-E", "UTF8")
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off"
-    log = str(data / "log")
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", log, "start")
+    root = Path(tempfile.mkdtemp(prefix="hw-onboard-pg-"))
+    root.chmod(0o755)
+    server = Server(root / "pg", durable=False)
     try:
-        yield {"host": "127.0.0.1", "port": port, "user": user, "database": DATABASE}
+        server.start()
+        yield server.settings(DATABASE)
     finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
-def _psql_uri(settings: dict[str, Any], database: str | None = None) -> str:
-    db = database or settings["database"]
+def uri(settings: dict[str, Any], database: str | None = None) -> str:
+    user, password = quote(settings["username"], safe=""), quote(settings["password"], safe="")
+    db = quote(database or settings["dbname"], safe="")
     return (
-        f"postgresql://{settings['user']}@{settings['host']}:{settings['port']}/{db}"
-        "?sslmode=disable"
+        f"postgresql://{user}:{password}@{settings['host']}:{settings['port']}/{db}?sslmode=disable"
     )
 
 
@@ -144,9 +117,9 @@ def create_tables(settings: dict[str, Any], tables: dict[str, int]) -> None:
     """The mixed-type tables, ``{name: rows}``, built server-side, vacuumed, read once."""
     import adbc_driver_postgresql.dbapi as pg
 
-    with pg.connect(_psql_uri(settings, "postgres"), autocommit=True) as conn, conn.cursor() as cur:
+    with pg.connect(uri(settings, "postgres"), autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {DATABASE}")
-    with pg.connect(_psql_uri(settings), autocommit=True) as conn, conn.cursor() as cur:
+    with pg.connect(uri(settings), autocommit=True) as conn, conn.cursor() as cur:
         for name, rows in tables.items():
             cur.execute(
                 f"""CREATE TABLE {SCHEMA}.{name} (
@@ -219,14 +192,7 @@ def run_worker(settings: dict[str, Any], table: str, out: Path, args: argparse.N
     from headwater.onboard.declarations import TableDecl
     from headwater.onboard.parts import PartWriter
 
-    connection = postgres.ConnectionSettings(
-        host=settings["host"],
-        port=settings["port"],
-        database=settings["database"],
-        user=settings["user"],
-        password="",
-        sslmode="disable",
-    )
+    connection = postgres.ConnectionSettings.from_secret(settings)
     decl = TableDecl(
         schema=SCHEMA,
         table=table,
@@ -252,7 +218,7 @@ def run_adbc(settings: dict[str, Any], table: str, out: Path, args: argparse.Nam
     import pyarrow.parquet as pq
 
     out.mkdir(parents=True, exist_ok=True)
-    with pg.connect(_psql_uri(settings)) as conn, conn.cursor() as cur:
+    with pg.connect(uri(settings)) as conn, conn.cursor() as cur:
         cur.execute(select_sql(table))
         reader = cur.fetch_record_batch()
         with pq.ParquetWriter(out / "part-00000.parquet", reader.schema) as writer:
@@ -268,8 +234,9 @@ def run_public(settings: dict[str, Any], table: str, out: Path, args: argparse.N
     conn = psycopg2.connect(
         host=settings["host"],
         port=settings["port"],
-        dbname=settings["database"],
-        user=settings["user"],
+        dbname=settings["dbname"],
+        user=settings["username"],
+        password=settings["password"],
         sslmode="disable",
     )
     try:
@@ -291,10 +258,7 @@ def run_dlt(settings: dict[str, Any], table: str, out: Path, args: argparse.Name
     import dlt
     from dlt.sources.sql_database import sql_table
 
-    url = (
-        f"postgresql+psycopg2://{settings['user']}@{settings['host']}:{settings['port']}/"
-        f"{settings['database']}?sslmode=disable"
-    )
+    url = uri(settings).replace("postgresql://", "postgresql+psycopg2://", 1)
     resource_ = sql_table(credentials=url, table=table, schema=SCHEMA, backend="pyarrow")
     pipeline = dlt.pipeline(
         pipeline_name="onboard_bench",
@@ -311,7 +275,7 @@ def run_copy(settings: dict[str, Any], table: str, out: Path, args: argparse.Nam
     import psycopg
 
     rows = 0
-    conninfo = _psql_uri(settings)
+    conninfo = uri(settings)
     with (
         psycopg.connect(conninfo) as conn,
         conn.cursor() as cur,
@@ -334,7 +298,7 @@ RUNNERS = {
 
 
 def child(args: argparse.Namespace) -> None:
-    settings = json.loads(args.settings)
+    settings = json.loads(os.environ[SETTINGS_ENV])
     if args.case == "setup":
         create_tables(settings, json.loads(args.tables))
         return
@@ -365,13 +329,16 @@ def output_bytes(out: Path) -> int:
     return sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and "_dlt" not in p.parts)
 
 
-def _in_child(what: str, *options: str) -> subprocess.CompletedProcess[str]:
+def _in_child(
+    what: str, settings: dict[str, Any], *options: str
+) -> subprocess.CompletedProcess[str]:
     """Run ``what`` (a case, or ``setup``) in a fresh interpreter.
 
     The parent never imports pyarrow or a driver: Linux carries a process's peak RSS across
     fork and exec, so a heavy parent would lift every child's ``ru_maxrss`` to its own."""
     command = [sys.executable, "-m", "bench.onboard_bench", "--child", what, *options]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    env = {**os.environ, SETTINGS_ENV: json.dumps(settings)}  # not argv: it holds the password
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{what} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return done
@@ -383,10 +350,9 @@ def run_case(
     out = work / f"out-{case}-{table}"
     done = _in_child(
         case,
+        settings,
         "--table",
         table,
-        "--settings",
-        json.dumps(settings),
         "--output",
         str(out),
         "--part-bytes",
@@ -468,16 +434,15 @@ def parent(args: argparse.Namespace) -> int:
     if not cases:
         raise SystemExit("no case can run: install the bench group (uv run --group bench ...)")
     work = Path(tempfile.mkdtemp(prefix="hw-onboard-bench-", dir=args.work_dir))
-    server_dir = Path(tempfile.mkdtemp(prefix="hw-onboard-pg-"))  # /tmp: reachable as postgres
     main_table, flat_table = f"events_{args.rows}", f"events_{args.flat_rows}"
     tables = {main_table: args.rows}
     if args.flat_rows and args.flat_rows != args.rows:
         tables[flat_table] = args.flat_rows
     results: list[dict[str, Any]] = []
     try:
-        with running_server(server_dir) as settings:
+        with running_server() as settings:
             started = time.perf_counter()
-            _in_child("setup", "--settings", json.dumps(settings), "--tables", json.dumps(tables))
+            _in_child("setup", settings, "--tables", json.dumps(tables))
             print(
                 f"created {', '.join(f'{n} ({r:,} rows)' for n, r in tables.items())} "
                 f"in {time.perf_counter() - started:.0f}s",
@@ -494,7 +459,6 @@ def parent(args: argparse.Namespace) -> int:
                 )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(server_dir, ignore_errors=True)
 
     print(f"\n{args.rows:,}-row mixed-type table; cases: {', '.join(cases)}\n")
     print(markdown_table(results))
@@ -535,7 +499,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=[*CASES, "setup"], dest="case", help=argparse.SUPPRESS)
     parser.add_argument("--tables", help=argparse.SUPPRESS)
     parser.add_argument("--table", help=argparse.SUPPRESS)
-    parser.add_argument("--settings", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.case:
