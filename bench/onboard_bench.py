@@ -206,17 +206,7 @@ def run_worker(settings: dict[str, Any], table: str, out: Path, args: argparse.N
     from headwater.onboard.parts import PartWriter
 
     connection = postgres.ConnectionSettings.from_secret(settings)
-    decl = TableDecl(
-        schema=SCHEMA,
-        table=table,
-        columns=None,
-        filter=None,
-        mode="full",
-        cursor=None,
-        lookback_seconds=900,
-        key=None,
-        ranges=None,
-    )
+    decl = TableDecl(schema=SCHEMA, table=table)  # every column, the primary key
     with postgres.connect(connection) as conn:
         plan = postgres.describe(conn, decl)
         writer = PartWriter(DirectoryStore(out), f"{table}/run=bench/", args.part_bytes)
