@@ -126,12 +126,14 @@ def uri(settings: dict[str, Any], database: str | None = None) -> str:
     )
 
 
-def create_tables(settings: dict[str, Any], tables: dict[str, int]) -> None:
-    """The mixed-type tables, ``{name: rows}``, built server-side, vacuumed, read once."""
+def create_tables(settings: dict[str, Any], tables: dict[str, int], create_database: bool) -> None:
+    """The mixed-type tables, ``{name: rows}``, built server-side, vacuumed, read once (in the
+    settings' database, created first when ``create_database``)."""
     import adbc_driver_postgresql.dbapi as pg
 
-    with pg.connect(uri(settings, "postgres"), autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {DATABASE}")
+    if create_database:
+        with pg.connect(uri(settings, "postgres"), autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{settings["dbname"]}"')
     with pg.connect(uri(settings), autocommit=True) as conn, conn.cursor() as cur:
         for name, rows in tables.items():
             cur.execute(
@@ -305,7 +307,7 @@ RUNNERS = {
 def child(args: argparse.Namespace) -> None:
     settings = json.loads(os.environ[SETTINGS_ENV])
     if args.case == "setup":
-        create_tables(settings, json.loads(args.tables))
+        create_tables(settings, json.loads(args.tables), not args.use_server)
         return
     out = Path(args.output)
     if args.case == "dlt":  # before dlt is imported: no telemetry, its files under out/
@@ -454,9 +456,14 @@ def parent(args: argparse.Namespace) -> int:
         tables[flat_table] = args.flat_rows
     results: list[dict[str, Any]] = []
     try:
-        with running_server() as settings:
+        with contextlib.ExitStack() as stack:
+            if args.use_server:
+                settings = json.loads(os.environ[SETTINGS_ENV])
+            else:
+                settings = stack.enter_context(running_server())
             started = time.perf_counter()
-            _in_child("setup", settings, "--tables", json.dumps(tables))
+            setup = ["--tables", json.dumps(tables), *(["--use-server"] if args.use_server else [])]
+            _in_child("setup", settings, *setup)
             print(
                 f"created {', '.join(f'{n} ({r:,} rows)' for n, r in tables.items())} "
                 f"in {time.perf_counter() - started:.0f}s",
@@ -510,6 +517,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part-bytes", type=int, default=128 * 2**20)
     parser.add_argument("--work-dir", default=None, help="where the server and outputs go")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR))
+    parser.add_argument(
+        "--use-server",
+        action="store_true",
+        help=f"use a running server instead of starting one: ${SETTINGS_ENV} holds its settings "
+        "(JSON, an RDS secret's shape) naming an existing database, where the tables are created",
+    )
     parser.add_argument("--child", choices=[*CASES, "setup"], dest="case", help=argparse.SUPPRESS)
     parser.add_argument("--tables", help=argparse.SUPPRESS)
     parser.add_argument("--table", help=argparse.SUPPRESS)

@@ -9,6 +9,7 @@ here those cases are left out, and the test checks that exactly the installed on
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +18,15 @@ import pytest
 
 from bench import onboard_bench
 from tests.support.paths import ROOT
+from tests.support.postgres import postgres_db, postgres_server  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
 
-def test_onboard_bench_reads_every_row_in_every_installed_case(tmp_path: Path) -> None:
+def test_onboard_bench_reads_every_row_in_every_installed_case(
+    tmp_path: Path,
+    postgres_db: dict,  # noqa: F811 - the fixture imported above
+) -> None:
     installed = [c for c in onboard_bench.CASES if onboard_bench.available(c)]
     # The worker's path is what the bench is for: the suite's environment must run it.
     assert "worker" in installed, "headwater.onboard or the ADBC driver is not importable"
@@ -41,7 +46,9 @@ def test_onboard_bench_reads_every_row_in_every_installed_case(tmp_path: Path) -
             str(tmp_path),
             "--results-dir",
             str(results),
+            "--use-server",  # the session's server, a fresh database: no initdb of its own
         ],
+        env={**os.environ, onboard_bench.SETTINGS_ENV: json.dumps(postgres_db)},
         capture_output=True,
         text=True,
         timeout=120,
