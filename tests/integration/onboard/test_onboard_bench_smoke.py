@@ -42,6 +42,8 @@ def test_onboard_bench_reads_every_row_in_every_installed_case(
             "1000",
             "--part-bytes",
             "65536",
+            "--rounds",
+            "1",
             "--work-dir",
             str(tmp_path),
             "--results-dir",
