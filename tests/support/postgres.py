@@ -30,7 +30,11 @@ def start_server() -> tuple[Server, Path]:
 
 def create_database(server: Server) -> str:
     name = f"t_{uuid.uuid4().hex[:16]}"
-    server.execute(f'CREATE DATABASE "{name}"')
+    ((version,),) = server.execute("SELECT current_setting('server_version_num')::int")
+    # PostgreSQL 15's default strategy logs the template's pages to the WAL: copying the files
+    # is about twice as fast for a template this small.
+    strategy = " STRATEGY = FILE_COPY" if version >= 150000 else ""
+    server.execute(f'CREATE DATABASE "{name}"{strategy}')
     return name
 
 

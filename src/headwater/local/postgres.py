@@ -222,6 +222,7 @@ class Server:
                 "UTF8",
                 "--locale",
                 "C",
+                *([] if self.durable else ["--no-sync"]),
             )
         finally:
             password_file.unlink(missing_ok=True)

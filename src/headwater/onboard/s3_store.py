@@ -11,6 +11,7 @@ from typing import Any
 from headwater.onboard.parts import PARQUET_CONTENT_TYPE
 
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
+LIST_PAGE = 1000  # ListObjectsV2 returns at most 1000 keys a page
 
 
 class S3Store:
@@ -34,7 +35,10 @@ class S3Store:
     def list(self, prefix: str) -> list[str]:
         keys: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+        pages = paginator.paginate(
+            Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": LIST_PAGE}
+        )
+        for page in pages:
             keys += [item["Key"] for item in page.get("Contents", [])]
         return sorted(keys)
 
