@@ -519,6 +519,7 @@ def parent(args: argparse.Namespace) -> int:
     if args.flat_rows and args.flat_rows != args.rows:
         tables[flat_table] = args.flat_rows
     results: list[dict[str, Any]] = []
+    load_at_start = os.getloadavg()
     try:
         with contextlib.ExitStack() as stack:
             if args.use_server:
@@ -559,7 +560,7 @@ def parent(args: argparse.Namespace) -> int:
     report = {
         "when": now(),
         "machine": machine(),
-        "load_average": os.getloadavg(),
+        "load_average": {"start": load_at_start, "end": os.getloadavg()},
         "input": {
             "rows": args.rows,
             "flat_rows": args.flat_rows,
