@@ -4,15 +4,14 @@ public design, dlt's sql_database and the COPY ceiling, on one table, in the sam
     uv run --group bench python -m bench.onboard_bench    # 5,000,000 rows (and 1,000,000)
     uv run --group bench python -m bench.onboard_bench --rows 200000 --flat-rows 50000
 
-Starts a PostgreSQL server of its own in a temporary directory (loopback only), creates a
-mixed-type table shaped like the demo's ``public.events`` (bigint key, timestamptz, text,
-int, numeric(12,2), float8, jsonb, text[], a NULL-able text, bool) with ``--rows`` rows and a
-second one with ``--flat-rows`` rows, vacuums and reads both once (so no case pays for hint
-bits or a cold cache), then runs every case in its own subprocess: wall time inside the child,
-imports and connecting included, and the child's own peak RSS (``ru_maxrss``).
+Starts ``headwater.local.postgres.Server`` in a temporary directory (loopback only; or uses a
+running one, ``--use-server``), creates a mixed-type table shaped like the demo's
+``public.events`` (bigint key, timestamptz, text, int, numeric(12,2), float8, jsonb, text[], a
+NULL-able text, bool) with ``--rows`` rows and a second one with ``--flat-rows`` rows, vacuums
+and reads both once (so no case pays for hint bits or a cold cache), then runs every case in its
+own subprocess: wall time inside the child after its imports (timed apart), and the child's own
+peak RSS (``ru_maxrss``). Cases:
 
-| case | what it does |
-|---|---|
 - worker: the worker's path, ``headwater.onboard.postgres.describe`` + ``stream`` (ADBC record
   batches converted to the table's Arrow schema) into ``headwater.onboard.parts.PartWriter``
   over a local directory store;
@@ -20,15 +19,18 @@ imports and connecting included, and the child's own peak RSS (``ru_maxrss``).
 - public: the public design, psycopg2 ``fetchall``, ``str()`` of every value, one JSON document;
 - dlt: dlt's ``sql_database`` (``sql_table``, pyarrow backend) into its filesystem destination
   as Parquet;
-- copy: ``COPY ... TO STDOUT`` read with psycopg into /dev/null, the ceiling.
+- copy: the ceiling, psql's ``\\copy (SELECT ...) TO '/dev/null'`` (psycopg's copy loop where
+  no psql is installed).
 
-The worker case also runs on the ``--flat-rows`` table: its peak RSS must not grow with the
-table. Ratios are against the public design and the ceiling of the same run. Targets (issue 9):
-worker rows/s >= 4x public and >= 0.4x ceiling, peak RSS < 320 MB, flat (5M within 15% of 1M).
+Every case reads in key order. worker, adbc and copy take turns for ``--rounds`` rounds (the
+median is kept), public and dlt run ``--slow-rounds`` times. The worker case also runs on the
+``--flat-rows`` table: its peak RSS must not grow with the table. Ratios are against the public
+design and the ceiling of the same run. Targets (issue 9): worker rows/s >= 4x public and >= 0.4x
+ceiling, peak RSS < 320 MB, flat (5M within 15% of 1M).
 
 A case runs only when its packages are importable (``--cases`` narrows it further); the
 baselines' packages are in the ``bench`` dependency group, not in the test suite's environment.
-Each case's row count is checked (Parquet metadata, the JSON document's length, COPY's lines)
+Each case's row count is checked (Parquet metadata, the JSON document's length, COPY's count)
 and the run exits 1 on a mismatch. Prints a Markdown table, writes JSON to bench/results/.
 """
 
