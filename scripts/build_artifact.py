@@ -265,6 +265,7 @@ DECLARATION_PARSERS = {
     "ingest": ("headwater.ingest.contracts", "parse_documents"),
     "lookup": ("headwater.lookup.contracts", "parse_lookup_documents"),
     "records": ("headwater.records.declarations", "parse_record_documents"),
+    "onboard": ("headwater.onboard.declarations", "parse_source_documents"),
 }
 
 

@@ -135,9 +135,30 @@ class _RunAs:
             return {}
         return {"user": self.uid, "group": self.gid, "extra_groups": []}
 
+    def blocked_by(self, path: Path) -> Path | None:
+        """The first directory above ``path`` that the server's user cannot enter, if any."""
+        if self.uid is None:
+            return None
+        return unreachable_parent(path, self.uid, self.gid if self.gid is not None else -1)
+
     def own(self, path: Path) -> None:
         if self.uid is not None:
             os.chown(path, self.uid, self.gid if self.gid is not None else -1)
+
+
+def unreachable_parent(path: Path, uid: int, gid: int) -> Path | None:
+    """The first ancestor of ``path`` that user ``uid`` (group ``gid``) may not search."""
+    for parent in reversed(path.parents):
+        mode = parent.stat().st_mode
+        if parent.stat().st_uid == uid:
+            allowed = mode & 0o100
+        elif parent.stat().st_gid == gid:
+            allowed = mode & 0o010
+        else:
+            allowed = mode & 0o001
+        if not allowed:
+            return parent
+    return None
 
 
 class Server:
@@ -240,6 +261,11 @@ class Server:
     def start(self) -> None:
         """Start the server (initdb first when the cluster does not exist); no-op if running."""
         binaries = find_binaries()
+        if (blocked := self._run_as.blocked_by(self.data_dir)) is not None:
+            raise PostgresError(
+                f"running as root, PostgreSQL runs as user id {self._run_as.uid}, which cannot "
+                f"enter {blocked}: choose a data directory it can reach (e.g. under /tmp)"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._run_as.own(self.data_dir)
         info = self.info()

@@ -17,14 +17,16 @@ Type mapping (PostgreSQL -> Arrow), NULL always null:
   the text when they need a number. Numeric NaN and +-Infinity have no decimal representation:
   they are rejected (``UnrepresentableValue``), in both the decimal and the string case;
 - text, varchar, char (padding kept) -> string; bytea -> binary; uuid -> string (canonical
-  8-4-4-4-12 lower case); json, jsonb -> string (the document's text);
+  8-4-4-4-12 lower case, selected as ``uuid::text``: ADBC would deliver 16 bytes in an
+  extension type); json, jsonb -> string (the document's text);
 - date -> date32; timestamp -> timestamp[us]; timestamptz -> timestamp[us, UTC]; time ->
   time64[us]. PostgreSQL's ``infinity``/``-infinity`` (and timestamps beyond year 294247) do not
   fit: ADBC wraps them silently into bogus values far before 4713 BC, which ``stream`` detects
   and rejects (``UnrepresentableValue``) instead of writing a wrong date;
-- interval -> month_day_nano_interval; arrays of the above -> list<...> (one dimension);
-- any other type (enums, inet, money, xml, domains, ...) is selected as ``column::text`` ->
-  string, PostgreSQL's own text form.
+- interval -> month_day_nano_interval; arrays of the above -> list<...>: one dimension (ADBC
+  would flatten a multi-dimensional value, losing its shape: rejected, ``UnrepresentableValue``);
+- a domain reads as its base type; any other type (enums, inet, money, xml, arrays of those,
+  user types, ...) is selected as ``column::text`` -> string, PostgreSQL's own text form.
 
 SQL: identifiers always double-quoted (``"`` doubled); the values of a query (keyset position,
 key range bounds, the incremental low watermark) are typed literals, ``E'...'::<type>`` with
@@ -46,7 +48,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -244,6 +245,15 @@ def literal_text(value: Any) -> str:
     raise TypeError(f"cannot use a {type(value).__name__} as a key or watermark value")
 
 
+def encode_key(values: Sequence[Any]) -> list[int | str]:
+    """A key (``TablePlan.last_key``) as JSON-safe values for a checkpoint: integers as they
+    are, anything else as PostgreSQL's input text of the value. ``stream(after=...)`` takes either
+    form: every value is cast to its column's type in the SQL."""
+    return [
+        v if isinstance(v, int) and not isinstance(v, bool) else literal_text(v) for v in values
+    ]
+
+
 def quote_literal(value: Any, type_sql: str) -> str:
     """``E'<text>'::<type>``: the E form reads backslashes the same way whatever the server's
     standard_conforming_strings, and doubling ``\\`` and ``'`` leaves no way out of the string."""
@@ -281,7 +291,11 @@ class Column:
     @property
     def select_expr(self) -> str:
         quoted = quote_identifier(self.name)
-        return f"{quoted}::text AS {quoted}" if self.kind == "text" else quoted
+        if self.kind == "text":
+            return f"{quoted}::text AS {quoted}"
+        if self.kind == "uuid":  # ADBC's uuid is 16 bytes; PostgreSQL prints the canonical text
+            return f"{quoted}::text{'[]' if self.is_array else ''} AS {quoted}"
+        return quoted
 
 
 def _target(pg_type: str, typmod: int) -> tuple[pa.DataType, str]:
@@ -323,6 +337,10 @@ class TablePlan:
                 for c in self.columns
             ]
         )
+
+    @property
+    def array_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.is_array)
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -382,7 +400,12 @@ class TablePlan:
         ``range_hi`` exclusive; ``low_watermark`` exclusive (the caller subtracts the lookback
         window from the stored mark: rows changed in the window are read again, by design).
         """
-        columns = ", ".join(c.select_expr for c in self.columns)
+        columns = ", ".join(
+            [c.select_expr for c in self.columns]
+            # ADBC flattens a multi-dimensional array into one list (its shape lost): each array
+            # column brings its dimension count, checked and dropped by convert_batch.
+            + [f"array_ndims({quote_identifier(c.name)})" for c in self.array_columns]
+        )
         # Quoted identifiers and quoted literals only (see the module docstring).
         sql = f"SELECT {columns} FROM {self.from_sql}"  # noqa: S608
         conditions = self._conditions(after, range_lo, range_hi, low_watermark)
@@ -391,7 +414,8 @@ class TablePlan:
         return sql + " ORDER BY " + ", ".join(quote_identifier(k) for k in self.key)
 
     def last_key(self, batch: pa.RecordBatch) -> tuple[Any, ...]:
-        """The key of a (converted) batch's last row: the ``after`` to continue from."""
+        """The key of a (converted) batch's last row: the ``after`` to continue from (store it
+        with ``encode_key``)."""
         if batch.num_rows == 0:
             raise ValueError("an empty batch has no last key")
         return tuple(batch.column(k)[batch.num_rows - 1].as_py() for k in self.key)
@@ -405,14 +429,22 @@ WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY c.relname
 """
 
+# Types are matched by name in pg_catalog only (a user type called "int4" elsewhere is not
+# int4); a domain reads as its base type (one level), with the domain's typmod.
 COLUMNS_SQL = """
-SELECT a.attname, t.typname, t.typcategory, coalesce(e.typname, ''),
-       format_type(a.atttypid, a.atttypmod), a.atttypmod, a.attnotnull, c.oid::int8
+SELECT a.attname,
+       CASE WHEN b.typnamespace = 'pg_catalog'::regnamespace THEN b.typname ELSE '' END,
+       b.typcategory,
+       CASE WHEN e.typnamespace = 'pg_catalog'::regnamespace THEN e.typname ELSE '' END,
+       format_type(a.atttypid, a.atttypmod),
+       CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
+       a.attnotnull, c.oid::int8
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
+JOIN pg_catalog.pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+LEFT JOIN pg_catalog.pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
@@ -516,12 +548,21 @@ def stream(
         cursor.adbc_statement.set_options(**{BATCH_HINT_OPTION: str(BATCH_HINT_BYTES)})
         cursor.execute(sql)
         reader = cursor.fetch_record_batch()
-        for raw in reader:
-            if raw.num_rows == 0:
-                continue
-            batch = convert_batch(raw, plan)
-            for start in range(0, batch.num_rows, batch_rows):
-                yield batch.slice(start, batch_rows)
+        finished = False
+        try:
+            for raw in reader:
+                if raw.num_rows == 0:
+                    continue
+                batch = convert_batch(raw, plan)
+                for start in range(0, batch.num_rows, batch_rows):
+                    yield batch.slice(start, batch_rows)
+            finished = True
+        finally:
+            if not finished:
+                # Stopped early (time budget, an error): cancel the COPY, else the connection
+                # reads the rest of the table before its next query.
+                with contextlib.suppress(Exception):
+                    cursor.adbc_cancel()
 
 
 def key_bounds(conn: Any, plan: TablePlan) -> tuple[Any, Any]:
@@ -550,6 +591,12 @@ def split_key_range(low: int | None, high: int | None, ranges: int) -> list[tupl
 
 # -- conversion ------------------------------------------------------------------------------
 def convert_batch(batch: pa.RecordBatch, plan: TablePlan) -> pa.RecordBatch:
+    for i, column in enumerate(plan.array_columns):
+        dimensions = pc.max(batch.column(len(plan.columns) + i)).as_py()
+        if dimensions is not None and dimensions > 1:
+            raise UnrepresentableValue(
+                column.name, f"a {dimensions}-dimensional array", str(column.arrow_type)
+            )
     arrays = [
         _convert(batch.column(i), column.arrow_type, column, column.is_array)
         for i, column in enumerate(plan.columns)
@@ -569,8 +616,6 @@ def _convert(array: pa.Array, target: pa.DataType, column: Column, is_list: bool
     array = _storage(array)
     if kind == "numeric":
         return _numeric(array, target, column)
-    if kind == "uuid":
-        return _uuid_strings(array)
     if kind == "date":
         _check_range(array, pa.int32(), MIN_DATE_DAYS, DATE_INFINITY, DATE_MINUS_INFINITY, column)
     elif kind == "timestamp":
@@ -601,33 +646,6 @@ def _numeric(array: pa.Array, target: pa.DataType, column: Column) -> pa.Array:
         raise UnrepresentableValue(
             column.name, f"a numeric out of range ({exc})", str(target)
         ) from exc
-
-
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_DASHES = (8, 13, 18, 23)
-
-
-def _uuid_strings(array: pa.Array) -> pa.Array:
-    """fixed_size_binary(16) -> canonical uuid strings, vectorised (no Python per value)."""
-    if pa.types.is_string(array.type):
-        return array
-    n = len(array)
-    data = array.buffers()[1]
-    raw = np.frombuffer(data, dtype=np.uint8, count=(array.offset + n) * 16)[array.offset * 16 :]
-    raw = raw.reshape(n, 16)
-    hexed = np.empty((n, 32), dtype=np.uint8)
-    hexed[:, 0::2] = _HEX[raw >> 4]
-    hexed[:, 1::2] = _HEX[raw & 0x0F]
-    text = np.empty((n, 36), dtype=np.uint8)
-    text[:, _DASHES] = ord("-")
-    text[:, [i for i in range(36) if i not in _DASHES]] = hexed
-    offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
-    validity = array.buffers()[0]
-    if validity is not None and array.offset:
-        validity = pc.is_valid(array).buffers()[1]
-    return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(text.tobytes()), validity, array.null_count
-    )
 
 
 def _check_range(

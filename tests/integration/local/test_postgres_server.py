@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import stat
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from headwater.local.postgres import PostgresError, Server, find_binaries
+from headwater.local.postgres import PostgresError, Server, find_binaries, unreachable_parent
 from tests.support.postgres import postgres_db, postgres_server  # noqa: F401
 
 
@@ -79,8 +80,31 @@ def test_server_lifecycle_loopback_password_and_restart() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_a_directory_holding_something_else_is_refused(tmp_path) -> None:
-    (tmp_path / "pg" / "cluster").mkdir(parents=True)
-    (tmp_path / "pg" / "cluster" / "stray").write_text("x")
+@pytest.fixture
+def open_dir():
+    """A directory under the system temp folder that any user may enter (pytest's tmp_path is
+    private to the user running the tests)."""
+    root = Path(tempfile.mkdtemp(prefix="hw-pg-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_directory_holding_something_else_is_refused(open_dir) -> None:
+    (open_dir / "pg" / "cluster").mkdir(parents=True)
+    (open_dir / "pg" / "cluster" / "stray").write_text("x")
     with pytest.raises(PostgresError, match="not empty"):
-        Server(tmp_path / "pg").start()
+        Server(open_dir / "pg").start()
+
+
+def test_a_parent_the_server_user_cannot_enter_is_found(open_dir) -> None:
+    # When the tests run as root the server runs as another user: its data directory must be
+    # reachable by that user, and start() says which directory is not.
+    private = open_dir / "private"
+    (private / "inner").mkdir(parents=True)
+    private.chmod(0o700)
+    stranger = os.getuid() + 12345
+    assert unreachable_parent(private / "inner" / "pg", stranger, stranger) == private
+    private.chmod(0o711)
+    assert unreachable_parent(private / "inner" / "pg", stranger, stranger) is None
+    assert unreachable_parent(private / "inner" / "pg", os.getuid(), os.getgid()) is None

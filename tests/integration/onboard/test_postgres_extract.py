@@ -8,6 +8,8 @@ import dataclasses
 import datetime as dt
 import decimal
 import itertools
+import json
+import time
 from typing import Any
 
 import numpy as np
@@ -227,6 +229,8 @@ def test_every_type_and_null_round_trips_as_postgresql_prints_it(db) -> None:
         ("date", "'infinity'", "date infinity"),
         ("date", "'-infinity'", "date -infinity"),
         ("timestamp", "'294276-01-01'", "timestamp a value beyond"),
+        ("timestamp[]", "'{2020-01-01,infinity}'", "timestamp infinity"),
+        ("int[]", "'{{1,2},{3,4}}'", "a 2-dimensional array"),
     ],
 )
 def test_unrepresentable_values_are_rejected_naming_the_column(db, type_sql, value, kind) -> None:
@@ -239,6 +243,32 @@ def test_unrepresentable_values_are_rejected_naming_the_column(db, type_sql, val
     assert caught.value.column == "odd_col"
     # Without the bad row the same table reads fine.
     assert db.rows(plan, key_range=(None, 101)).num_rows == 100
+
+
+def test_domains_read_as_their_base_type_and_other_types_as_text(db) -> None:
+    db.execute("CREATE DOMAIN money2 AS numeric(8,2) CHECK (VALUE >= 0)")
+    db.execute("CREATE TYPE mood AS ENUM ('sad', 'happy')")
+    db.execute("CREATE SCHEMA other")
+    db.execute("CREATE TYPE other.int4 AS (a int, b text)")  # not pg_catalog's int4
+    db.execute(
+        "CREATE TABLE extra (id int PRIMARY KEY, m money2, e mood, ea mood[], c other.int4, "
+        "tt timetz, bits bit(4))"
+    )
+    db.execute(
+        "INSERT INTO extra VALUES (1, 12.5, 'happy', '{sad,happy}', '(1,x)', '12:00+02', "
+        "B'1010'), (2, NULL, NULL, NULL, NULL, NULL, NULL)"
+    )
+    plan = db.plan("public.extra")
+    assert [str(f.type) for f in plan.arrow_schema][1:] == ["decimal128(8, 2)", *["string"] * 5]
+    assert db.rows(plan).to_pylist()[0] == {
+        "id": 1,
+        "m": decimal.Decimal("12.50"),
+        "e": "happy",
+        "ea": "{sad,happy}",
+        "c": "(1,x)",
+        "tt": "12:00:00+02",
+        "bits": "1010",
+    }
 
 
 def test_adbc_traps_this_path_depends_on(db) -> None:
@@ -312,9 +342,39 @@ def test_keyset_continuation_returns_the_rest_exactly_once(db) -> None:
     assert combined.equals(everything)
     keys = list(zip(combined["region"].to_pylist(), combined["n"].to_pylist(), strict=True))
     assert keys == sorted(set(keys), key=lambda k: (k[0].encode(), k[1]))
+    # From every batch boundary (each of the four regions, quote and backslash ones included).
+    boundaries = list(pg.stream(db.conn, plan, batch_rows=100))
+    assert {b.column("region")[-1].as_py() for b in boundaries} == {
+        "o'brien",
+        "back\\slash",
+        "x', DROP TABLE keyed; --",
+        "plain",
+    }
+    for i, batch in enumerate(boundaries):
+        rest = db.rows(plan, after=plan.last_key(batch))
+        assert rest.equals(pa.Table.from_batches(boundaries[i + 1 :], schema=plan.arrow_schema))
     # Continuing after the last key yields nothing; the injection-looking key stayed a value.
     assert db.rows(plan, after=plan.last_key(everything.to_batches()[-1])).num_rows == 0
     assert db.execute("SELECT count(*) FROM keyed") == [(1000,)]
+
+
+def test_a_checkpointed_key_of_any_key_type_continues_exactly(db) -> None:
+    db.execute(
+        "CREATE TABLE ck (at timestamptz, b bytea, n numeric(6,2), u uuid, d date, v int, "
+        "PRIMARY KEY (at, b, n, u, d))"
+    )
+    db.execute(
+        "INSERT INTO ck SELECT timestamptz '2024-01-01 00:00:00.5+00' + (g / 4) * interval '1 us',"
+        " decode(lpad(to_hex(g % 3), 2, '0') || '5c27', 'hex'), (g % 5) / 4.0, md5(g::text)::uuid,"
+        " date '2024-01-01' + g % 2, g FROM generate_series(1, 40) g"
+    )
+    plan = db.plan("public.ck")
+    everything = db.rows(plan)
+    batches = list(pg.stream(db.conn, plan, batch_rows=7))
+    for i, batch in enumerate(batches):
+        stored = json.loads(json.dumps(pg.encode_key(plan.last_key(batch))))
+        rest = db.rows(plan, after=stored)
+        assert rest.equals(everything.slice(min(7 * (i + 1), everything.num_rows)))
 
 
 def test_key_ranges_cover_the_table_exactly_once(db) -> None:
@@ -327,6 +387,10 @@ def test_key_ranges_cover_the_table_exactly_once(db) -> None:
     ranges = pg.split_key_range(low, high, 3)
     assert len(ranges) == 3 and ranges[0][0] is None and ranges[-1][1] is None
     parts = [db.rows(plan, key_range=r, batch_rows=500) for r in ranges]
+    # A range continued after its checkpoint reads the rest of that range only.
+    middle = parts[1]["id"].to_pylist()
+    rest = db.rows(plan, key_range=ranges[1], after=(middle[99],))["id"].to_pylist()
+    assert rest == middle[100:]
     assert all(p.num_rows > 1000 for p in parts)
     ids = list(itertools.chain.from_iterable(p["id"].to_pylist() for p in parts))
     assert ids == expected
@@ -376,6 +440,21 @@ def test_a_million_rows_stream_in_bounded_batches_in_key_order(db) -> None:
         batches += 1
     assert (rows, previous) == (1_000_000, 1_000_000)
     assert batches >= 20  # ADBC's ~4 MB batches, not the table at once
+    # Stopping early (a worker's time budget) cancels the server's COPY: without it the
+    # connection would read the rest of the table before its next query.
+    early = pg.stream(db.conn, plan, batch_rows=1000)
+    next(early)
+    early.close()
+    active = (
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+        "AND query LIKE 'COPY (SELECT%big%' AND pid <> pg_backend_pid()"
+    )
+    for _ in range(50):
+        if db.execute(active) == [(0,)]:
+            break
+        time.sleep(0.1)
+    assert db.execute(active) == [(0,)]
+    assert db.rows(plan, after=(999_998,))["id"].to_pylist() == [999_999, 1_000_000]
 
 
 # -- names, declarations against the catalog, connections -------------------------------------

@@ -52,6 +52,11 @@ def package_copy(tmp_path: Path) -> Path:
         ("ingest", 'dataset = "x"\n', r"broken\.toml: field 'prefix'"),
         ("lookup", 'dataset = "x"\n', r"broken\.toml: field 'partition_key'"),
         ("records", 'dataset = "x"\n', r"broken\.toml"),
+        (
+            "onboard",
+            '[source]\nname = "x"\n',
+            r"2 problem.*\n- broken\.toml: source\.engine: required",
+        ),
     ],
 )
 def test_the_build_refuses_an_invalid_declaration(
