@@ -1,9 +1,10 @@
 """A real PostgreSQL for the tests: one server per session, a fresh database per test.
 
-Use: ``from tests.support.postgres import postgres_db, postgres_server  # noqa: F401`` in a test
-module or conftest. The server runs from a short directory under the system temp folder (the unix
-socket path has a 107-byte limit, and when the tests run as root the server runs as an
-unprivileged user that must reach its directory: pytest's tmp folders are private to root).
+Registered for every tier by tests/conftest.py (pytest_plugins): ask for ``postgres_db`` or
+``postgres_server`` by name. The server runs from a short directory under the system temp
+folder (the unix socket path has a 107-byte limit, and when the tests run as root the server
+runs as an unprivileged user that must reach its directory: pytest's tmp folders are private
+to root).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from headwater.local.postgres import PostgresError, Server, find_binaries, unreachable_parent
-from tests.support.postgres import postgres_db, postgres_server  # noqa: F401
 
 
 def test_find_binaries_has_the_server_programs() -> None:
@@ -28,8 +27,8 @@ def test_binaries_override_that_lacks_them_is_skipped_for_the_next_place(monkeyp
 
 
 def test_fresh_database_fixture_is_empty_and_writable(
-    postgres_server,  # noqa: F811 - the fixture imported above
-    postgres_db,  # noqa: F811
+    postgres_server,
+    postgres_db,
 ) -> None:
     database = postgres_db["dbname"]
     assert postgres_db["host"] == "127.0.0.1"

@@ -18,14 +18,13 @@ import pytest
 
 from bench import onboard_bench
 from tests.support.paths import ROOT
-from tests.support.postgres import postgres_db, postgres_server  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
 
 def test_onboard_bench_reads_every_row_in_every_installed_case(
     tmp_path: Path,
-    postgres_db: dict,  # noqa: F811 - the fixture imported above
+    postgres_db: dict,
 ) -> None:
     installed = [c for c in onboard_bench.CASES if onboard_bench.available(c)]
     # The worker's path is what the bench is for: the suite's environment must run it.

@@ -26,7 +26,6 @@ from headwater.onboard.postgres import ConnectionSettings
 from headwater.onboard.runs import RunStore
 from headwater.onboard.s3_store import S3Store
 from tests.support.onboard import BUCKET, BUS, STATE_TABLE, Cloud, DroppingContext, pump
-from tests.support.postgres import postgres_db, postgres_server  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -90,8 +89,8 @@ def sql(server: Any, settings: dict[str, Any], text: str) -> None:
 
 @pytest.fixture
 def world(
-    postgres_server: Any,  # noqa: F811
-    postgres_db: dict[str, Any],  # noqa: F811
+    postgres_server: Any,
+    postgres_db: dict[str, Any],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,

@@ -19,7 +19,6 @@ import pytest
 from headwater.local.postgres import Server
 from headwater.onboard import postgres as pg
 from headwater.onboard.declarations import TableDecl
-from tests.support.postgres import postgres_db, postgres_server  # noqa: F401
 
 
 class Database:
@@ -44,7 +43,7 @@ class Database:
 
 
 @pytest.fixture
-def db(postgres_server, postgres_db):  # noqa: F811 - the fixtures imported above
+def db(postgres_server, postgres_db):
     database = Database(postgres_server, postgres_db)
     yield database
     database._stack.close()
