@@ -164,7 +164,7 @@ def test_default_limit_is_lambdas_250_mb() -> None:
 
 def test_groups_are_declared_in_pyproject() -> None:
     # The contract with Terraform: build/lambda-<group>-<arch>.zip for exactly these groups.
-    assert build_artifact.artifact_groups() == ["api", "data"]
+    assert build_artifact.artifact_groups() == ["api", "data", "onboard"]
 
 
 def _pins(group: str) -> dict[str, str]:
@@ -172,7 +172,7 @@ def _pins(group: str) -> dict[str, str]:
     return dict(re.split(r"[\s;]", r, maxsplit=1)[0].split("==") for r in requirements)
 
 
-@pytest.mark.parametrize("group", ["api", "data"])
+@pytest.mark.parametrize("group", ["api", "data", "onboard"])
 def test_every_bundled_wheel_is_pinned_by_its_lock_hashes(group: str) -> None:
     lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
     locked_hashes = {p["name"]: {w["hash"] for w in p.get("wheels", [])} for p in lock["package"]}
@@ -185,7 +185,7 @@ def test_every_bundled_wheel_is_pinned_by_its_lock_hashes(group: str) -> None:
         }, name
 
 
-@pytest.mark.parametrize("group", ["api", "data"])
+@pytest.mark.parametrize("group", ["api", "data", "onboard"])
 def test_locked_requirements_are_the_groups_deps_without_the_aws_sdk(group: str) -> None:
     lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
     locked = {p["name"]: p["version"] for p in lock["package"]}
@@ -198,11 +198,21 @@ def test_locked_requirements_are_the_groups_deps_without_the_aws_sdk(group: str)
         assert name not in pins
 
 
-def test_only_the_data_group_bundles_pyarrow() -> None:
+def test_only_the_data_groups_bundle_pyarrow() -> None:
     lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
     locked = {p["name"]: p["version"] for p in lock["package"]}
     assert _pins("data")["pyarrow"] == locked["pyarrow"]
+    assert _pins("onboard")["pyarrow"] == locked["pyarrow"]
     assert "pyarrow" not in _pins("api")
+
+
+def test_only_the_onboard_group_bundles_the_database_driver() -> None:
+    lock = tomllib.loads((PROJECT_ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked = {p["name"]: p["version"] for p in lock["package"]}
+    for name in ("adbc-driver-manager", "adbc-driver-postgresql"):
+        assert _pins("onboard")[name] == locked[name]
+        assert name not in _pins("api")
+        assert name not in _pins("data")
 
 
 def test_unknown_group_is_a_clear_error(tmp_path: Path) -> None:
