@@ -23,7 +23,7 @@ from headwater.cli.errors import CommandError
 from headwater.local import state
 
 EXIT_NOT_RUNNING = 3
-DEMO_PASSWORD_FILE = "headwater-demo-password"
+DEMO_PASSWORD_FILE = "headwater-demo-password"  # noqa: S105 (a file name)
 DEMO_DATABASE = "demo"
 DEMO_USER = "headwater_demo"
 

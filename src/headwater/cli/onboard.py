@@ -42,7 +42,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 DISPATCHER_OUTPUT = "onboard_dispatcher_function_name"
 STATE_TABLE_OUTPUT = "onboard_state_table_name"
 BUCKET_OUTPUT = "onboard_bucket_name"
-SECRET_OUTPUT = "onboard_demo_secret_arn"
+SECRET_OUTPUT = "onboard_demo_secret_arn"  # noqa: S105 (an output name)
 DEMO_SOURCE = "demo"
 DEFAULT_WAIT = 900.0
 POLL_SECONDS = 2.0
@@ -115,7 +115,7 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value < 0 or value != value:  # noqa: PLR0124 (NaN)
+    if value < 0 or value != value:  # NaN
         raise argparse.ArgumentTypeError(f"seconds must be 0 or more: {text!r}")
     return value
 

@@ -47,6 +47,7 @@ def schema_statements(rows: int) -> list[str]:
             note text,
             flag bool
         )""",
+        # rows: an int checked above, the only value in any of these statements.
         f"""INSERT INTO public.events
         SELECT g,
             timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second',
@@ -70,7 +71,7 @@ def schema_statements(rows: int) -> list[str]:
                  WHEN g % 3 = 1 THEN E'line one\\nline "two", \\'quoted\\'\\n' || g
                  ELSE '' END,
             CASE WHEN g % 29 = 0 THEN NULL ELSE g % 2 = 0 END
-        FROM generate_series(1, {rows}) AS g""",
+        FROM generate_series(1, {rows}) AS g""",  # noqa: S608
         "ALTER TABLE public.events ADD PRIMARY KEY (id)",
         """CREATE TABLE public.customers (
             id int PRIMARY KEY,
@@ -193,12 +194,14 @@ def _identifier(value: str) -> str:
 def ensure_database(server: Any, database: str, user: str, password: str) -> dict[str, Any]:
     """The demo's login role (not a superuser) owning ``database``, both created when missing;
     the connection settings in the secret's shape (password included: never print them)."""
-    role = _literal(user)
-    exists = server.execute(f"SELECT 1 FROM pg_roles WHERE rolname = {role}")
+    # Names and password are quoted as SQL literals and identifiers (the server helper takes
+    # no bind parameters); they come from this module, never from a request.
+    role, name = _literal(user), _literal(database)
+    exists = server.execute(f"SELECT 1 FROM pg_roles WHERE rolname = {role}")  # noqa: S608
     verb = "ALTER" if exists else "CREATE"
     # ALTER keeps the role's password equal to the one kept in the data directory.
     server.execute(f"{verb} ROLE {_identifier(user)} LOGIN PASSWORD {_literal(password)}")
-    if not server.execute(f"SELECT 1 FROM pg_database WHERE datname = {_literal(database)}"):
+    if not server.execute(f"SELECT 1 FROM pg_database WHERE datname = {name}"):  # noqa: S608
         server.execute(f"CREATE DATABASE {_identifier(database)} OWNER {_identifier(user)}")
     # PostgreSQL 15+: public belongs to the database owner, so the role may create its tables.
     server.execute(f"ALTER SCHEMA public OWNER TO {_identifier(user)}", database=database)
