@@ -228,8 +228,8 @@ def table_results(
     """One result per table of the run, in name order.
 
     The table items of the state table (``sk = table#<schema.table>``) name the tables and their
-    status; a table's manifest, once written, is the authority on its rows, files, bytes and
-    seconds; the run summary's failures give a failed table its error.
+    status (pending, succeeded, failed); a table's manifest, once written, is the authority on its
+    rows, files, bytes and seconds; the run summary's tables give a failed table its error.
     """
     tables: dict[str, dict[str, Any]] = {}
     for item in state_items:
@@ -240,10 +240,18 @@ def table_results(
     for name in manifests:
         tables.setdefault(name, {"status": "succeeded"})
     errors: dict[str, str] = {}
-    for failure in (summary or {}).get("failures") or []:
-        if isinstance(failure, dict) and failure.get("table"):
-            errors[str(failure["table"])] = str(failure.get("error") or "")
-            tables.setdefault(str(failure["table"]), {"status": FAILED})
+    # The summary's tables (its "tables" list) and the completion event's "failures" shape.
+    listed = (summary or {}).get("tables")
+    entries = [*(listed if isinstance(listed, list) else []), *(summary or {}).get("failures", [])]
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry.get("table"):
+            continue
+        name = str(entry["table"])
+        if entry.get("status", FAILED) == FAILED:
+            errors[name] = str(entry.get("error") or "")
+        tables.setdefault(
+            name, {key: entry.get(key) for key in ("status", "rows", "files", "bytes", "seconds")}
+        )
     results = []
     for name in sorted(tables):
         item, manifest = tables[name], manifests.get(name)

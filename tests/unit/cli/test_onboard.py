@@ -131,14 +131,23 @@ MANIFESTS = {
     },
     "public.empty_table": {"rows": 0, "files": [], "bytes": 0, "seconds": 0.2},
 }
+# The run summary's shape (headwater.onboard.worker.run_summary).
 SUMMARY = {
     "source": "demo",
     "run_id": RUN_ID,
-    "tables": 3,
+    "status": "completed",
+    "tables": [
+        {"table": "public.empty_table", "status": "succeeded", "mode": "full", "rows": 0,
+         "files": 0, "bytes": 0, "seconds": 0.2, "error": None},
+        {"table": "public.events", "status": "succeeded", "mode": "full", "rows": 2_000_000,
+         "files": 2, "bytes": 61_234_567, "seconds": 12.34, "error": None},
+        {"table": "public.orders", "status": "failed", "mode": "incremental", "rows": 0,
+         "files": 0, "bytes": 0, "seconds": 0.0, "error": "UnrepresentableValue: total NaN"},
+    ],
     "succeeded": 2,
     "failed": 1,
-    "failures": [{"table": "public.orders", "error": "UnrepresentableValue: total NaN"}],
-}
+    "rows": 2_000_000,
+}  # fmt: skip
 
 
 def test_table_results_take_counts_from_manifests_and_errors_from_the_summary():
@@ -275,7 +284,8 @@ def record_run(env, run_id: str, *, complete: bool, failed: bool = False) -> Non
         s3.put_object(Bucket=BUCKET, Key=onboard.manifest_key("demo/", table, run_id),
                       Body=json.dumps(manifest).encode())  # fmt: skip
     if complete:
-        summary = SUMMARY if failed else {**SUMMARY, "failed": 0, "failures": []}
+        tables = [{**t, "status": "succeeded", "error": None} for t in SUMMARY["tables"]]
+        summary = SUMMARY if failed else {**SUMMARY, "failed": 0, "tables": tables}
         s3.put_object(Bucket=BUCKET, Key=onboard.summary_key("demo/", run_id),
                       Body=json.dumps({**summary, "run_id": run_id}).encode())  # fmt: skip
 
