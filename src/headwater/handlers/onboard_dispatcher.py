@@ -1,0 +1,128 @@
+"""Lambda entrypoint of the onboard dispatcher: a scheduled fire -> a run and its work messages.
+
+Invoked by the source's EventBridge Scheduler schedule (and by ``headwater onboard run``) with
+exactly ``{"source": ..., "scheduled_time": ...}``; anything else is rejected with a ValueError
+before anything is read. Thin on purpose: settings, the source's declaration, its credentials
+(fetched from Secrets Manager by the ARN in ONBOARD_SOURCES, cached per container, never logged),
+one call of ``headwater.onboard.dispatcher.dispatch``. Failures raise, so the Scheduler's retry
+policy and its DLQ (replayable) see them; a replay of the same scheduled time re-sends only what
+was not sent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from headwater import aws
+from headwater.handlers.support.observability import observability
+from headwater.handlers.support.settings import env_var, read_settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_table: str = env_var("ONBOARD_STATE_TABLE")
+    work_queue_url: str = env_var("ONBOARD_WORK_QUEUE_URL")
+    sources: str = env_var("ONBOARD_SOURCES")
+    # Not set by the module: the state items' lifetime, the same default as the worker's.
+    retention_days: str = env_var("ONBOARD_RUN_RETENTION_DAYS", "30", empty_is_unset=True)
+
+
+_SECRETS: dict[str, dict[str, Any]] = {}
+
+
+def source_secrets(text: str) -> dict[str, str]:
+    """ONBOARD_SOURCES: ``{"<source>": {"secret_arn": "..."}}`` -> source -> secret ARN."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise RuntimeError("ONBOARD_SOURCES is not JSON") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("secret_arn"), str) for v in data.values()
+    ):
+        raise RuntimeError('ONBOARD_SOURCES must map each source to {"secret_arn": "..."}')
+    return {name: value["secret_arn"] for name, value in data.items()}
+
+
+def secret(arn: str) -> dict[str, Any]:
+    """The secret's JSON value, fetched once per container and ARN (the value is never logged)."""
+    if arn not in _SECRETS:
+        value = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+        _SECRETS[arn] = json.loads(value)
+    return _SECRETS[arn]
+
+
+def forget_secrets() -> None:
+    """Drop the cached credentials (tests; a rotated secret after a connection failure)."""
+    _SECRETS.clear()
+
+
+def state_table(name: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return (
+        boto3.session.Session()
+        .resource("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        .Table(name)
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    logger, metrics = observability()
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        from headwater.onboard.declarations import load_sources
+        from headwater.onboard.dispatcher import dispatch
+        from headwater.onboard.extractor import PostgresExtractor
+        from headwater.onboard.messages import parse_dispatch_event
+        from headwater.onboard.postgres import ConnectionSettings
+
+        config = read_settings(Settings)
+        arns = source_secrets(config.sources)
+        try:
+            request = parse_dispatch_event(event)
+            sources = load_sources()
+            if request.source not in sources or request.source not in arns:
+                raise ValueError(f"unknown source {request.source!r}")
+        except ValueError as exc:
+            logger.error("onboard: dispatcher event rejected", extra={"error": str(exc)})
+            raise
+        source = sources[request.source]
+        logger.append_keys(source=source.name, run_id=request.run_id)
+        queue_url = config.work_queue_url
+        sqs = aws.client("sqs")
+
+        def send(body: str) -> None:
+            sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+
+        extractor = PostgresExtractor(ConnectionSettings.from_secret(secret(arns[source.name])))
+        try:
+            result = dispatch(
+                request,
+                source=source,
+                extractor=extractor,
+                state=state_table(config.state_table),
+                send=send,
+                retention_days=int(config.retention_days),
+                log=logger,
+            )
+        finally:
+            extractor.close()
+        metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=result.sent)
+        outcome = {
+            "run_id": result.run_id,
+            "created": result.created,
+            "tables": result.tables,
+            "sent": result.sent,
+            "completed": result.completed,
+        }
+        logger.info("onboard: run dispatched", extra=outcome)
+        return outcome
+
+    return handle(event, context)
