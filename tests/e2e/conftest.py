@@ -15,7 +15,6 @@ import pytest
 from tests.support.e2e import DAY, FILES, ROOT, SEED
 from tests.support.emulator import free_port, listening
 
-
 # Rows of the demo database's large table that `./setup.sh run` onboards (the default is
 # 2,000,000: a user's first run, not every test session's).
 DEMO_ROWS = 20_000
