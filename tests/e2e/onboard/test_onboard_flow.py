@@ -1,14 +1,14 @@
 """End to end, on the session's ``./setup.sh run``: the onboard flow of issue 9.
 
-``./setup.sh run`` already onboarded the local demo database (its onboard demo step; the e2e
-session makes it 20,000 rows): its report is checked first. Then a PostgreSQL of the tests
-(tests/support/postgres.py) holds the demo schema, the demo source's secret is pointed at it
-(``PutSecretValue``, as a team stores its connection), and ``headwater onboard run`` invokes the
-dispatcher and waits while the runner's workers consume the work queue: every table lands once,
-exactly as the database holds it, with its manifest; the empty table has 0 rows and no data file;
-the ``Onboard Run Completed`` event reaches the bus; and the secret's password is in no log line
-of the two functions. A second run after changing orders picks up the changed and new rows of
-the incremental table (the mark the first run left, minus the lookback window).
+``./setup.sh run`` already onboarded the local demo database (its onboard demo step started a
+real PostgreSQL in the state folder, created the demo schema, 20,000 events in the e2e session,
+and wrote the connection into the source's secret with ``PutSecretValue``): its report is checked
+first. Then ``headwater onboard run`` invokes the dispatcher and waits while the runner's workers
+consume the work queue: every table lands once, exactly as the database (read through the
+secret's settings) holds it, with its manifest; the empty table has 0 rows and no data file; the
+``Onboard Run Completed`` event reaches the bus; and the secret's password is in no log line of
+the two functions. A second run after changing orders reads exactly the rows of the incremental
+table above the mark the first runs left, minus the lookback window.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import contextlib
 import io
 import json
 import re
-import secrets
+import stat
 import subprocess
 import sys
 import time
@@ -27,10 +27,9 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from headwater.cli import onboard_demo
+from headwater.cli import local_postgres, onboard_demo
 from tests.support.e2e import client, outputs
 from tests.support.paths import ROOT
-from tests.support.postgres import create_database, drop_database, postgres_server  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -101,22 +100,26 @@ def landed(s3: Any, bucket: str, table: str, run_id: str) -> tuple[dict, list[st
 
 
 @pytest.fixture(scope="module")
-def source_db(platform, postgres_server):  # noqa: F811
-    """The demo schema (20,000 events) in a database of the tests' PostgreSQL, its own login
-    role with a fresh password, and the demo source's secret pointing at it."""
-    name = create_database(postgres_server)
-    user = f"onb_{uuid.uuid4().hex[:10]}"
-    password = secrets.token_urlsafe(24)
-    settings = onboard_demo.ensure_database(postgres_server, name, user, password)
-    onboard_demo.create_schema(settings, ROWS)
-    client(platform, "secretsmanager").put_secret_value(
-        SecretId=outputs(platform)["onboard_demo_secret_arn"], SecretString=json.dumps(settings)
+def source_db(platform) -> dict[str, Any]:
+    """The demo database that `./setup.sh run` started and filled, as its secret holds it.
+
+    Not a second server of the tests: the workers of the running deployment keep the secret
+    they read (cached per container, as on AWS), so a secret pointed elsewhere now would not be
+    what they read.
+    """
+    secret = client(platform, "secretsmanager").get_secret_value(
+        SecretId=outputs(platform)["onboard_demo_secret_arn"]
     )
-    try:
-        yield settings
-    finally:
-        drop_database(postgres_server, name)
-        postgres_server.execute(f'DROP ROLE IF EXISTS "{user}"')
+    settings = json.loads(secret["SecretString"])
+    assert (settings["host"], settings["dbname"], settings["username"]) == (
+        "127.0.0.1", "demo", "headwater_demo",
+    )  # fmt: skip
+    assert settings["sslmode"] == "disable"
+    # The password was generated once and is kept in the data directory, private.
+    kept = platform["state"] / "local" / "postgres" / local_postgres.DEMO_PASSWORD_FILE
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert kept.read_text().strip() == settings["password"]
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +252,7 @@ def test_a_second_run_reads_changed_orders_only(platform, source_db):
     )
     query(
         source_db,
-        "INSERT INTO public.orders SELECT g, 1, 9.99, 'new', now() "
+        "INSERT INTO public.orders SELECT g, 1, 9.99, 'e2e-new', now() "
         "FROM generate_series(5001, 5030) AS g RETURNING id",
     )
     run = cli(platform, "onboard", "run", "--wait", str(WAIT))
@@ -259,18 +262,19 @@ def test_a_second_run_reads_changed_orders_only(platform, source_db):
     manifest, _keys, parts = landed(s3, bucket, "public.orders", run_id)
     got = {value for part in parts for value in part.column("id").to_pylist()}
     changed = {row[0] for row in query(source_db, "SELECT id FROM public.orders WHERE "
-                                       "status IN ('refunded', 'new')")}  # fmt: skip
+                                       "status IN ('refunded', 'e2e-new')")}  # fmt: skip
     assert changed <= got
-    lookback = manifest.get("lookback_seconds", 900)
-    window = {
+    # Exactly the rows whose cursor is above the run's lower bound (the first run's mark minus
+    # the lookback window), not the whole table.
+    since = manifest["since"]
+    assert since is not None and manifest["mode"] == "incremental"
+    expected = {
         row[0]
         for row in query(
-            source_db,
-            "SELECT id FROM public.orders WHERE updated_at >= (SELECT max(updated_at) FROM "
-            f"public.orders WHERE status NOT IN ('refunded', 'new')) - interval '{lookback} s'",
+            source_db, f"SELECT id FROM public.orders WHERE updated_at > '{since}'::timestamptz"
         )
     }
-    assert got <= window | changed
-    assert len(got) < 2030 / 4  # not the whole table
+    assert got == expected
+    assert len(got) < 2030 / 4
     # The full tables are read whole again.
     assert report_rows(run.stdout)["public.events"][0] == ROWS
