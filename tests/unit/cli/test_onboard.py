@@ -411,3 +411,19 @@ def test_the_demo_without_onboard_skips(env, tmp_path, capsys):
     args = argparse.Namespace(outputs=empty, onboard_rows=10, onboard_wait=1.0)
     assert onboard.run_demo(args) == 0
     assert "skipping the onboard demo" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_on_a_terminal_the_progress_line_is_redrawn_in_place(env):
+    record_run(env, RUN_ID, complete=False)
+    reader = onboard.RunReader("demo", "demo/", TABLE, BUCKET, env["dynamodb"], env["s3"])
+    stream, clock = _Terminal(), _Clock()
+    onboard.wait_for_run(reader, RUN_ID, 5, stream=stream, clock=clock, sleep=clock.sleep)
+    text = stream.getvalue()
+    # One redraw per poll (\r, the line, clear to its end), then a newline before the report.
+    assert text.count("\r") == 3 and text.endswith("\n") and text.count("\n") == 1
+    assert "\x1b[K" in text and "0:04" in text
