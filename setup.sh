@@ -2,8 +2,9 @@
 # headwater: deploy, run, destroy and test the platform.
 #
 #   ./setup.sh deploy    deploy to ENV (default: local, the embedded emulator)
-#   ./setup.sh run       deploy if needed, feed files through the pipeline, print a summary
-#   ./setup.sh destroy   remove everything deploy created
+#   ./setup.sh run       deploy if needed, feed files through the pipeline, onboard the local
+#                        demo database's tables, print a summary
+#   ./setup.sh destroy   remove everything deploy created (and stop the local PostgreSQL)
 #   ./setup.sh test      install what the tests need and run every tier
 #   ./setup.sh cli ARGS  the headwater command (e.g. ./setup.sh cli keys list), no uv on PATH needed
 #
@@ -26,7 +27,7 @@ log() { printf '%s==>%s %s\n' "$BOLD" "$PLAIN" "$*" >&2; }
 die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   cat <<EOF
 
 Environment:
@@ -39,6 +40,8 @@ Environment:
   FEED_DATE              day the fed files carry, YYYY-MM-DD (default today, UTC)
   REPORT_WAIT            seconds run waits until every fed file is accounted for (default 180)
   LOOKUP_WAIT            seconds run waits for the example lookup load (default 120)
+  ONBOARD_DEMO_ROWS      rows of the local demo database's public.events (default 2000000)
+  ONBOARD_WAIT           seconds run waits for the demo database's onboard run (default 900)
   AUTO_APPROVE=1         skip Terraform's confirmation for dev/prod apply and destroy
 EOF
 }

@@ -3,8 +3,11 @@ the end (which must leave nothing listening)."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,10 +15,17 @@ import pytest
 from tests.support.e2e import DAY, FILES, ROOT, SEED
 from tests.support.emulator import free_port, listening
 
+# Rows of the demo database's large table that `./setup.sh run` onboards (the default is
+# 2,000,000: a user's first run, not every test session's).
+DEMO_ROWS = 20_000
+
 
 @pytest.fixture(scope="session")
-def platform(tmp_path_factory):
-    state = tmp_path_factory.mktemp("state")
+def platform():
+    # Not under pytest's tmp folder: as root, the demo's PostgreSQL runs as an unprivileged user
+    # that must reach its data directory in the state folder, and pytest's folders are private.
+    state = Path(tempfile.mkdtemp(prefix="hw-e2e-"))
+    state.chmod(0o711)
     port = free_port()
     api_port = free_port()  # the front serves from here upward: away from a developer's 4580
     env = {
@@ -28,6 +38,7 @@ def platform(tmp_path_factory):
         "FEED_SEED": str(SEED),
         "FEED_DATE": DAY,
         "REPORT_WAIT": "240",
+        "ONBOARD_DEMO_ROWS": str(DEMO_ROWS),
     }
     env.pop("AWS_PROFILE", None)
     run = subprocess.run(
@@ -58,6 +69,11 @@ def platform(tmp_path_factory):
             "api_port": api_port,
         }
     finally:
+        # The demo's PostgreSQL (started by the onboard demo): destroy must stop it too.
+        postgres_info = state / "local" / "postgres" / "headwater.json"
+        postgres_port = (
+            json.loads(postgres_info.read_text())["port"] if postgres_info.is_file() else None
+        )
         down = subprocess.run(
             [str(ROOT / "setup.sh"), "destroy"], cwd=ROOT, env=env, capture_output=True, text=True
         )
@@ -65,6 +81,9 @@ def platform(tmp_path_factory):
         assert not (state / "local").exists()
         assert not listening(port), "emulator still listening"
         assert not listening(api_port), "API front still listening"
+        if postgres_port is not None:
+            assert not listening(postgres_port), "local PostgreSQL still listening"
+        shutil.rmtree(state, ignore_errors=True)
 
 
 # Modules that restart the shared local mode: they run after every other e2e test.

@@ -3,8 +3,9 @@
 ``setup.sh run`` calls this after deploying: ingest (feed files, then the summary table), then
 lookup (publish the example dataset, print a ready curl command), then records (a curl posting
 an order, and how to run the weekly summary now), then collect (a curl creating a schedule, and
-how to run it now and list the change files). Every step runs even when an
-earlier one failed; the exit status is 1 when any did.
+how to run it now and list the change files), then onboard (locally: start the demo
+PostgreSQL, onboard its tables, print rows, files and seconds per table). Every step runs even
+when an earlier one failed; the exit status is 1 when any did.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from headwater.cli import collect, ingest, lookup, records
+from headwater.cli import collect, ingest, lookup, onboard, records
 from headwater.cli.errors import CommandError
 
 # Each capability's command module, in demo order: each has add_demo_arguments(parser) and
@@ -25,6 +26,7 @@ CAPABILITIES: dict[str, ModuleType] = {
     "lookup": lookup,
     "records": records,
     "collect": collect,
+    "onboard": onboard,
 }
 
 
@@ -35,7 +37,7 @@ def register(subparsers: Any) -> None:
         description="Run each capability's demo step in turn against a deployed environment: "
         "ingest (feed files, account for each), then lookup (publish the example, print a curl), "
         "then records (print a curl posting an order), then collect (print a curl creating a "
-        "schedule).",
+        "schedule), then onboard (locally: land the demo PostgreSQL's tables in S3).",
     )
     parser.add_argument(
         "--outputs", type=Path, required=True, help="`terraform output -json` of the environment"

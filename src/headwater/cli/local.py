@@ -1,4 +1,5 @@
-"""``headwater local up|down|status|invoke``: the embedded local mode from the command line."""
+"""``headwater local up|down|status|invoke|postgres``: the embedded local mode from the command
+line (``postgres``: the onboard demo's local PostgreSQL, ``cli/local_postgres.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from headwater.cli import local_postgres
 from headwater.cli.errors import CommandError
 from headwater.local import state
 from headwater.local.emulator import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION, EmulatorError
@@ -50,7 +52,9 @@ def register(subparsers: Any) -> None:
     up.set_defaults(func=_up)
 
     down = commands.add_parser(
-        "down", help="stop the background process (what it holds stays for the next up)"
+        "down",
+        help="stop the background process and the local PostgreSQL (what they hold stays for "
+        "the next up)",
     )
     down.set_defaults(func=_down)
 
@@ -102,6 +106,8 @@ def register(subparsers: Any) -> None:
     invoke.add_argument("--timeout", type=float, help="override the function's timeout (s)")
     invoke.set_defaults(func=_invoke)
 
+    local_postgres.add_parser(commands)
+
     local.set_defaults(func=lambda _args: _usage(local))
 
 
@@ -151,6 +157,10 @@ def _down(_args: argparse.Namespace) -> int:
 
     stopped = daemon.stop(state.state_paths())
     print(f"local mode stopped (pid {stopped})" if stopped else "local mode was not running")
+    # The onboard demo's PostgreSQL goes down with it, so `./setup.sh destroy` (down, then
+    # deleting local/) never deletes the data directory of a running server.
+    if local_postgres.stop():
+        print("local PostgreSQL stopped")
     return 0
 
 
