@@ -22,6 +22,14 @@ def client(service: str, endpoint_url: str | None = None) -> Any:
     return boto3.session.Session().client(service, endpoint_url=endpoint_url, config=_CONFIG)
 
 
+@functools.cache
+def resource(service: str) -> Any:
+    """Return the process-wide boto3 resource for ``service`` (DynamoDB's ``Table``: Python
+    values, conditional updates and ``batch_writer``), with the clients' retry settings."""
+    return boto3.session.Session().resource(service, config=_CONFIG)
+
+
 def reset() -> None:
-    """Forget cached clients (tests that change endpoints or credentials call this)."""
+    """Forget cached clients and resources (tests that change endpoints or credentials)."""
     client.cache_clear()
+    resource.cache_clear()

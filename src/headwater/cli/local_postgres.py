@@ -52,28 +52,10 @@ def demo_password(directory: Path) -> str:
     return password
 
 
-def unreachable_parent(directory: Path) -> Path | None:
-    """As root the server runs as an unprivileged user, which must search every parent of its
-    data directory: the first existing parent it cannot (no ``o+x``), else None."""
-    if os.geteuid() != 0:
-        return None
-    for parent in reversed(directory.absolute().parents):
-        if parent.exists() and not parent.stat().st_mode & 0o001:
-            return parent
-    return None
-
-
 def ensure_running(root: Path | None = None) -> Any:
     """The local server, started when it is not running (initdb on first use)."""
     current = server(root)
     if not current.running():
-        blocked = unreachable_parent(data_dir(root))
-        if blocked is not None:
-            raise CommandError(
-                f"running as root, the local PostgreSQL runs as an unprivileged user, which "
-                f"cannot reach {data_dir(root)} ({blocked} is not searchable by others): "
-                f"`chmod o+x {blocked}`, or set HEADWATER_STATE_DIR to a folder it can reach"
-            )
         try:
             current.start()
         except Exception as exc:  # the server names its own failure (binaries, port, initdb)

@@ -84,18 +84,6 @@ def policy(config: Settings) -> Any:
         raise RuntimeError(f"collector settings: {exc}") from None
 
 
-def _dynamodb() -> Any:
-    # batch_writer(overwrite_by_pkeys=) is boto3's resource API. One resource per invocation:
-    # the collector runs once per schedule and day, so building it costs nothing that matters,
-    # and it honours AWS_ENDPOINT_URL like headwater.aws's clients.
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().resource(
-        "dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5})
-    )
-
-
 def _remaining_seconds(context: Any) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     return remaining() / 1000.0 if callable(remaining) else None
@@ -119,7 +107,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.append_keys(
             subscriber=job.subscriber, schedule=job.schedule, schedule_id=job.schedule_id
         )
-        dynamodb = _dynamodb()
+        dynamodb = aws.resource("dynamodb")
         summary = collector.run(
             job,
             datetime.now(UTC),

@@ -70,7 +70,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 request,
                 source=source,
                 extractor=extractor,
-                state=credentials.dynamodb_table(config.state_table),
+                state=aws.resource("dynamodb").Table(config.state_table),
                 send=send,
                 retention_days=int(config.retention_days),
                 log=logger,

@@ -108,7 +108,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 raise RuntimeError(f"PutEvents failed: {answer['Entries']}")
 
         ports = worker.Ports(
-            state=credentials.dynamodb_table(config.state_table),
+            state=aws.resource("dynamodb").Table(config.state_table),
             store=S3Store(aws.client("s3"), config.bucket),
             send_work=lambda body: sqs.send_message(
                 QueueUrl=config.work_queue_url, MessageBody=body

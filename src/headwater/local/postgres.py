@@ -147,8 +147,13 @@ class _RunAs:
 
 
 def unreachable_parent(path: Path, uid: int, gid: int) -> Path | None:
-    """The first ancestor of ``path`` that user ``uid`` (group ``gid``) may not search."""
-    for parent in reversed(path.parents):
+    """The first ancestor of ``path`` that user ``uid`` (group ``gid``) may not search.
+
+    Ancestors not made yet are skipped: ``start`` makes them with the default mode (searchable).
+    """
+    for parent in reversed(path.absolute().parents):
+        if not parent.exists():
+            break
         mode = parent.stat().st_mode
         if parent.stat().st_uid == uid:
             allowed = mode & 0o100
@@ -264,7 +269,8 @@ class Server:
         if (blocked := self._run_as.blocked_by(self.data_dir)) is not None:
             raise PostgresError(
                 f"running as root, PostgreSQL runs as user id {self._run_as.uid}, which cannot "
-                f"enter {blocked}: choose a data directory it can reach (e.g. under /tmp)"
+                f"enter {blocked}: `chmod o+x {blocked}`, or choose a data directory it can "
+                f"reach (e.g. under /tmp; the local mode's is under HEADWATER_STATE_DIR)"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._run_as.own(self.data_dir)

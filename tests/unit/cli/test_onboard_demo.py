@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import shutil
 import stat
 import tempfile
@@ -140,23 +139,6 @@ def test_demo_password_is_generated_once_and_private(tmp_path):
     assert local_postgres.demo_password(tmp_path) == first
     mode = stat.S_IMODE((tmp_path / local_postgres.DEMO_PASSWORD_FILE).stat().st_mode)
     assert mode == 0o600
-
-
-def test_unreachable_parent():
-    root = Path(tempfile.mkdtemp(prefix="hw-reach-"))
-    try:
-        root.chmod(0o755)
-        (root / "private" / "state").mkdir(parents=True)
-        (root / "private").chmod(0o700)
-        target = root / "private" / "state" / "local" / "postgres"
-        # Only root hands the server to another user; anyone else runs it themselves.
-        assert local_postgres.unreachable_parent(target) == (
-            root / "private" if os.geteuid() == 0 else None
-        )
-        (root / "private").chmod(0o711)
-        assert local_postgres.unreachable_parent(target) is None
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_local_postgres_up_status_down_and_local_down(monkeypatch, capsys):

@@ -1,18 +1,21 @@
-"""Database credentials for the handlers that read a source: the ARN per source from a JSON
-variable, the secret's value fetched from Secrets Manager once per container and ARN.
+"""Database credentials for the handlers that read a source: the secret ARN per source from a
+JSON variable, the secret's value from Secrets Manager through Powertools' parameters utility.
 
-The value is never logged, never put in a message or an exception; ``forget`` drops the cache
-(a connection refused after a rotation fetches the secret again on the next attempt).
+The value is cached per container for ``MAX_AGE_SECONDS``, so a secret rotated or repointed to
+another host is read again within minutes by warm containers, not only by new ones. It is never
+logged, never put in a message or an exception; ``forget`` drops the cache at once (a
+connection refused after a rotation fetches the secret again on the next attempt).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from headwater import aws
 
-_CACHE: dict[str, dict[str, Any]] = {}
+MAX_AGE_SECONDS = 300
 
 
 def secret_arns(text: str, variable: str) -> dict[str, str]:
@@ -29,26 +32,20 @@ def secret_arns(text: str, variable: str) -> dict[str, str]:
     return {name: value["secret_arn"] for name, value in data.items()}
 
 
+@functools.cache
+def _provider() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=aws.client("secretsmanager"))
+
+
 def secret(arn: str) -> dict[str, Any]:
-    """The secret's JSON value, fetched once per container and ARN."""
-    if arn not in _CACHE:
-        value = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-        _CACHE[arn] = json.loads(value)
-    return _CACHE[arn]
+    """The secret's JSON value, cached per container and ARN for MAX_AGE_SECONDS."""
+    return _provider().get(arn, max_age=MAX_AGE_SECONDS, transform="json")
 
 
 def forget() -> None:
-    _CACHE.clear()
-
-
-def dynamodb_table(name: str) -> Any:
-    """A boto3 Table resource (conditional updates, Python values) with standard retries; it
-    honours AWS_ENDPOINT_URL like headwater.aws's clients."""
-    import boto3
-    from botocore.config import Config
-
-    return (
-        boto3.session.Session()
-        .resource("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 5}))
-        .Table(name)
-    )
+    """Drop the cached values and the provider (its client may point at another endpoint)."""
+    if _provider.cache_info().currsize:
+        _provider().clear_cache()
+    _provider.cache_clear()
