@@ -219,6 +219,7 @@ class PortablePlan:
     columns: tuple[PortableColumn, ...]
     key: tuple[str, ...]
     table: sa.Table = field(repr=False)
+    dialect: str = "default"
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -251,12 +252,7 @@ class PortablePlan:
         composite key's position is ``(k1 > v1) OR (k1 = v1 AND k2 > v2) ...`` (portable: not
         every engine compares row values)."""
         c = self.table.c
-        selected = [
-            sa.cast(c[col.name], sa.Text()).label(col.name)
-            if col.kind in TEXT_KINDS
-            else c[col.name]
-            for col in self.columns
-        ]
+        selected = [_selected(c[col.name], col, self.dialect) for col in self.columns]
         conditions: list[Any] = []
         if self.decl.filter:
             conditions.append(sa.text(f"({self.decl.filter})"))
@@ -295,6 +291,28 @@ class PortablePlan:
         return pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
 
 
+def _selected(column: Any, portable_column: PortableColumn, dialect: str) -> Any:
+    """A column as selected: text kinds as ``CAST(... AS TEXT)`` (the database's own text form),
+    except on SQLite, whose values are already text, numbers or blobs (its CAST of a REAL keeps
+    15 digits only): read there as stored, without SQLAlchemy's result processing, and turned
+    into text in Python (``_text``)."""
+    if portable_column.kind not in TEXT_KINDS:
+        return column
+    if dialect == "sqlite":
+        return sa.type_coerce(column, sa.types.NullType()).label(portable_column.name)
+    return sa.cast(column, sa.Text()).label(portable_column.name)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return repr(value)  # the shortest text that reads back to the same double
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    return str(value)
+
+
 def _decimal_special(values: Sequence[Any]) -> str | None:
     for value in values:
         items = value if isinstance(value, list) else (value,)
@@ -309,7 +327,7 @@ def _decimal_special(values: Sequence[Any]) -> str | None:
 def _array(values: Sequence[Any], column: PortableColumn) -> pa.Array:
     target = column.arrow_type
     if column.kind in TEXT_KINDS:
-        values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+        values = [_text(v) for v in values]
         if column.kind == "numeric_text":
             special = next((v for v in values if v in NUMERIC_SPECIALS), None)
             if special is not None:
@@ -433,7 +451,7 @@ class PortableExtractor:
             )
         # Key columns that a reflected primary key holds are NOT NULL whatever SQLite reports.
         columns = tuple(catalog[c] if c not in pk else _not_null(catalog[c]) for c in wanted)
-        return PortablePlan(decl, columns, key, table)
+        return PortablePlan(decl, columns, key, table, self.dialect)
 
     def key_bounds(self, plan: PortablePlan) -> tuple[Any, Any]:
         """(min, max) of the single key column among the declared rows; (None, None) if none."""
