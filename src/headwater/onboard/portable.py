@@ -481,6 +481,7 @@ class PortableExtractor:
         lo, hi = key_range if key_range is not None else (None, None)
         query = plan.select(after, lo, hi, since)
         conn = self._connection()
+        result = None
         try:
             result = conn.execution_options(stream_results=True).execute(query)
             # The result's own yield_per: the batch size and the server-side cursor's fetch size.
@@ -488,6 +489,9 @@ class PortableExtractor:
                 if rows:
                     yield plan.to_batch(rows)
         finally:
+            # Stopped early or failed: close the (server-side) cursor, then end the transaction.
+            if result is not None:
+                result.close()
             self._end()
 
     def close(self) -> None:
