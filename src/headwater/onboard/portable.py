@@ -45,6 +45,7 @@ import decimal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -78,7 +79,13 @@ def url_from_secret(engine: str, dbapi: str | None, secret: Mapping[str, Any]) -
     if engine == "sqlite":
         if not isinstance(database, str) or not database:
             raise ValueError("database secret lacks database (the SQLite file's path)")
-        return sa.URL.create(drivername, database=database)
+        # Read-only: a wrong path fails to connect instead of creating an empty database, and
+        # the source is never written to.
+        return sa.URL.create(
+            drivername,
+            database=f"file:{quote(database)}",
+            query={"mode": "ro", "uri": "true"},
+        )
     user = secret.get("username", secret.get("user"))
     values = {
         "host": secret.get("host"),
@@ -375,10 +382,12 @@ class PortableExtractor:
                 message = str(exc.orig) if exc.orig is not None else type(exc).__name__
                 for secret in self.secrets:
                     message = message.replace(secret, "***")
-                raise ConnectionFailed(
-                    f"could not connect to {url.host}:{url.port}/{url.database} as "
-                    f"{url.username}: {message.strip()}"
-                ) from None
+                where = (
+                    f"open {url.database}"
+                    if url.get_backend_name() == "sqlite"
+                    else f"connect to {url.host}:{url.port}/{url.database} as {url.username}"
+                )
+                raise ConnectionFailed(f"could not {where}: {message.strip()}") from None
         return self._conn
 
     def _end(self) -> None:

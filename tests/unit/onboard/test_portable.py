@@ -20,6 +20,7 @@ from headwater.onboard.declarations import DeclarationError, TableDecl, parse_so
 from headwater.onboard.extractor import PostgresExtractor, open_extractor
 from headwater.onboard.portable import PortableExtractor, url_from_secret
 from headwater.onboard.postgres import (
+    ConnectionFailed,
     ExtractionError,
     TableNotFound,
     UnrepresentableValue,
@@ -356,6 +357,20 @@ def test_declaration_refuses_a_driver_the_engine_has_not() -> None:
     assert problems[2] == "c.toml: source.dbapi: only with driver = 'sqlalchemy'"
     assert problems[3].startswith("d.toml: source.dbapi: a SQLAlchemy DB-API name")
     assert len(problems) == 4
+
+
+def test_a_sqlite_source_is_opened_read_only(tmp_path: Path, database: Path) -> None:
+    missing = tmp_path / "no such.db"
+    with (
+        PortableExtractor(url_from_secret("sqlite", None, {"database": str(missing)})) as reader,
+        pytest.raises(ConnectionFailed, match=r"could not open file:.*no%20such\.db"),
+    ):
+        reader.list_tables("main")
+    assert not missing.exists()  # not created
+    reader = PortableExtractor(url_from_secret("sqlite", None, {"database": str(database)}))
+    with reader._connection() as conn, pytest.raises(sa.exc.OperationalError, match="readonly"):
+        conn.exec_driver_sql("DELETE FROM mixed")
+    reader.close()
 
 
 def test_secret_errors_name_keys_never_values() -> None:
