@@ -39,9 +39,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from headwater.onboard.declarations import load_sources
         from headwater.onboard.dispatcher import dispatch
-        from headwater.onboard.extractor import PostgresExtractor
+        from headwater.onboard.extractor import open_extractor
         from headwater.onboard.messages import parse_dispatch_event
-        from headwater.onboard.postgres import ConnectionFailed, ConnectionSettings
+        from headwater.onboard.postgres import ConnectionFailed
 
         config = read_settings(Settings)
         arns = credentials.secret_arns(config.sources, "ONBOARD_SOURCES")
@@ -62,9 +62,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         def send(body: str) -> None:
             sqs.send_message(QueueUrl=queue_url, MessageBody=body)
 
-        extractor = PostgresExtractor(
-            ConnectionSettings.from_secret(credentials.secret(arns[source.name]))
-        )
+        extractor = open_extractor(source, credentials.secret(arns[source.name]))
         try:
             result = dispatch(
                 request,

@@ -76,9 +76,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from headwater.onboard import worker
         from headwater.onboard.declarations import UndeclaredTable, load_sources
-        from headwater.onboard.extractor import PostgresExtractor
+        from headwater.onboard.extractor import open_extractor
         from headwater.onboard.messages import parse_work_message
-        from headwater.onboard.postgres import ConnectionFailed, ConnectionSettings
+        from headwater.onboard.postgres import ConnectionFailed
         from headwater.onboard.runs import Busy, LeaseLost
         from headwater.onboard.s3_store import S3Store
 
@@ -147,13 +147,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
             def open_reader(
                 arn: str = arns[message.source],
+                source: Any = source,
                 secrets: list[str] = secrets,
                 readers: list[Any] = readers,
             ) -> Any:
-                connection = ConnectionSettings.from_secret(credentials.secret(arn))
-                secrets.append(connection.password)
-                readers.append(PostgresExtractor(connection))
-                return readers[-1]
+                reader = open_extractor(source, credentials.secret(arn))
+                secrets.extend(reader.secrets)
+                readers.append(reader)
+                return reader
 
             receive_count = int(
                 (record.get("attributes") or {}).get("ApproximateReceiveCount", "1")

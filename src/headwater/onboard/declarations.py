@@ -1,11 +1,14 @@
 """Onboard sources: which database tables land in S3, declared as data in the repository.
 
 One TOML file per source in ``headwater/datasets/onboard/`` (``$ONBOARD_DIR`` points at another
-directory). A source names its engine, its tables (``[[tables]]``, by ``schema.table``) and whole
-schemas (``[[schemas]]``, tables matched by ``include``/``exclude`` patterns against the database's
-catalog). Only what is declared here is ever read: work messages name a table, and the worker
-looks it up with ``Source.table``, which refuses anything not declared (``UndeclaredTable``). No
-SQL arrives in events; a table's optional ``filter`` is SQL written in this repository.
+directory). A source names its engine (and optionally the ``driver`` that reads it: ``adbc``, the
+default for PostgreSQL, or ``sqlalchemy``, the portable path and every other engine's default;
+``dbapi`` names SQLAlchemy's DB-API module), its tables (``[[tables]]``, by ``schema.table``)
+and whole schemas (``[[schemas]]``, tables matched by ``include``/``exclude`` patterns against
+the database's catalog). Only what is declared here is ever read: work messages name a table,
+and the worker looks it up with ``Source.table``, which refuses anything not declared
+(``UndeclaredTable``). No SQL arrives in events; a table's optional ``filter`` is SQL written in
+this repository.
 
 Names of schemas, tables and columns are PostgreSQL identifiers, always quoted when used in SQL
 (so a name holding a quote or a semicolon is an odd name, never SQL); they may not hold ``/``
@@ -29,7 +32,14 @@ from headwater.contracts.rules import ContractError
 SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
 # A key prefix in the landing bucket: relative, '/'-terminated, no empty or dot segments.
 TARGET_PREFIX = re.compile(r"(?:[A-Za-z0-9_=-][A-Za-z0-9_.=-]*/)+\Z")
-ENGINES = ("postgresql",)
+# The database a source is: its SQLAlchemy dialect name. PostgreSQL reads through ADBC by default
+# (the benchmarked path); every engine can read through SQLAlchemy (headwater.onboard.portable),
+# whose DB-API driver the user adds to the lambda-onboard group (sqlite's is in the stdlib).
+ENGINES = ("postgresql", "mysql", "mariadb", "mssql", "oracle", "sqlite")
+DRIVERS = ("adbc", "sqlalchemy")
+ADBC_ENGINES = ("postgresql",)
+# A SQLAlchemy DB-API name ("pymysql", "psycopg", "oracledb", "pyodbc" ...): the "+dbapi" of a URL.
+DBAPI_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
 MODES = ("full", "incremental")
 DEFAULT_LOOKBACK_SECONDS = 900
 MAX_RANGES = 64
@@ -117,6 +127,10 @@ class Source:
     tables: tuple[TableDecl, ...] = ()
     schemas: tuple[SchemaDecl, ...] = ()
     file: str = field(default="", compare=False)
+    # How rows are read: "adbc" (PostgreSQL only, its default) or "sqlalchemy" (any engine, the
+    # default for every other); ``dbapi`` picks SQLAlchemy's DB-API module (None: its default).
+    driver: str = "adbc"
+    dbapi: str | None = None
 
     def table(self, qualified: str) -> TableDecl:
         """The declaration of ``schema.table``: named in [[tables]], or matched by a [[schemas]]
@@ -220,7 +234,7 @@ TABLE_FIELDS = {
     "ranges",
 }
 SCHEMA_FIELDS = {"name", "include", "exclude", "mode", "cursor", "lookback_seconds"}
-SOURCE_FIELDS = {"name", "engine", "description", "target_prefix"}
+SOURCE_FIELDS = {"name", "engine", "driver", "dbapi", "description", "target_prefix"}
 
 
 def _parse_table(raw: Any, where: str, problems: _Problems) -> TableDecl | None:
@@ -299,6 +313,20 @@ def parse_source(data: Mapping[str, Any], file: str) -> tuple[Source | None, lis
     engine = header.get("engine")
     if engine not in ENGINES:
         problems.add("source.engine", f"required, one of {', '.join(ENGINES)}")
+    driver = header.get("driver", "adbc" if engine in ADBC_ENGINES else "sqlalchemy")
+    if driver not in DRIVERS:
+        problems.add("source.driver", f"one of {', '.join(DRIVERS)}")
+    elif driver == "adbc" and engine in ENGINES and engine not in ADBC_ENGINES:
+        problems.add(
+            "source.driver",
+            f"'adbc' reads {', '.join(ADBC_ENGINES)} only: engine {engine!r} reads through "
+            "'sqlalchemy'",
+        )
+    dbapi = header.get("dbapi")
+    if dbapi is not None and (not isinstance(dbapi, str) or not DBAPI_NAME.match(dbapi)):
+        problems.add("source.dbapi", "a SQLAlchemy DB-API name, e.g. 'pymysql'")
+    elif dbapi is not None and driver != "sqlalchemy":
+        problems.add("source.dbapi", "only with driver = 'sqlalchemy'")
     description = _string(header, "description", "source", problems) or ""
     prefix = _string(header, "target_prefix", "source", problems)
     if prefix is None:
@@ -331,7 +359,18 @@ def parse_source(data: Mapping[str, Any], file: str) -> tuple[Source | None, lis
             schemas.append(entry)
     if problems.found or name is None:
         return None, problems.found
-    return Source(name, engine, description, prefix, tuple(tables), tuple(schemas), file), []
+    source = Source(
+        name,
+        engine,
+        description,
+        prefix,
+        tuple(tables),
+        tuple(schemas),
+        file,
+        driver=driver,
+        dbapi=dbapi,
+    )
+    return source, []
 
 
 def parse_source_documents(documents: Iterable[tuple[str, str]]) -> dict[str, Source]:

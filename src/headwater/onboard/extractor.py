@@ -4,16 +4,20 @@ The orchestration needs five things of a source: the catalog (``list_tables``), 
 (``describe``: key columns and Arrow schema), the bounds of its key (``key_bounds``, to split it
 into ranges) and a stream of record batches in key order from a keyset position, within a key
 range, from a cursor value on (``stream``). ``PostgresExtractor`` implements it with
-``headwater.onboard.postgres``; tests may give any object with the same methods.
+``headwater.onboard.postgres`` (ADBC), ``headwater.onboard.portable.PortableExtractor`` with
+SQLAlchemy; ``open_extractor`` picks one from the source's declaration. Tests may give any
+object with the same methods. ``secrets``: values to redact from error texts (the password).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 
 class Extractor(Protocol):
+    secrets: tuple[str, ...]
+
     def list_tables(self, schema: str) -> list[str]: ...
 
     def describe(self, decl: Any) -> Any: ...
@@ -40,6 +44,7 @@ class PostgresExtractor:
         self._settings = settings
         self._conn: Any = None
         self._context: Any = None
+        self.secrets: tuple[str, ...] = (settings.password,) if settings.password else ()
 
     def _connection(self) -> Any:
         if self._conn is None:
@@ -94,3 +99,18 @@ class PostgresExtractor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_extractor(source: Any, secret: Mapping[str, Any]) -> Extractor:
+    """The extractor of ``source`` (a ``declarations.Source``) with its connection secret:
+    ADBC for ``driver = "adbc"`` (PostgreSQL), SQLAlchemy for ``driver = "sqlalchemy"``. Nothing
+    connects until it is used. SQLAlchemy is imported only here, for the sources that use it."""
+    if source.driver == "adbc":
+        from headwater.onboard.postgres import ConnectionSettings
+
+        return PostgresExtractor(ConnectionSettings.from_secret(secret))
+    if source.driver == "sqlalchemy":
+        from headwater.onboard.portable import PortableExtractor, url_from_secret
+
+        return PortableExtractor(url_from_secret(source.engine, source.dbapi, secret))
+    raise ValueError(f"source {source.name!r}: unknown driver {source.driver!r}")

@@ -1,5 +1,5 @@
-"""The onboard functions' artifact bundles pyarrow and ADBC but not numpy: the domain code must
-import and convert without it."""
+"""The onboard functions' artifact bundles pyarrow, ADBC and SQLAlchemy but not numpy: the domain
+code (both extraction paths) must import and convert without it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ column = postgres.Column("n", "numeric", "numeric(6,2)", 6 << 16 | 6, False,
 plan = postgres.TablePlan(TableDecl("public", "t"), (column,), ("n",))
 batch = pa.record_batch([pa.array(["1.50", None])], names=["n"])
 print(postgres.convert_batch(batch, plan).column(0).to_pylist())
+import decimal
+import sqlalchemy as sa
+from headwater.onboard import portable
+column = portable.PortableColumn("n", "NUMERIC(6, 2)", pa.decimal128(6, 2), "decimal", True)
+plan = portable.PortablePlan(TableDecl("main", "t"), (column,), ("n",), sa.table("t"))
+print(plan.to_batch([(decimal.Decimal("2.25"),), (None,)]).column(0).to_pylist())
 """
 
 
@@ -32,4 +38,4 @@ def test_onboard_domain_imports_and_converts_without_numpy() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[Decimal('1.50'), None]"
+    assert result.stdout.split("\n")[:2] == ["[Decimal('1.50'), None]", "[Decimal('2.25'), None]"]

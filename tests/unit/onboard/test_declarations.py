@@ -119,7 +119,7 @@ def test_every_problem_of_every_file_is_listed_at_once() -> None:
     bad = """
 [source]
 name = "Bad Name"
-engine = "oracle"
+engine = "db2"
 target_prefix = "/abs"
 colour = "blue"
 
