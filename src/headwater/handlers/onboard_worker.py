@@ -22,6 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 
 from headwater import aws
 from headwater.handlers.support import credentials
@@ -32,6 +37,10 @@ from headwater.handlers.support.settings import env_var, read_settings
 # what it had at its start). The current part's close and upload and the checkpoint fit in it.
 MIN_RESERVE_MS = 30_000
 RESERVE_SHARE = 0.1
+
+
+class StepFailed(Exception):
+    """A step that failed and is retried; its text is redacted (no credentials)."""
 
 
 @dataclass(frozen=True)
@@ -116,23 +125,25 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             send_dlq=lambda body: sqs.send_message(QueueUrl=config.work_dlq_url, MessageBody=body),
             put_event=put_event,
         )
-        failures: list[dict[str, str]] = []
-        for record in event.get("Records") or []:
-            message_id = record.get("messageId", "")
+
+        def reject(record: Any, exc: Exception, **keys: Any) -> None:
+            logger.error(
+                "onboard: work message rejected, sent to the DLQ",
+                extra={**keys, "message_id": record.message_id, "error": str(exc)},
+            )
+            metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
+            ports.send_dlq(record.body)
+
+        def record_handler(record: Any) -> None:
+            """One work message; returns when it is done or rejected, raises to retry it."""
             try:
-                message = parse_work_message(record.get("body"))
+                message = parse_work_message(record.body)
                 source = sources.get(message.source)
                 if source is None or message.source not in arns:
                     raise worker.Rejected(f"unknown source {message.source!r}")
                 source.table(message.table)
-            except (ValueError, UndeclaredTable) as exc:
-                logger.error(
-                    "onboard: work message rejected, sent to the DLQ",
-                    extra={"message_id": message_id, "error": str(exc)},
-                )
-                metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
-                ports.send_dlq(str(record.get("body")))
-                continue
+            except (ValueError, UndeclaredTable, worker.Rejected) as exc:
+                return reject(record, exc)
             keys = {
                 "run_id": message.run_id,
                 "table": message.table,
@@ -145,20 +156,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             secrets: list[str] = []
             readers: list[Any] = []
 
-            def open_reader(
-                arn: str = arns[message.source],
-                source: Any = source,
-                secrets: list[str] = secrets,
-                readers: list[Any] = readers,
-            ) -> Any:
-                reader = open_extractor(source, credentials.secret(arn))
+            def open_reader() -> Any:
+                reader = open_extractor(source, credentials.secret(arns[message.source]))
                 secrets.extend(reader.secrets)
                 readers.append(reader)
                 return reader
 
-            receive_count = int(
-                (record.get("attributes") or {}).get("ApproximateReceiveCount", "1")
-            )
+            receive_count = int(record.attributes.approximate_receive_count or "1")
             try:
                 outcome = worker.process(
                     message,
@@ -171,34 +175,24 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                     log=logger,
                 )
             except (worker.Rejected, UndeclaredTable) as exc:
-                logger.error(
-                    "onboard: work message rejected, sent to the DLQ",
-                    extra={**keys, "message_id": message_id, "error": str(exc)},
-                )
-                metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
-                ports.send_dlq(str(record.get("body")))
-                continue
+                return reject(record, exc, **keys)
             except LeaseLost as exc:
                 logger.warning("onboard: step taken over", extra={**keys, "error": str(exc)})
-                continue
+                return None
             except Busy as exc:
                 logger.warning("onboard: range busy, retried", extra={**keys, "error": str(exc)})
-                failures.append({"itemIdentifier": message_id})
-                continue
+                raise StepFailed(str(exc)) from None
             except Exception as exc:
                 if isinstance(exc, ConnectionFailed):
                     credentials.forget()  # a rotated password: fetch the secret again next time
+                error = worker.error_text(exc, secrets)
                 logger.error(
                     "onboard: step failed, retried",
-                    extra={
-                        **keys,
-                        "attempt": receive_count,
-                        "error": worker.error_text(exc, secrets),
-                    },
+                    extra={**keys, "attempt": receive_count, "error": error},
                 )
                 metrics.add_metric(name="StepsFailed", unit=MetricUnit.Count, value=1)
-                failures.append({"itemIdentifier": message_id})
-                continue
+                # Re-raised with the redacted text only: the batch processor keeps exceptions.
+                raise StepFailed(error) from None
             finally:
                 for reader in readers:
                     reader.close()
@@ -217,6 +211,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                     "parts": outcome.parts,
                 },
             )
-        return {"batchItemFailures": failures}
+            return None
+
+        # Powertools' batch processor: a record that raises is a batch item failure (retried
+        # after its visibility timeout, from its last checkpoint); the others are deleted.
+        processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
+        return process_partial_response(event, record_handler, processor, context)
 
     return handle(event, context)
