@@ -27,7 +27,7 @@ class Settings:
     state_table: str = env_var("ONBOARD_STATE_TABLE")
     work_queue_url: str = env_var("ONBOARD_WORK_QUEUE_URL")
     sources: str = env_var("ONBOARD_SOURCES")
-    # Not set by the module: the state items' lifetime, the same default as the worker's.
+    # The state items' lifetime (the module sets it on both functions; 30 when unset).
     retention_days: str = env_var("ONBOARD_RUN_RETENTION_DAYS", "30", empty_is_unset=True)
 
 
