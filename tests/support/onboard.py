@@ -5,14 +5,19 @@ ApproximateReceiveCount)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import pytest
+from moto import mock_aws
 
+from headwater import aws as hw_aws
+from headwater.handlers.support import credentials
 from headwater.onboard.declarations import parse_source_documents
 
 STATE_TABLE = "hw-onboard-state"
@@ -222,3 +227,73 @@ class FakeExtractor:
 
     def close(self) -> None:
         self.closed += 1
+
+
+@dataclass
+class HandlerWorld:
+    """What ``handler_world`` deployed: the resources, the queue the completion events reach,
+    and the source's secret ARN."""
+
+    cloud: Cloud
+    events_url: str
+    secret_arn: str
+
+
+@contextlib.contextmanager
+def handler_world(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    declarations: Any,
+    service: str,
+    source_name: str,
+    secret: dict[str, Any],
+    **settings: str,
+) -> Iterator[HandlerWorld]:
+    """Moto with the onboard resources, the source's secret, a queue catching the bus's
+    ``Onboard Run Completed`` events, and every variable the two handlers read (``settings``
+    adds ONBOARD_* ones by name, e.g. ``ONBOARD_PART_BYTES="2048"``)."""
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "ONBOARD_DIR": str(declarations),
+        # A service of its own per test: Powertools' logger keeps the stdout it was made with.
+        "POWERTOOLS_SERVICE_NAME": service,
+        "POWERTOOLS_METRICS_NAMESPACE": "headwater-test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        hw_aws.reset()
+        credentials.forget()
+        cloud = Cloud.create()
+        arn = boto3.client("secretsmanager").create_secret(
+            Name=f"hw/onboard/{source_name}", SecretString=json.dumps(secret)
+        )["ARN"]
+        events = cloud.sqs.create_queue(QueueName="hw-onboard-events")["QueueUrl"]
+        events_arn = cloud.sqs.get_queue_attributes(QueueUrl=events, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        cloud.events.put_rule(
+            Name="completed",
+            EventBusName=BUS,
+            EventPattern=json.dumps({"detail-type": ["Onboard Run Completed"]}),
+        )
+        cloud.events.put_targets(
+            Rule="completed", EventBusName=BUS, Targets=[{"Id": "q", "Arn": events_arn}]
+        )
+        for name, value in {
+            "ONBOARD_STATE_TABLE": STATE_TABLE,
+            "ONBOARD_WORK_QUEUE_URL": cloud.work_url,
+            "ONBOARD_WORK_DLQ_URL": cloud.dlq_url,
+            "ONBOARD_SOURCES": json.dumps({source_name: {"secret_arn": arn}}),
+            "ONBOARD_BUCKET": BUCKET,
+            "ONBOARD_EVENT_BUS_NAME": BUS,
+            **settings,
+        }.items():
+            monkeypatch.setenv(name, value)
+        try:
+            yield HandlerWorld(cloud, events, arn)
+        finally:
+            credentials.forget()
+    hw_aws.reset()

@@ -56,6 +56,7 @@ from headwater.onboard.postgres import (
     ExtractionError,
     TableNotFound,
     UnrepresentableValue,
+    columns_and_key,
 )
 
 READ_AS_KEY = b"headwater.read_as"
@@ -421,25 +422,7 @@ class PortableExtractor:
             catalog[column.name] = PortableColumn(
                 column.name, source_type, arrow_type, kind, bool(column.nullable), note
             )
-        wanted = list(decl.columns) if decl.columns is not None else list(catalog)
-        needed = [*wanted, *(decl.key or ()), *([decl.cursor] if decl.cursor else [])]
-        unknown = [c for c in needed if c not in catalog]
-        if unknown:
-            raise ExtractionError(f"{decl.qualified}: no such column(s) {sorted(set(unknown))}")
-        if decl.key is not None:
-            key = tuple(decl.key)
-        else:
-            key = tuple(pk)
-            if not key:
-                raise ExtractionError(
-                    f"{decl.qualified} has no primary key: declare key = [...] (columns whose "
-                    "values are unique and not null) so it can be read in key order and continued"
-                )
-            missing = [k for k in key if k not in wanted]
-            if missing:
-                raise ExtractionError(
-                    f"{decl.qualified}: columns must include the primary key column(s) {missing}"
-                )
+        wanted, key = columns_and_key(decl, catalog, lambda: pk)
         for name in (*key, *([decl.cursor] if decl.cursor else [])):
             column = catalog[name]
             role = "key column" if name in key else "cursor"

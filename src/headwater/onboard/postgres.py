@@ -43,7 +43,7 @@ import datetime as dt
 import decimal
 import itertools
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -487,25 +487,9 @@ def describe(conn: Any, decl: TableDecl) -> TablePlan:
             is_array and kind != "text",
         )
     oid = rows[0][7]
-    wanted = list(decl.columns) if decl.columns is not None else list(catalog)
-    needed = [*wanted, *(decl.key or ()), *([decl.cursor] if decl.cursor else [])]
-    unknown = [c for c in needed if c not in catalog]
-    if unknown:
-        raise ExtractionError(f"{decl.qualified}: no such column(s) {sorted(set(unknown))}")
-    if decl.key is not None:
-        key = tuple(decl.key)
-    else:
-        key = tuple(row[0] for row in _query(conn, PRIMARY_KEY_SQL, (oid,)))
-        if not key:
-            raise ExtractionError(
-                f"{decl.qualified} has no primary key: declare key = [...] (columns whose values "
-                "are unique and not null) so it can be read in key order and continued"
-            )
-        missing = [k for k in key if k not in wanted]
-        if missing:
-            raise ExtractionError(
-                f"{decl.qualified}: columns must include the primary key column(s) {missing}"
-            )
+    wanted, key = columns_and_key(
+        decl, catalog, lambda: [row[0] for row in _query(conn, PRIMARY_KEY_SQL, (oid,))]
+    )
     for name in key:
         column = catalog[name]
         if column.is_array or column.kind == "text" or column.pg_type not in KEY_TYPES:
@@ -526,6 +510,33 @@ def describe(conn: Any, decl: TableDecl) -> TablePlan:
         if cursor.is_array or cursor.kind == "text" or cursor.pg_type not in KEY_TYPES:
             raise ExtractionError(f"{decl.qualified}: cursor {decl.cursor!r} is not orderable")
     return TablePlan(decl, tuple(catalog[c] for c in wanted), key)
+
+
+def columns_and_key(
+    decl: TableDecl, catalog: Collection[str], primary_key: Callable[[], Sequence[str]]
+) -> tuple[list[str], tuple[str, ...]]:
+    """The columns to read and the key to order them by, for either read path: the declared
+    columns (default all) and key (default the primary key, which ``primary_key`` reads and the
+    columns must include); every name checked against the table's ``catalog``."""
+    wanted = list(decl.columns) if decl.columns is not None else list(catalog)
+    needed = [*wanted, *(decl.key or ()), *([decl.cursor] if decl.cursor else [])]
+    unknown = [c for c in needed if c not in catalog]
+    if unknown:
+        raise ExtractionError(f"{decl.qualified}: no such column(s) {sorted(set(unknown))}")
+    if decl.key is not None:
+        return wanted, tuple(decl.key)
+    key = tuple(primary_key())
+    if not key:
+        raise ExtractionError(
+            f"{decl.qualified} has no primary key: declare key = [...] (columns whose values "
+            "are unique and not null) so it can be read in key order and continued"
+        )
+    missing = [k for k in key if k not in wanted]
+    if missing:
+        raise ExtractionError(
+            f"{decl.qualified}: columns must include the primary key column(s) {missing}"
+        )
+    return wanted, key
 
 
 # -- streaming -------------------------------------------------------------------------------

@@ -8,15 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto import mock_aws
 
-from headwater import aws as hw_aws
 from headwater.handlers import onboard_dispatcher, onboard_worker
-from headwater.handlers.support import credentials
 from headwater.onboard import marks, worker
 from headwater.onboard.declarations import load_sources
 from headwater.onboard.dispatcher import dispatch
@@ -25,7 +21,7 @@ from headwater.onboard.messages import WorkMessage, parse_dispatch_event, parse_
 from headwater.onboard.postgres import ConnectionSettings
 from headwater.onboard.runs import RunStore
 from headwater.onboard.s3_store import S3Store
-from tests.support.onboard import BUCKET, BUS, STATE_TABLE, Cloud, DroppingContext, pump
+from tests.support.onboard import BUCKET, Cloud, DroppingContext, handler_world, pump
 
 pytestmark = pytest.mark.integration
 
@@ -99,56 +95,22 @@ def world(
     declarations = tmp_path / "onboard"
     declarations.mkdir()
     (declarations / "shop.toml").write_text(SOURCE_TOML)
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "ONBOARD_DIR": str(declarations),
-        # A service of its own per test: Powertools' logger keeps the stdout it was made with.
-        "POWERTOOLS_SERVICE_NAME": f"onboard-{request.node.name}",
-        "POWERTOOLS_METRICS_NAMESPACE": "headwater-test",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        hw_aws.reset()
-        credentials.forget()
-        cloud = Cloud.create()
-        arn = boto3.client("secretsmanager").create_secret(
-            Name="hw/onboard/shop", SecretString=json.dumps(postgres_db)
-        )["ARN"]
-        events = cloud.sqs.create_queue(QueueName="hw-onboard-events")["QueueUrl"]
-        events_arn = cloud.sqs.get_queue_attributes(QueueUrl=events, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        cloud.events.put_rule(
-            Name="completed",
-            EventBusName=BUS,
-            EventPattern=json.dumps({"source": ["headwater.onboard"]}),
-        )
-        cloud.events.put_targets(
-            Rule="completed", EventBusName=BUS, Targets=[{"Id": "q", "Arn": events_arn}]
-        )
-        for name, value in {
-            "ONBOARD_STATE_TABLE": STATE_TABLE,
-            "ONBOARD_WORK_QUEUE_URL": cloud.work_url,
-            "ONBOARD_WORK_DLQ_URL": cloud.dlq_url,
-            "ONBOARD_SOURCES": json.dumps({"shop": {"secret_arn": arn}}),
-            "ONBOARD_BUCKET": BUCKET,
-            "ONBOARD_EVENT_BUS_NAME": BUS,
-            "ONBOARD_PART_BYTES": "60000",
-            "ONBOARD_MAX_ATTEMPTS": "2",
-        }.items():
-            monkeypatch.setenv(name, value)
+    with handler_world(
+        monkeypatch,
+        declarations=declarations,
+        service=f"onboard-{request.node.name}",
+        source_name="shop",
+        secret=postgres_db,
+        ONBOARD_PART_BYTES="60000",
+        ONBOARD_MAX_ATTEMPTS="2",
+    ) as deployed:
         yield {
-            "cloud": cloud,
+            "cloud": deployed.cloud,
             "server": postgres_server,
             "db": postgres_db,
-            "events_url": events,
+            "events_url": deployed.events_url,
             "source": load_sources(declarations)["shop"],
         }
-        credentials.forget()
-    hw_aws.reset()
 
 
 def landed(cloud: Cloud, table: str, run_id: str = RUN_ID) -> pa.Table:

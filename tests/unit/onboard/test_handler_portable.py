@@ -6,19 +6,14 @@ the same files, manifest and completion event as a PostgreSQL source."""
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
-import boto3
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from moto import mock_aws
 
-from headwater import aws as hw_aws
 from headwater.handlers import onboard_dispatcher, onboard_worker
-from headwater.handlers.support import credentials
-from tests.support.onboard import BUCKET, BUS, STATE_TABLE, Cloud, DroppingContext, pump
+from tests.support.onboard import BUCKET, Cloud, DroppingContext, handler_world, pump
 
 TOML = """
 [source]
@@ -52,36 +47,15 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             (ROWS,),
         )
     engine.dispose()
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "ONBOARD_DIR": str(tmp_path),
-        "POWERTOOLS_SERVICE_NAME": "onboard-portable",
-        "POWERTOOLS_METRICS_NAMESPACE": "headwater-test",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        hw_aws.reset()
-        credentials.forget()
-        cloud = Cloud.create()
-        arn = boto3.client("secretsmanager").create_secret(
-            Name="hw/onboard/shop", SecretString=json.dumps({"database": str(database)})
-        )["ARN"]
-        for name, value in {
-            "ONBOARD_STATE_TABLE": STATE_TABLE,
-            "ONBOARD_WORK_QUEUE_URL": cloud.work_url,
-            "ONBOARD_WORK_DLQ_URL": cloud.dlq_url,
-            "ONBOARD_SOURCES": json.dumps({"shop": {"secret_arn": arn}}),
-            "ONBOARD_BUCKET": BUCKET,
-            "ONBOARD_EVENT_BUS_NAME": BUS,
-            "ONBOARD_PART_BYTES": "2048",
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield cloud
-        credentials.forget()
-    hw_aws.reset()
+    with handler_world(
+        monkeypatch,
+        declarations=tmp_path,
+        service="onboard-portable",
+        source_name="shop",
+        secret={"database": str(database)},
+        ONBOARD_PART_BYTES="2048",
+    ) as world:
+        yield world.cloud
 
 
 def test_a_sqlite_source_lands_through_both_handlers(deployed: Cloud) -> None:

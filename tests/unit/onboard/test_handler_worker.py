@@ -7,13 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from headwater import aws as hw_aws
 from headwater.handlers import onboard_worker
-from headwater.handlers.support import credentials
 from headwater.onboard.declarations import load_sources
 from headwater.onboard.dispatcher import dispatch
 from headwater.onboard.messages import parse_dispatch_event
@@ -21,12 +17,10 @@ from headwater.onboard.runs import RunStore
 from tests.support.emulator import free_port
 from tests.support.onboard import (
     BUCKET,
-    BUS,
     PASSWORD,
-    STATE_TABLE,
-    Cloud,
     DroppingContext,
     FakeExtractor,
+    handler_world,
     pump,
 )
 
@@ -44,56 +38,23 @@ name = "public.accounts"
 @pytest.fixture
 def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     (tmp_path / "crm.toml").write_text(TOML)
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "ONBOARD_DIR": str(tmp_path),
-        "POWERTOOLS_SERVICE_NAME": f"onboard-worker-{request.node.name}",
-        "POWERTOOLS_METRICS_NAMESPACE": "headwater-test",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        hw_aws.reset()
-        credentials.forget()
-        cloud = Cloud.create()
-        secret = {
-            "host": "127.0.0.1",
-            "port": free_port(),  # nothing listens: the connection is refused
-            "dbname": "crm",
-            "username": "reader",
-            "password": PASSWORD,
-            "sslmode": "disable",
-        }
-        arn = boto3.client("secretsmanager").create_secret(
-            Name="hw/onboard/crm", SecretString=json.dumps(secret)
-        )["ARN"]
-        events = cloud.sqs.create_queue(QueueName="hw-onboard-events")["QueueUrl"]
-        events_arn = cloud.sqs.get_queue_attributes(QueueUrl=events, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        cloud.events.put_rule(
-            Name="completed",
-            EventBusName=BUS,
-            EventPattern=json.dumps({"detail-type": ["Onboard Run Completed"]}),
-        )
-        cloud.events.put_targets(
-            Rule="completed", EventBusName=BUS, Targets=[{"Id": "q", "Arn": events_arn}]
-        )
-        for name, value in {
-            "ONBOARD_STATE_TABLE": STATE_TABLE,
-            "ONBOARD_WORK_QUEUE_URL": cloud.work_url,
-            "ONBOARD_WORK_DLQ_URL": cloud.dlq_url,
-            "ONBOARD_SOURCES": json.dumps({"crm": {"secret_arn": arn}}),
-            "ONBOARD_BUCKET": BUCKET,
-            "ONBOARD_EVENT_BUS_NAME": BUS,
-            "ONBOARD_MAX_ATTEMPTS": "2",
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield cloud, events, load_sources(tmp_path)["crm"]
-        credentials.forget()
-    hw_aws.reset()
+    secret = {
+        "host": "127.0.0.1",
+        "port": free_port(),  # nothing listens: the connection is refused
+        "dbname": "crm",
+        "username": "reader",
+        "password": PASSWORD,
+        "sslmode": "disable",
+    }
+    with handler_world(
+        monkeypatch,
+        declarations=tmp_path,
+        service=f"onboard-worker-{request.node.name}",
+        source_name="crm",
+        secret=secret,
+        ONBOARD_MAX_ATTEMPTS="2",
+    ) as world:
+        yield world.cloud, world.events_url, load_sources(tmp_path)["crm"]
 
 
 def _lines(out: str) -> list[dict[str, Any]]:
