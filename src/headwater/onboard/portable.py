@@ -57,6 +57,7 @@ from headwater.onboard.postgres import (
     TableNotFound,
     UnrepresentableValue,
     columns_and_key,
+    secret_fields,
 )
 
 READ_AS_KEY = b"headwater.read_as"
@@ -87,19 +88,7 @@ def url_from_secret(engine: str, dbapi: str | None, secret: Mapping[str, Any]) -
             database=f"file:{quote(database)}",
             query={"mode": "ro", "uri": "true"},
         )
-    user = secret.get("username", secret.get("user"))
-    values = {
-        "host": secret.get("host"),
-        "dbname or database": database,
-        "username or user": user,
-        "password": secret.get("password"),
-    }
-    missing = [k for k, v in values.items() if not isinstance(v, str) or not v]
-    port = secret.get("port")
-    try:
-        port = None if port is None else int(port)
-    except (TypeError, ValueError):
-        missing.append("port (an integer)")
+    fields, missing = secret_fields(secret, default_port=None)
     if missing:
         raise ValueError(f"database secret lacks or has an invalid {', '.join(missing)}")
     query = {}
@@ -107,11 +96,11 @@ def url_from_secret(engine: str, dbapi: str | None, secret: Mapping[str, Any]) -
         query["sslmode"] = str(secret["sslmode"])
     return sa.URL.create(
         drivername,
-        username=user,
-        password=secret["password"],
-        host=secret["host"],
-        port=port,
-        database=database,
+        username=fields["user"],
+        password=fields["password"],
+        host=fields["host"],
+        port=fields["port"],
+        database=fields["database"],
         query=query,
     )
 

@@ -156,27 +156,21 @@ class ConnectionSettings:
     def from_secret(cls, secret: Mapping[str, Any]) -> ConnectionSettings:
         """From a Secrets Manager secret's JSON (the AWS RDS shape: host, port, dbname or
         database, username or user, password; optional sslmode). Errors name keys, not values."""
-        database = secret.get("dbname", secret.get("database"))
-        user = secret.get("username", secret.get("user"))
-        values = {
-            "host": secret.get("host"),
-            "dbname or database": database,
-            "username or user": user,
-            "password": secret.get("password"),
-        }
-        missing = [k for k, v in values.items() if not isinstance(v, str) or not v]
-        port = secret.get("port", 5432)
-        try:
-            port = int(port)
-        except (TypeError, ValueError):
-            missing.append("port (an integer)")
+        fields, missing = secret_fields(secret, default_port=5432)
         sslmode = secret.get("sslmode", "require")
         allowed = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
         if sslmode not in allowed:
             missing.append(f"sslmode (one of {', '.join(allowed)})")
         if missing:
             raise ValueError(f"database secret lacks or has an invalid {', '.join(missing)}")
-        return cls(secret["host"], port, database, user, secret["password"], sslmode)
+        return cls(
+            fields["host"],
+            fields["port"],
+            fields["database"],
+            fields["user"],
+            fields["password"],
+            sslmode,
+        )
 
     def uri(self) -> str:
         """The libpq URI ADBC connects with (holds the password: never log it)."""
@@ -186,6 +180,28 @@ class ConnectionSettings:
             f"?sslmode={quote(self.sslmode, safe='')}&connect_timeout={CONNECT_TIMEOUT_SECONDS}"
             f"&application_name={APPLICATION_NAME}"
         )
+
+
+def secret_fields(
+    secret: Mapping[str, Any], *, default_port: int | None
+) -> tuple[dict[str, Any], list[str]]:
+    """A connection's fields from a Secrets Manager secret's JSON (the AWS RDS shape: host,
+    port, dbname or database, username or user, password), with what is missing or invalid:
+    problems name keys, never values."""
+    fields: dict[str, Any] = {
+        "host": secret.get("host"),
+        "database": secret.get("dbname", secret.get("database")),
+        "user": secret.get("username", secret.get("user")),
+        "password": secret.get("password"),
+    }
+    labels = {"database": "dbname or database", "user": "username or user"}
+    problems = [labels.get(k, k) for k, v in fields.items() if not isinstance(v, str) or not v]
+    port = secret.get("port", default_port)
+    try:
+        fields["port"] = None if port is None else int(port)
+    except (TypeError, ValueError):
+        problems.append("port (an integer)")
+    return fields, problems
 
 
 @contextlib.contextmanager

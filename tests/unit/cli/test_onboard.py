@@ -16,6 +16,7 @@ from moto import mock_aws
 from headwater import aws as hw_aws
 from headwater import cli
 from headwater.cli import demo, onboard
+from tests.support.onboard import create_state_table
 
 TABLE = "onboard-state"
 BUCKET = "onboard-landing"
@@ -234,18 +235,7 @@ def env(tmp_path, monkeypatch):
     with mock_aws():
         hw_aws.reset()
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(dynamodb, TABLE)
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
