@@ -247,11 +247,13 @@ def handler_world(
     service: str,
     source_name: str,
     secret: dict[str, Any],
+    target_prefix: str | None = None,
     **settings: str,
 ) -> Iterator[HandlerWorld]:
     """Moto with the onboard resources, the source's secret, a queue catching the bus's
-    ``Onboard Run Completed`` events, and every variable the two handlers read (``settings``
-    adds ONBOARD_* ones by name, e.g. ``ONBOARD_PART_BYTES="2048"``)."""
+    ``Onboard Run Completed`` events, and every variable the two handlers read, as the module
+    sets them (``target_prefix``: the source's, default "<source_name>/"; ``settings`` adds
+    ONBOARD_* ones by name, e.g. ``ONBOARD_PART_BYTES="2048"``)."""
     for name, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "test",
@@ -286,7 +288,14 @@ def handler_world(
             "ONBOARD_STATE_TABLE": STATE_TABLE,
             "ONBOARD_WORK_QUEUE_URL": cloud.work_url,
             "ONBOARD_WORK_DLQ_URL": cloud.dlq_url,
-            "ONBOARD_SOURCES": json.dumps({source_name: {"secret_arn": arn}}),
+            "ONBOARD_SOURCES": json.dumps(
+                {
+                    source_name: {
+                        "secret_arn": arn,
+                        "target_prefix": target_prefix or f"{source_name}/",
+                    }
+                }
+            ),
             "ONBOARD_BUCKET": BUCKET,
             "ONBOARD_EVENT_BUS_NAME": BUS,
             **settings,

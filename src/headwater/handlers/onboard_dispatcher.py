@@ -55,6 +55,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
             raise
         source = sources[request.source]
+        granted = credentials.target_prefix(config.sources, source.name)
+        if granted is not None and granted != source.target_prefix:
+            # The worker's S3 grant covers the module's prefix only: every table would fail
+            # with AccessDenied. Refused before a run exists, naming both sides.
+            raise RuntimeError(
+                f"source {source.name!r} is declared with target_prefix "
+                f"{source.target_prefix!r}, but the Terraform module's onboard_sources grants "
+                f"{granted!r}: set the same target_prefix in both"
+            )
         logger.append_keys(source=source.name, run_id=request.run_id)
         queue_url = config.work_queue_url
         sqs = aws.client("sqs")

@@ -32,8 +32,12 @@ locals {
   # Lambda's guidance for SQS sources: visibility >= 6x the function timeout (no batching window).
   visibility_timeout_seconds = 6 * var.worker_timeout
 
-  # What the functions read (ONBOARD_SOURCES): each source's secret, never the secret itself.
-  sources_json    = jsonencode({ for name, s in var.sources : name => { secret_arn = s.secret_arn } })
+  # What the functions read (ONBOARD_SOURCES): each source's secret, never the secret itself,
+  # and the prefix its objects may go under (the dispatcher refuses a declaration that differs).
+  sources_json = jsonencode({ for name, s in var.sources : name => {
+    secret_arn    = s.secret_arn
+    target_prefix = coalesce(s.target_prefix, "${name}/")
+  } })
   secret_arns     = sort(distinct([for s in values(var.sources) : s.secret_arn]))
   secret_key_arns = sort(distinct(compact([for s in values(var.sources) : s.secret_kms_key_arn])))
   target_prefixes = sort(distinct([for name, s in var.sources : coalesce(s.target_prefix, "${name}/")]))

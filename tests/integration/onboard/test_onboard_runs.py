@@ -101,6 +101,7 @@ def world(
         service=f"onboard-{request.node.name}",
         source_name="shop",
         secret=postgres_db,
+        target_prefix="landing/shop/",
         ONBOARD_PART_BYTES="60000",
         ONBOARD_MAX_ATTEMPTS="2",
     ) as deployed:

@@ -6,6 +6,8 @@ the same files, manifest and completion event as a PostgreSQL source."""
 from __future__ import annotations
 
 import io
+import json
+import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -56,6 +58,22 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         ONBOARD_PART_BYTES="2048",
     ) as world:
         yield world.cloud
+
+
+def test_a_declaration_writing_outside_the_modules_prefix_is_refused_before_a_run(
+    deployed: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker's S3 grant covers the prefix Terraform was given: a declaration that differs
+    # would fail every table with AccessDenied, so the dispatcher refuses it, naming both.
+    sources = json.loads(os.environ["ONBOARD_SOURCES"])
+    sources["shop"]["target_prefix"] = "finance/shop/"
+    monkeypatch.setenv("ONBOARD_SOURCES", json.dumps(sources))
+    with pytest.raises(RuntimeError, match=r"'shop/'.*'finance/shop/'"):
+        onboard_dispatcher.handler(
+            {"source": "shop", "scheduled_time": "2026-12-02T02:00:00Z"}, DroppingContext()
+        )
+    assert deployed.state.scan()["Items"] == []
+    assert deployed.sqs.receive_message(QueueUrl=deployed.work_url).get("Messages") is None
 
 
 def test_a_sqlite_source_lands_through_both_handlers(deployed: Cloud) -> None:

@@ -32,6 +32,12 @@ def secret_arns(text: str, variable: str) -> dict[str, str]:
     return {name: value["secret_arn"] for name, value in data.items()}
 
 
+def target_prefix(text: str, source: str) -> str | None:
+    """The key prefix the module lets ``source`` write under (ONBOARD_SOURCES), if it says."""
+    prefix = json.loads(text).get(source, {}).get("target_prefix")
+    return prefix if isinstance(prefix, str) else None
+
+
 @functools.cache
 def _provider() -> Any:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider

@@ -102,13 +102,20 @@ run "the_roles_grant_exactly_what_each_function_does" {
     error_message = "Both functions may decrypt the secrets' own key, through Secrets Manager only."
   }
 
-  # The secrets' ARNs reach the functions, never their values.
+  # The secrets' ARNs reach the functions, never their values; with each source's prefix, which
+  # the dispatcher checks against the declaration (the worker's S3 grant covers it only).
   assert {
     condition = jsondecode(local.sources_json) == {
-      crm     = { secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:crm-AbCdEf" }
-      billing = { secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing-GhIjKl" }
+      crm = {
+        secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:crm-AbCdEf"
+        target_prefix = "crm/"
+      }
+      billing = {
+        secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing-GhIjKl"
+        target_prefix = "finance/billing/"
+      }
     }
-    error_message = "ONBOARD_SOURCES maps each source to its secret's ARN, nothing more."
+    error_message = "ONBOARD_SOURCES maps each source to its secret's ARN and prefix, nothing more."
   }
 
   # --- every key grant goes through one service and nothing is unscoped ---
