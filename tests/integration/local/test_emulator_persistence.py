@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -199,3 +200,53 @@ def test_event_invoke_config_comes_back_as_last_put(journaled):
     assert read["MaximumRetryAttempts"] == 0
     assert read["MaximumEventAgeInSeconds"] == 300
     assert read["DestinationConfig"] == destination
+
+
+def _captured_create_api_key(endpoint: str, name: str) -> tuple[dict, dict]:
+    """Create an API key through botocore and return its answer and the request as sent."""
+    client = make_client("apigateway", endpoint)
+    sent: dict = {}
+
+    def capture(request, **_):
+        sent.update(url=request.url, headers=dict(request.headers), body=request.body)
+
+    client.meta.events.register("before-send.api-gateway.CreateApiKey", capture)
+    return client.create_api_key(name=name, enabled=True), sent
+
+
+def _send_again(sent: dict, attempt: str) -> dict:
+    headers = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in sent["headers"].items()}
+    headers["amz-sdk-request"] = attempt
+    body = sent["body"].encode() if isinstance(sent["body"], str) else sent["body"]
+    request = urllib.request.Request(sent["url"], data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def test_a_retried_write_whose_first_attempt_was_applied_is_not_applied_twice(journaled):
+    endpoint = journaled().endpoint_url
+    first, sent = _captured_create_api_key(endpoint, "retried")
+    assert "attempt=1" in str(sent["headers"].get("amz-sdk-request"))
+
+    # The SDK's retry of that call: same invocation id, a later attempt.
+    again = _send_again(sent, "attempt=2; max=5")
+
+    assert again["id"] == first["id"]
+    keys = make_client("apigateway", endpoint).get_api_keys()["items"]
+    assert [k["id"] for k in keys] == [first["id"]]
+    # Nothing was journaled for the retry: a restart holds the one key too.
+    endpoint = journaled().endpoint_url
+    keys = make_client("apigateway", endpoint).get_api_keys()["items"]
+    assert [k["id"] for k in keys] == [first["id"]]
+
+
+def test_the_same_request_as_a_new_call_or_a_first_attempt_runs_again(journaled):
+    endpoint = journaled().endpoint_url
+    first, sent = _captured_create_api_key(endpoint, "twice")
+    # A new call (its own invocation id) and a first attempt are requests of their own.
+    second, _ = _captured_create_api_key(endpoint, "twice")
+    third = _send_again(sent, "attempt=1; max=5")
+
+    assert len({first["id"], second["id"], third["id"]}) == 3
+    keys = make_client("apigateway", endpoint).get_api_keys()["items"]
+    assert len(keys) == 3

@@ -16,6 +16,13 @@ long poll into attempts with no wait: each attempt takes the lock, runs at a fro
 if it received a message or moved one, is journaled as a no-wait request with that instant.
 Replayed, it receives the same messages with the same receipt handles, and an in-flight message
 becomes visible again when its visibility timeout runs out, counted from that original instant.
+
+A write the SDK retries (same ``amz-sdk-invocation-id``, ``attempt`` above 1) after its first
+attempt was applied gets that attempt's answer instead of running twice. Such a retry means the
+first answer was lost on the way to the client (a dropped connection, a client-side timeout on a
+busy machine); run again, moto would make a second API key, message or object version that the
+client never learns of. A local `terraform apply` once left such a key behind, with no usage
+plan, next to the one it recorded.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -52,6 +60,20 @@ _DROPPED_HEADERS = ("HTTP_TRANSFER_ENCODING", "HTTP_CONNECTION", "HTTP_EXPECT")
 
 _local = threading.local()
 UNDELIVERABLE_PAUSE = 0.01
+# Answers to recent writes, by invocation id, for their retries: SDKs retry within seconds, and
+# a few hundred writes cover every request in flight on this machine.
+ANSWERED_KEPT = 512
+
+
+def _invocation(environ: dict) -> tuple[str | None, int]:
+    """The SDK's invocation id of a request and which attempt this is (1 when not given)."""
+    invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID") or None
+    attempt = 1
+    for part in (environ.get("HTTP_AMZ_SDK_REQUEST") or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "attempt" and value.isdigit():
+            attempt = int(value)
+    return invocation, attempt
 
 
 class _Pending:
@@ -130,6 +152,7 @@ class JournaledApp:
         self.app = app
         self.journal = journal
         self.lock = threading.RLock()
+        self.answered: OrderedDict[str, tuple[str, list, list[bytes]]] = OrderedDict()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD", "GET").upper() in ("GET", "HEAD", "OPTIONS"):
@@ -157,12 +180,27 @@ class JournaledApp:
                 # The SQS hook takes the lock per attempt and commits the one that counted.
                 status, headers, chunks = _run(self.app, fresh)
             else:
+                invocation, attempt = _invocation(environ)
                 with self.lock:
-                    # Taken under the lock: instants grow in journal order, as the writes ran.
-                    pending.instant = time.time()
-                    with determinism.request(pending.seed, pending.instant):
-                        status, headers, chunks = _run(self.app, fresh)
-                    pending.commit()
+                    answered = self.answered.get(invocation) if attempt > 1 else None
+                    if answered is not None:
+                        log.warning(
+                            "attempt %d of %s %s: answered as its first attempt, which was applied",
+                            attempt,
+                            environ.get("REQUEST_METHOD"),
+                            environ.get("PATH_INFO"),
+                        )
+                        status, headers, chunks = answered
+                    else:
+                        # Taken under the lock: instants grow in journal order, as the writes ran.
+                        pending.instant = time.time()
+                        with determinism.request(pending.seed, pending.instant):
+                            status, headers, chunks = _run(self.app, fresh)
+                        pending.commit()
+                        if invocation and status.startswith("2"):
+                            self.answered[invocation] = (status, headers, chunks)
+                            while len(self.answered) > ANSWERED_KEPT:
+                                self.answered.popitem(last=False)
         finally:
             _local.pending = None
         start_response(status, headers)
