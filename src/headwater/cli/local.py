@@ -261,6 +261,9 @@ def _summary(args: argparse.Namespace) -> int:
     elif api_name:
         rows.append(("API", f"{api_name}: not served yet (see ./setup.sh cli local status)"))
     rows.append(("emulator", f"{current.endpoint}  (AWS_ENDPOINT_URL for aws, awslocal, tflocal)"))
+    database = local_postgres.summary_line(paths.root)
+    if database:
+        rows.append(("postgres", database))
     rows.append(("OpenAPI", f"{OPENAPI_DOCUMENT}  (regenerate: ./setup.sh cli openapi)"))
     try:
         client = keys._client()

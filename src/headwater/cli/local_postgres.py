@@ -104,6 +104,22 @@ def _describe(current: Any) -> str:
     return f"127.0.0.1:{settings['port']} (data {data_dir()})"
 
 
+def summary_line(root: Path | None = None) -> str | None:
+    """The demo database as `local summary` shows it, when the server runs: a URI for psql (its
+    password stays in its 0600 file) and how to stop it."""
+    directory = data_dir(root)
+    if not directory.is_dir():
+        return None
+    current = server(root)
+    if not current.running():
+        return None
+    port = current.settings(DEMO_DATABASE, DEMO_USER)["port"]
+    return (
+        f"postgresql://{DEMO_USER}@127.0.0.1:{port}/{DEMO_DATABASE}  (the onboard demo's; "
+        f"password in {directory / DEMO_PASSWORD_FILE}; stop: ./setup.sh cli local postgres down)"
+    )
+
+
 def _up(_args: argparse.Namespace) -> int:
     current = server()
     if current.running():

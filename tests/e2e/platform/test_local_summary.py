@@ -7,8 +7,11 @@ the URLs are called."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -57,7 +60,8 @@ def check_summary(platform: dict, text: str, keys: list[str]) -> None:
     rows = summary_rows(text)
     labels = [label for label, _ in rows if label]
     assert labels == [
-        *("API", "health", "emulator", "OpenAPI", "API keys", "status", "logs", "destroy")
+        *("API", "health", "emulator", "postgres", "OpenAPI", "API keys", "status", "logs"),
+        "destroy",
     ], rows
     value = dict(rows)
     base = api_base(platform)  # what the front serves (apis.json), stage included
@@ -65,6 +69,19 @@ def check_summary(platform: dict, text: str, keys: list[str]) -> None:
     assert value["health"] == f"{base}/health"
     assert get(value["health"])[:2] == (200, {"status": "ok"})
     assert value["emulator"].split()[0] == platform["endpoint"]
+    # The onboard demo's database (`./setup.sh run` started it), reachable as the URI says.
+    uri = urlsplit(value["postgres"].split()[0])
+    assert (uri.scheme, uri.username, uri.hostname, uri.path) == (
+        "postgresql",
+        "headwater_demo",
+        "127.0.0.1",
+        "/demo",
+    ), value["postgres"]
+    with socket.create_connection((uri.hostname, uri.port), timeout=5):
+        pass
+    password_file = Path(value["postgres"].split("password in ", 1)[1].split(";")[0])
+    assert password_file.is_file() and password_file.stat().st_mode & 0o077 == 0
+    assert password_file.read_text().strip() not in text  # the secret stays in its file
     document = value["OpenAPI"].split()[0]
     assert (ROOT / document).is_file() and document == "docs/openapi.json"
     assert "./setup.sh cli openapi" in value["OpenAPI"]

@@ -150,8 +150,13 @@ def test_local_postgres_up_status_down_and_local_down(monkeypatch, capsys):
     monkeypatch.setenv("ENV", "local")
     try:
         assert cli.main(["local", "postgres", "status"]) == 3
+        assert local_postgres.summary_line() is None  # no data folder yet
         assert cli.main(["local", "postgres", "up"]) == 0
         assert "local PostgreSQL running at 127.0.0.1:" in capsys.readouterr().out
+        port = local_postgres.server().port
+        assert local_postgres.summary_line(root).startswith(
+            f"postgresql://{local_postgres.DEMO_USER}@127.0.0.1:{port}/demo  "
+        )
         assert (root / "local" / "postgres" / "cluster" / "PG_VERSION").is_file()
         assert cli.main(["local", "postgres", "up"]) == 0
         assert "already running" in capsys.readouterr().out
@@ -164,6 +169,7 @@ def test_local_postgres_up_status_down_and_local_down(monkeypatch, capsys):
             "local PostgreSQL stopped",
         ]
         assert cli.main(["local", "postgres", "status"]) == 3
+        assert local_postgres.summary_line(root) is None  # stopped: the summary leaves it out
         assert cli.main(["local", "postgres", "down"]) == 0
         assert "local PostgreSQL was not running" in capsys.readouterr().out
         assert not local_postgres.server().running()
