@@ -203,6 +203,11 @@ class ScheduleStore:
         found = [s for s in (self.get(subscriber, n) for n in page) if s is not None]
         return found, (page[-1] if more and page else None)
 
+    def using(self, subscriber: str, connection: str) -> list[str]:
+        """The names of the subscriber's schedules whose runs read ``connection``, sorted."""
+        found = (self.get(subscriber, name) for name in self.names(subscriber))
+        return [s.schedule.name for s in found if s and s.schedule.connection == connection]
+
     # ---- writes ------------------------------------------------------------------------------
 
     def create(self, subscriber: str, schedule: Schedule) -> Stored:

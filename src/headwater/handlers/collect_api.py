@@ -21,7 +21,8 @@ answer tells nothing about other subscribers' names.
 
 Connections (``connections``: Secrets Manager, write-only): ``POST /connections`` (201; 409 if
 it exists), ``GET /connections`` (names, sources, dates: never tokens), ``PUT
-/connections/{name}`` (a new token, 200), ``DELETE /connections/{name}`` (204). No response and
+/connections/{name}`` (a new token, 200), ``DELETE /connections/{name}`` (204; 409 while
+schedules name it, since their runs would fail: ``?force=true`` deletes it anyway). No response and
 no log line carries a token: the request line logs method, resource and key id only.
 
 What the function calls, for its role (modules/collect scopes each to its resource): scheduler
@@ -154,6 +155,14 @@ Limit = Annotated[
     int,
     Query(
         ge=1, le=MAX_LIMIT, description="page size, 1 to 100", openapi_examples=_EXAMPLES["limit"]
+    ),
+]
+Force = Annotated[
+    bool,
+    Query(
+        description="delete even while schedules name the connection (their runs then fail until "
+        "they get another one)",
+        openapi_examples=_EXAMPLES["force"],
     ),
 ]
 Next = Annotated[
@@ -420,11 +429,26 @@ def replace_connection(name: ConnectionName):
     "/connections/<name>",
     summary="Delete a connection (its token at once, no recovery window)",
     operation_id="deleteConnection",
-    responses=examples.responses(204, "Deleted", None, None, 404),
+    description="409 while schedules name it (the message lists them); `force=true` deletes it "
+    "anyway.",
+    responses=examples.responses(204, "Deleted", None, None, 400, 404, 409),
     security=_SECURED,
 )
-def delete_connection(name: ConnectionName):
-    if not connection_store().delete(_subscriber(), _param("name", name)):
+def delete_connection(name: ConnectionName, force: Force = False):
+    subscriber, name = _subscriber(), _param("name", name)
+    connections = connection_store()
+    if not force:
+        # Checked first, so a missing connection is a 404 whoever's schedules name it.
+        if not connections.exists(subscriber, name):
+            raise ApiError(404, "unknown connection")
+        users = store().using(subscriber, name)
+        if users:
+            raise ApiError(
+                409,
+                f"connection {name!r} is used by schedule(s) {', '.join(users)}: give them "
+                "another connection or delete them first (or delete with ?force=true)",
+            )
+    if not connections.delete(subscriber, name):
         raise ApiError(404, "unknown connection")
     return Response(status_code=204, body=None)
 

@@ -51,6 +51,7 @@ PARAMETERS: dict[str, dict[str, Example]] = {
     "connection": {"main": Example(summary="a connection name", value="meta-main")},
     "limit": {"ten": Example(summary="ten schedules a page", value=10)},
     "next": {"page": Example(summary="the `next` a previous page answered", value="daily")},
+    "force": {"yes": Example(summary="delete although schedules name it", value=True)},
 }
 
 
@@ -109,7 +110,8 @@ class ConnectionList(BaseModel):
 
 ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     400: (
-        "The body is not JSON or breaks the rules (every error listed)",
+        "The body is not JSON or breaks the rules (every error listed), or a query parameter "
+        "is invalid",
         {
             "message": "2 error(s) in the schedule",
             "errors": [
@@ -131,10 +133,16 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     403: ("Missing or unknown API key", {"message": "the request carries no API key"}),
     404: ("No such schedule or connection for this caller", {"message": "unknown schedule"}),
     409: (
-        "The name is taken, or the subscriber is at its schedule limit (COLLECT_MAX_SCHEDULES)",
+        "The name is taken, the subscriber is at its schedule limit (COLLECT_MAX_SCHEDULES), "
+        "or schedules still name the connection to delete",
         {"message": "a schedule named 'daily' exists"},
     ),
     429: ("Throttled or over quota", {"message": "Too Many Requests"}),
+    503: (
+        "A service the API depends on (Scheduler, Secrets Manager, DynamoDB, Lambda) is busy: "
+        "retry after the Retry-After seconds",
+        {"message": "a service the API depends on is busy; retry shortly"},
+    ),
 }
 _WITH_ERRORS = {400}
 
@@ -164,7 +172,7 @@ def responses(status: int, description: str, model: Any, value: Any, *errors: in
     ok: dict[str, Any] = {"description": description}
     if model is not None:
         ok["content"] = _content(model, description, value)
-    return {status: ok, **_errors(*errors, 403, 429)}
+    return {status: ok, **_errors(*errors, 403, 429, 503)}
 
 
 # ---- request bodies (added to the document by ``request_bodies``) ----------------------------

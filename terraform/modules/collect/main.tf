@@ -269,7 +269,10 @@ locals {
     create_connection = { resource = "connections", verb = "POST", parameters = {} }
     list_connections  = { resource = "connections", verb = "GET", parameters = {} }
     put_connection    = { resource = "connection", verb = "PUT", parameters = local.name_parameter }
-    delete_connection = { resource = "connection", verb = "DELETE", parameters = local.name_parameter }
+    delete_connection = {
+      resource   = "connection", verb = "DELETE"
+      parameters = merge(local.name_parameter, { "method.request.querystring.force" = false })
+    }
   }
   resource_ids = {
     schedules   = aws_api_gateway_resource.schedules.id

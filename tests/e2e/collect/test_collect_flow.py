@@ -500,7 +500,11 @@ def test_a_failing_collector_ends_on_the_failures_queue_with_an_alarm(platform, 
     assert status == 201, body
     # The connection is then replaced by one for another source under the same name: the run
     # reads the token, finds it is not a Meta token and fails before any request (offline).
-    assert call(platform, "DELETE", "/connections/meta-e2e", a["key"])[0] == 204
+    # A schedule names it, so only a forced delete removes it.
+    status, body, _, _ = call(platform, "DELETE", "/connections/meta-e2e", a["key"])
+    assert status == 409 and "meta-fails" in body["message"], body
+    forced = call(platform, "DELETE", "/connections/meta-e2e?force=true", a["key"])
+    assert forced[0] == 204, forced
     status, body, _, _ = call(
         platform,
         "POST",

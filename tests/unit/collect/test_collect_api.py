@@ -497,3 +497,39 @@ def test_a_name_no_schedule_or_connection_can_have_is_a_404(collect_env, name):
         status, answer, _ = request(method, resource, {"name": name}, body)
         assert status == 404, (method, resource, answer)
     assert calls == []
+
+
+def test_a_connection_schedules_name_is_deleted_only_with_force(collect_env, monkeypatch):
+    from headwater.collect.connectors import registry
+    from headwater.collect.connectors.synthetic import SyntheticConnector
+
+    class Tokened(SyntheticConnector):
+        name = "tokened"
+        requires_connection = True
+
+    monkeypatch.setattr(
+        registry, "CONNECTORS", MappingProxyType({**registry.CONNECTORS, "tokened": Tokened()})
+    )
+    assert connect("main", source="tokened")[0] == 201
+    assert connect("main", key="k-globex", source="tokened")[0] == 201
+    tokened = {**DAILY, "source": "tokened", "connection": "main"}
+    for name in ("daily", "hourly"):
+        assert create({**tokened, "name": name})[0] == 201
+    # acme's schedules hold back acme's connection only, not globex's of the same name.
+    assert request("DELETE", CONNECTION, {"name": "main"}, key="k-globex")[0] == 204
+
+    status, body, _ = request("DELETE", CONNECTION, {"name": "main"})
+    assert status == 409
+    assert "schedule(s) daily, hourly" in body["message"] and "force=true" in body["message"]
+    assert [c["name"] for c in request("GET", CONNECTIONS)[1]["connections"]] == ["main"]
+    # A missing connection stays a 404, not a 409.
+    assert request("DELETE", CONNECTION, {"name": "ghost"})[0] == 404
+
+    # Once no schedule names it, it goes; or at once with force.
+    assert request("DELETE", "/schedules/{name}", {"name": "hourly"})[0] == 204
+    assert request("DELETE", CONNECTION, {"name": "main"})[0] == 409
+    status, body, _ = request("DELETE", CONNECTION, {"name": "main"}, query={"force": "maybe"})
+    assert status == 400 and body["message"].startswith("force:"), body
+    assert request("DELETE", CONNECTION, {"name": "main"}, query={"force": "true"})[0] == 204
+    assert request("GET", CONNECTIONS)[1]["connections"] == []
+    assert request("DELETE", CONNECTION, {"name": "main"}, query={"force": "true"})[0] == 404

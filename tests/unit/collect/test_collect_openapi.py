@@ -48,3 +48,20 @@ def test_the_limit_and_duplicate_409_is_documented(document):
     description = document["paths"]["/schedules"]["post"]["responses"]["409"]["description"]
     assert "COLLECT_MAX_SCHEDULES" in description
     assert "COLLECT_MAX_SCHEDULES" in document["paths"]["/schedules"]["post"]["description"]
+
+
+def test_every_collect_operation_documents_the_busy_503_and_the_in_use_409(document):
+    # The shared ClientError handler answers 503 on every route (api.add_common_handlers).
+    operations = [
+        (path, verb, operation)
+        for path, item in document["paths"].items()
+        if path.startswith(("/schedules", "/connections"))
+        for verb, operation in item.items()
+    ]
+    assert len(operations) == 10  # 6 schedule and 4 connection operations
+    for path, verb, operation in operations:
+        busy = operation["responses"].get("503")
+        assert busy and "Retry-After" in busy["description"], (verb, path)
+    delete = document["paths"]["/connections/{name}"]["delete"]
+    assert "409" in delete["responses"]
+    assert [p["name"] for p in delete["parameters"] if p["in"] == "query"] == ["force"]
