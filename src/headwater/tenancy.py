@@ -12,6 +12,11 @@ One denial rule across the API:
 * ``require_owner``: an individual item owned by another subscriber -> 404, the same answer as
   an item that does not exist, so existence does not leak.
 
+A key rotated with a grace period (``headwater keys rotate --grace``) keeps working until the
+instant its directory entry names (``expires``), then is answered 403 whatever its cache says:
+the subscriber has until then to switch to the new key, and no clean-up job has to run on time
+for the old one to stop working (``headwater keys prune`` detaches and disables it later).
+
 The directory maps API key ids to subscribers and subscribers to their grants. It is a DynamoDB
 table (``modules/platform``), written by Terraform and the ``keys`` CLI, read by the API
 functions with ``GetItem`` only. ``Directory`` caches each answer in-process for ``ttl`` seconds
@@ -33,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 INTERNAL = "internal"
@@ -45,6 +51,8 @@ DEFAULT_TTL = 60.0
 # Item layout of the directory table: one string hash key, "pk".
 KEY_PREFIX = "key#"
 SUBSCRIBER_PREFIX = "subscriber#"
+# A key item's end of validity, RFC 3339 UTC (only keys rotated with a grace period have one).
+EXPIRES = "expires"
 
 
 class Denied(Exception):
@@ -64,6 +72,7 @@ class Caller:
     internal: bool
     grants: frozenset[str]
     key_id: str
+    expires: datetime | None = None  # a rotated key's last instant of validity
 
     def may_read(self, collection: str) -> bool:
         return self.internal or collection in self.grants
@@ -88,17 +97,38 @@ def require_owner(caller: Caller, owner: str | None, what: str) -> None:
 # ---- directory items (one layout for Terraform, the CLI and the API) ---------------------------
 
 
-def key_item(key_id: str, subscriber: str, managed_by: str) -> dict[str, Any]:
-    """The DynamoDB item that says API key ``key_id`` belongs to ``subscriber``."""
-    return {
+def key_item(
+    key_id: str, subscriber: str, managed_by: str, expires: datetime | None = None
+) -> dict[str, Any]:
+    """The DynamoDB item that says API key ``key_id`` belongs to ``subscriber`` (until
+    ``expires``, when given)."""
+    item = {
         "pk": {"S": KEY_PREFIX + key_id},
         "subscriber": {"S": subscriber},
         "managed_by": {"S": managed_by},
     }
+    if expires is not None:
+        item[EXPIRES] = {"S": format_instant(expires)}
+    return item
 
 
 def subscriber_of(item: dict[str, Any] | None) -> str | None:
     return item["subscriber"]["S"] if item and "subscriber" in item else None
+
+
+def format_instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def expiry_of(item: dict[str, Any] | None) -> datetime | None:
+    """A key item's ``expires`` instant; None when it has none. An unreadable value fails
+    closed: the key is treated as expired long ago, not as valid for ever."""
+    if not item or EXPIRES not in item:
+        return None
+    try:
+        return datetime.strptime(item[EXPIRES]["S"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except (KeyError, TypeError, ValueError):
+        return datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -143,11 +173,13 @@ class Directory:
         table: str,
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._client = client
         self._table = table
         self._ttl = ttl
         self._clock = clock
+        self._now = now  # wall time, for keys' expiry (the cache runs on the monotonic clock)
         self._cache: dict[str, tuple[float, Caller | Denied]] = {}
         self._lock = threading.Lock()
 
@@ -164,6 +196,13 @@ class Directory:
         answer = cached[1]
         if isinstance(answer, Denied):
             raise answer
+        if answer.expires is not None and self._now() > answer.expires:
+            # Checked on every request, cached or not: the grace ends on time.
+            raise Denied(
+                403,
+                f"API key {key_id} expired at {format_instant(answer.expires)} (it was "
+                "rotated); use its replacement",
+            )
         return answer
 
     def _get(self, pk: str) -> dict[str, Any] | None:
@@ -174,7 +213,8 @@ class Directory:
         return response.get("Item")
 
     def _resolve(self, key_id: str) -> Caller | Denied:
-        name = subscriber_of(self._get(KEY_PREFIX + key_id))
+        key = self._get(KEY_PREFIX + key_id)
+        name = subscriber_of(key)
         if name is None:
             return Denied(403, f"API key {key_id} belongs to no subscriber; ask for a new key")
         item = self._get(SUBSCRIBER_PREFIX + name)
@@ -186,6 +226,7 @@ class Directory:
             internal=subscriber.kind == INTERNAL,
             grants=subscriber.grants,
             key_id=key_id,
+            expires=expiry_of(key),
         )
 
 

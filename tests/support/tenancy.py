@@ -37,6 +37,13 @@ def put_subscriber(
     dynamodb.put_item(TableName=table, Item=item)
 
 
-def put_key(dynamodb: Any, table: str, key_id: str, subscriber: str, by: str = "terraform") -> None:
-    """The item that makes ``key_id`` a key of ``subscriber``."""
-    dynamodb.put_item(TableName=table, Item=tenancy.key_item(key_id, subscriber, by))
+def put_key(
+    dynamodb: Any,
+    table: str,
+    key_id: str,
+    subscriber: str,
+    by: str = "terraform",
+    expires: Any = None,
+) -> None:
+    """The item that makes ``key_id`` a key of ``subscriber`` (until ``expires``, a datetime)."""
+    dynamodb.put_item(TableName=table, Item=tenancy.key_item(key_id, subscriber, by, expires))

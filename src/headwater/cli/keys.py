@@ -7,13 +7,16 @@ set (``headwater.aws.client`` honours it). Key values are secrets: ``list`` show
 Every key belongs to one subscriber (``headwater.tenancy``): ``create`` takes ``--subscriber``
 and writes the key's entry in the tenancy directory (output ``tenancy_table``) before the key is
 attached to the subscriber's usage plan, so it never works unowned; ``rotate`` gives the
-subscriber a new key in the same plans and retires the old one; ``revoke`` removes the entry.
+subscriber a new key in the same plans and retires the old one, at once or, with ``--grace``,
+when the grace period ends (the API refuses it from then on; ``prune`` detaches and disables
+such keys afterwards); ``revoke`` removes the entry.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,12 +29,31 @@ from headwater.cli.errors import CommandError
 
 # Who made a key, as the directory records it: Terraform's keys are rotated by Terraform.
 MANAGED_BY = "headwater-cli"
+# The longest grace a rotated key gets: a leaked key must not stay valid for months.
+MAX_GRACE = dt.timedelta(days=30)
+_GRACE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def grace_period(text: str) -> dt.timedelta:
+    """``--grace``: ``0`` or a whole number of minutes, hours or days (``30m``, ``24h``, ``7d``),
+    at most 30 days."""
+    match = re.fullmatch(r"(\d{1,5})([mhd])", text.strip())
+    if text.strip() == "0":
+        return dt.timedelta(0)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration like 30m, 24h or 7d (or 0: retire the old key now)"
+        )
+    grace = dt.timedelta(**{_GRACE_UNITS[match.group(2)]: int(match.group(1))})
+    if grace > MAX_GRACE:
+        raise argparse.ArgumentTypeError(f"{text} is longer than the 30 days a grace may last")
+    return grace
 
 
 def register(subparsers: Any) -> None:
     keys = subparsers.add_parser(
         "keys",
-        help="list, create and revoke API keys of the environment's REST API",
+        help="list, create, rotate, revoke and prune API keys of the environment's REST API",
         description="API keys and their usage plans, in the environment boto3 targets "
         "(AWS_ENDPOINT_URL for the local emulator).",
     )
@@ -63,8 +85,22 @@ def register(subparsers: Any) -> None:
         "the old one is disabled and detached",
     )
     rotate.add_argument("key", metavar="NAME_OR_ID", help="key name or id")
+    rotate.add_argument(
+        "--grace",
+        type=grace_period,
+        default=dt.timedelta(0),
+        metavar="DURATION",
+        help="keep the old key working this long (30m, 24h, 7d; at most 30d) so the subscriber "
+        "can switch without an outage; the API refuses it afterwards (default 0: retired now)",
+    )
     _directory_arguments(rotate)
     rotate.set_defaults(func=_rotate)
+
+    prune = commands.add_parser(
+        "prune", help="detach and disable the rotated keys whose grace period has ended"
+    )
+    _directory_arguments(prune)
+    prune.set_defaults(func=_prune)
 
     revoke = commands.add_parser("revoke", help="disable a key and detach it from its usage plans")
     revoke.add_argument("key", metavar="NAME_OR_ID", help="key name or id")
@@ -263,11 +299,12 @@ def _list(args: argparse.Namespace) -> int:
     directory = _directory(args)
     keys = _pages(client, "get_api_keys", "listing API keys", includeValues=args.show_value)
     _, plans = _plans_by_key(client)
-    owners = {
-        item["pk"]["S"].removeprefix(tenancy.KEY_PREFIX): tenancy.subscriber_of(item)
+    entries = {
+        item["pk"]["S"].removeprefix(tenancy.KEY_PREFIX): item
         for item in directory.items()
         if item["pk"]["S"].startswith(tenancy.KEY_PREFIX)
     }
+    owners = {key_id: tenancy.subscriber_of(item) for key_id, item in entries.items()}
     rows = []
     for key in sorted(keys, key=lambda k: (k.get("name", ""), k["id"])):
         row = [
@@ -276,11 +313,12 @@ def _list(args: argparse.Namespace) -> int:
             "yes" if key.get("enabled") else "no",
             owners.get(key["id"]) or "-",  # "-": no subscriber, the API denies it
             ",".join(sorted(p.get("name") or p["id"] for p in plans.get(key["id"], []))) or "-",
+            _expiry_cell(entries.get(key["id"])),
         ]
         if args.show_value:
             row.append(key.get("value", ""))
         rows.append(row)
-    header = ["NAME", "ID", "ENABLED", "SUBSCRIBER", "PLANS"] + (
+    header = ["NAME", "ID", "ENABLED", "SUBSCRIBER", "PLANS", "EXPIRES"] + (
         ["VALUE"] if args.show_value else []
     )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -288,6 +326,14 @@ def _list(args: argparse.Namespace) -> int:
         cells = (str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
         print("  ".join(cells).rstrip())
     return 0
+
+
+def _expiry_cell(entry: dict[str, Any] | None) -> str:
+    expires = tenancy.expiry_of(entry)
+    if expires is None:
+        return "-"
+    past = " (expired: run keys prune)" if expires < dt.datetime.now(dt.UTC) else ""
+    return tenancy.format_instant(expires) + past
 
 
 def _new_key(
@@ -419,12 +465,54 @@ def _rotate(args: argparse.Namespace) -> int:
             patchOperations=[{"op": "replace", "path": "/name", "value": name}],
         )
         raise
+    if args.grace:
+        # The old key stays in its plans; its directory entry says until when the API takes it.
+        expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + args.grace
+        managed_by = entry.get("managed_by", {}).get("S", MANAGED_BY)
+        directory.put(tenancy.key_item(old["id"], subscriber, managed_by, expires))
+        until = tenancy.format_instant(expires)
+        plan_names = ", ".join(p.get("name", p["id"]) for p in plans)
+        return _show_new_key(
+            f"rotated API key {name}: new key {new['id']} of subscriber {subscriber} in "
+            f"{plan_names}; old key {old['id']} ({retired}) keeps working until {until}, then "
+            "the API refuses it (`headwater keys prune` then detaches and disables it)",
+            new["value"],
+        )
     detached = _retire(client, directory, old, plans)
     return _show_new_key(
         f"rotated API key {name}: new key {new['id']} of subscriber {subscriber} in {detached}; "
         f"old key {old['id']} disabled as {retired}",
         new["value"],
     )
+
+
+def _prune(args: argparse.Namespace) -> int:
+    client = _client()  # first: "no AWS target" is the error a fresh shell needs to read
+    directory = _directory(args)
+    now = dt.datetime.now(dt.UTC)
+    expired = {
+        item["pk"]["S"].removeprefix(tenancy.KEY_PREFIX): item
+        for item in directory.items()
+        if item["pk"]["S"].startswith(tenancy.KEY_PREFIX) and (tenancy.expiry_of(item) or now) < now
+    }
+    if not expired:
+        print("no rotated key has expired")
+        return 0
+    keys = {k["id"]: k for k in _pages(client, "get_api_keys", "listing API keys")}
+    _, plans = _plans_by_key(client)
+    for key_id, item in sorted(expired.items()):
+        key = keys.get(key_id)
+        if key is None:  # deleted by hand: only its entry is left
+            directory.delete(item["pk"]["S"])
+            print(f"removed the entry of deleted API key {key_id}")
+            continue
+        detached = _retire(client, directory, key, plans.get(key_id, []))
+        until = tenancy.format_instant(tenancy.expiry_of(item))
+        print(
+            f"pruned API key {key.get('name', '')} ({key_id}), expired {until}: disabled, "
+            f"detached from {detached}"
+        )
+    return 0
 
 
 def _show_new_key(summary: str, value: str) -> int:

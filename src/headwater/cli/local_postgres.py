@@ -63,13 +63,18 @@ def ensure_running(root: Path | None = None) -> Any:
     return current
 
 
-def stop(root: Path | None = None) -> bool:
-    """Stop the local server if it runs; whether it did. Nothing to do without a data dir."""
-    directory = data_dir(root)
-    if not directory.is_dir():
-        return False
+def running(root: Path | None = None) -> Any:
+    """The local server when it runs, else None (without a data dir it never ran)."""
+    if not data_dir(root).is_dir():
+        return None
     current = server(root)
-    if not current.running():
+    return current if current.running() else None
+
+
+def stop(root: Path | None = None) -> bool:
+    """Stop the local server if it runs; whether it did."""
+    current = running(root)
+    if current is None:
         return False
     current.stop()
     return True
@@ -107,16 +112,14 @@ def _describe(current: Any) -> str:
 def summary_line(root: Path | None = None) -> str | None:
     """The demo database as `local summary` shows it, when the server runs: a URI for psql (its
     password stays in its 0600 file) and how to stop it."""
-    directory = data_dir(root)
-    if not directory.is_dir():
-        return None
-    current = server(root)
-    if not current.running():
+    current = running(root)
+    if current is None:
         return None
     port = current.settings(DEMO_DATABASE, DEMO_USER)["port"]
+    password = data_dir(root) / DEMO_PASSWORD_FILE
     return (
         f"postgresql://{DEMO_USER}@127.0.0.1:{port}/{DEMO_DATABASE}  (the onboard demo's; "
-        f"password in {directory / DEMO_PASSWORD_FILE}; stop: ./setup.sh cli local postgres down)"
+        f"password in {password}; stop: ./setup.sh cli local postgres down)"
     )
 
 
@@ -136,7 +139,7 @@ def _down(_args: argparse.Namespace) -> int:
 
 
 def _status(_args: argparse.Namespace) -> int:
-    if not data_dir().is_dir() or not server().running():
+    if running() is None:
         print(f"local PostgreSQL: not running (data {data_dir()})")
         return EXIT_NOT_RUNNING
     print(f"local PostgreSQL: running at {_describe(server())}")

@@ -3,6 +3,7 @@ with the tenancy directory table as modules/platform creates it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -78,8 +79,10 @@ def test_create_list_revoke_round_trip(keys_cli, plan, aws, directory, capsys):
 
     assert keys_cli("list") == 0
     listed = capsys.readouterr().out
-    assert listed.splitlines()[0].split() == ["NAME", "ID", "ENABLED", "SUBSCRIBER", "PLANS"]
-    assert row_for(listed, key_name) == [key_name, key["id"], "yes", subscriber, plan_name]
+    assert listed.splitlines()[0].split() == [
+        *("NAME", "ID", "ENABLED", "SUBSCRIBER", "PLANS", "EXPIRES")
+    ]
+    assert row_for(listed, key_name) == [key_name, key["id"], "yes", subscriber, plan_name, "-"]
     assert value not in listed  # never shown without --show-value
     assert keys_cli("list", "--show-value") == 0
     assert row_for(capsys.readouterr().out, key_name)[-1] == value
@@ -90,7 +93,9 @@ def test_create_list_revoke_round_trip(keys_cli, plan, aws, directory, capsys):
     assert gw.get_usage_plan_keys(usagePlanId=plan_id)["items"] == []
     assert owner(aws, directory, key["id"]) is None, "a revoked key belongs to no one"
     assert keys_cli("list") == 0
-    assert row_for(capsys.readouterr().out, key_name) == [key_name, key["id"], "no", "-", "-"]
+    assert row_for(capsys.readouterr().out, key_name) == [
+        *(key_name, key["id"], "no", "-", "-", "-")
+    ]
 
     assert keys_cli("revoke", key["id"], "--delete") == 0
     capsys.readouterr()
@@ -127,6 +132,58 @@ def test_rotate_keeps_the_subscriber_and_plans_and_retires_the_old_key(
     assert owner(aws, directory, next(
         k["id"] for k in gw.get_api_keys()["items"] if k["name"] == name
     )) == subscriber  # fmt: skip
+
+
+def test_rotate_with_grace_keeps_the_old_key_until_it_expires_then_prune_retires_it(
+    keys_cli, plan, aws, directory, capsys
+):
+    plan_name, plan_id, subscriber = plan
+    name = f"carol-{uuid.uuid4().hex[:6]}"
+    assert keys_cli("create", name, "--subscriber", subscriber) == 0
+    capsys.readouterr()
+    gw, ddb = aws("apigateway"), aws("dynamodb")
+    old = next(k for k in gw.get_api_keys()["items"] if k["name"] == name)
+
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    assert keys_cli("rotate", name, "--grace", "24h") == 0
+    rotated = capsys.readouterr()
+    keys = {k["id"]: k for k in gw.get_api_keys()["items"]}
+    (new,) = [k for k in keys.values() if k["name"] == name]
+    # Both keys work meanwhile: same plan, same subscriber, the old one enabled and dated.
+    in_plan = {k["id"] for k in gw.get_usage_plan_keys(usagePlanId=plan_id)["items"]}
+    assert in_plan == {old["id"], new["id"]}
+    assert keys[old["id"]]["enabled"] and keys[old["id"]]["name"].startswith(f"{name}-rotated-")
+    entry = ddb.get_item(TableName=directory, Key={"pk": {"S": tenancy.KEY_PREFIX + old["id"]}})
+    expires = tenancy.expiry_of(entry["Item"])
+    assert before + dt.timedelta(hours=24) <= expires <= before + dt.timedelta(hours=24, minutes=1)
+    assert tenancy.subscriber_of(entry["Item"]) == subscriber
+    assert f"keeps working until {tenancy.format_instant(expires)}" in rotated.err
+    assert keys_cli("list") == 0
+    listed = capsys.readouterr().out
+    assert row_for(listed, keys[old["id"]]["name"])[-1] == tenancy.format_instant(expires)
+    assert row_for(listed, name)[-1] == "-"
+
+    # Before the expiry prune leaves it alone; after it, prune detaches and disables it.
+    assert keys_cli("prune") == 0
+    assert "no rotated key has expired" in capsys.readouterr().out
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    put_key(ddb, directory, old["id"], subscriber, by="headwater-cli", expires=past)
+    assert keys_cli("prune") == 0
+    pruned = capsys.readouterr().out
+    assert f"pruned API key {keys[old['id']]['name']} ({old['id']})" in pruned
+    assert f"detached from {plan_name}" in pruned
+    assert gw.get_api_key(apiKey=old["id"])["enabled"] is False
+    assert [k["id"] for k in gw.get_usage_plan_keys(usagePlanId=plan_id)["items"]] == [new["id"]]
+    assert owner(aws, directory, old["id"]) is None
+    assert owner(aws, directory, new["id"]) == subscriber
+
+
+@pytest.mark.parametrize("grace", ["forever", "24", "-1h", "31d", "1w"])
+def test_a_grace_that_is_not_a_bounded_duration_is_a_usage_error(keys_cli, grace, capsys):
+    with pytest.raises(SystemExit) as exited:
+        keys_cli("rotate", "anything", "--grace", grace)
+    assert exited.value.code == 2
+    assert "--grace" in capsys.readouterr().err
 
 
 def test_rotate_refuses_keys_terraform_owns_or_no_one_owns(keys_cli, plan, aws, directory, capsys):

@@ -402,7 +402,9 @@ def test_invalid_connection_body_lists_every_error_without_the_token(collect_env
     assert request("GET", CONNECTIONS)[1]["connections"] == []
 
 
-def test_a_schedule_may_name_only_its_owners_connection(collect_env, monkeypatch):
+@pytest.fixture
+def tokened_connector(monkeypatch) -> None:
+    """A registry with a connector "tokened" that needs a token (the synthetic one needs none)."""
     from headwater.collect.connectors import registry
     from headwater.collect.connectors.synthetic import SyntheticConnector
 
@@ -410,10 +412,13 @@ def test_a_schedule_may_name_only_its_owners_connection(collect_env, monkeypatch
         name = "tokened"
         requires_connection = True
 
-    # A registry with a connector that needs a token (the synthetic one needs none).
     monkeypatch.setattr(
         registry, "CONNECTORS", MappingProxyType({**registry.CONNECTORS, "tokened": Tokened()})
     )
+
+
+@pytest.mark.usefixtures("tokened_connector")
+def test_a_schedule_may_name_only_its_owners_connection(collect_env):
     assert connect("theirs", key="k-globex", source="tokened")[0] == 201
     assert connect("mine", source="tokened")[0] == 201
     assert connect("synthetic-token", source="synthetic")[0] == 201
@@ -499,17 +504,8 @@ def test_a_name_no_schedule_or_connection_can_have_is_a_404(collect_env, name):
     assert calls == []
 
 
-def test_a_connection_schedules_name_is_deleted_only_with_force(collect_env, monkeypatch):
-    from headwater.collect.connectors import registry
-    from headwater.collect.connectors.synthetic import SyntheticConnector
-
-    class Tokened(SyntheticConnector):
-        name = "tokened"
-        requires_connection = True
-
-    monkeypatch.setattr(
-        registry, "CONNECTORS", MappingProxyType({**registry.CONNECTORS, "tokened": Tokened()})
-    )
+@pytest.mark.usefixtures("tokened_connector")
+def test_a_connection_schedules_name_is_deleted_only_with_force(collect_env):
     assert connect("main", source="tokened")[0] == 201
     assert connect("main", key="k-globex", source="tokened")[0] == 201
     tokened = {**DAILY, "source": "tokened", "connection": "main"}

@@ -3,6 +3,8 @@ item) and the directory that resolves API key ids, on moto's in-process DynamoDB
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -145,3 +147,33 @@ def test_denials_are_cached_too_and_expire(dynamodb):
     put_key(dynamodb, TABLE, "key-new", "acme")
     clock.now += 61
     assert directory.caller("key-new").subscriber == "acme"
+
+
+def test_a_rotated_key_works_until_its_expiry_even_from_the_cache(dynamodb):
+    start = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    wall = {"now": start}
+    put_key(
+        dynamodb, TABLE, "key-old", "acme", by="headwater-cli", expires=start + timedelta(hours=2)
+    )
+    counting, clock = Counting(dynamodb), Clock()
+    directory = Directory(counting, TABLE, ttl=3600, clock=clock, now=lambda: wall["now"])
+    assert directory.caller("key-old").expires == start + timedelta(hours=2)
+    wall["now"] = start + timedelta(hours=2)  # its last valid instant
+    assert directory.caller("key-old").subscriber == "acme"
+    wall["now"] += timedelta(seconds=1)
+    with pytest.raises(Denied) as denied:
+        directory.caller("key-old")  # still cached (ttl one hour): the expiry applies anyway
+    assert denied.value.status == 403
+    assert "expired at 2026-12-02T14:00:00Z" in denied.value.message
+    assert counting.calls == 2
+    # Keys without an expiry are not affected.
+    assert directory.caller("key-acme").expires is None
+
+
+@pytest.mark.parametrize("stored", ["tomorrow", "", "2026-13-45T99:00:00Z"])
+def test_an_unreadable_expiry_fails_closed(dynamodb, stored):
+    item = tenancy.key_item("key-odd", "acme", "headwater-cli")
+    dynamodb.put_item(TableName=TABLE, Item={**item, tenancy.EXPIRES: {"S": stored}})
+    with pytest.raises(Denied) as denied:
+        Directory(dynamodb, TABLE).caller("key-odd")
+    assert denied.value.status == 403 and "expired" in denied.value.message
