@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from headwater.local.iam import actions, enforce, evaluate
 from headwater.local.iam.actions import BucketEncryption
@@ -365,8 +367,53 @@ def test_create_secret_is_checked_on_the_secret_it_names_not_its_key():
         (
             "secretsmanager:CreateSecret",
             f"arn:aws:secretsmanager:{R}:{A}:secret:hw/collect/acme/main",
-        )
+        ),
+        # Setting the key validates both actions on it, through Secrets Manager.
+        ("kms:GenerateDataKey", KEY),
+        ("kms:Decrypt", KEY),
     ]
+    assert found[1].context["kms:ViaService"] == f"secretsmanager.{R}.amazonaws.com"
+
+
+def _keyed(prefix: str, params: dict) -> str | None:
+    """The lookup the checker makes: every secret, queue and topic under KEY."""
+    return KEY
+
+
+@pytest.mark.parametrize(
+    ("prefix", "operation", "params", "used"),
+    [
+        ("secretsmanager", "GetSecretValue", {"SecretId": "s"}, ["kms:Decrypt"]),
+        ("secretsmanager", "PutSecretValue", {"SecretId": "s", "SecretString": "x"},
+         ["kms:GenerateDataKey"]),
+        ("secretsmanager", "UpdateSecret", {"SecretId": "s", "SecretString": "x"},
+         ["kms:GenerateDataKey"]),
+        ("secretsmanager", "UpdateSecret", {"SecretId": "s", "Description": "d"}, []),
+        ("secretsmanager", "DescribeSecret", {"SecretId": "s"}, []),
+        ("secretsmanager", "DeleteSecret", {"SecretId": "s"}, []),
+        # No key named at creation: the AWS managed key, which needs no grant.
+        ("secretsmanager", "CreateSecret", {"Name": "s", "SecretString": "x"}, []),
+        ("secretsmanager", "CreateSecret", {"Name": "s", "KmsKeyId": "alias/aws/secretsmanager",
+         "SecretString": "x"}, []),
+        ("sqs", "SendMessage", {"QueueUrl": "http://h/1/q", "MessageBody": "m"},
+         ["kms:GenerateDataKey", "kms:Decrypt"]),
+        ("sqs", "SendMessageBatch", {"QueueUrl": "http://h/1/q", "Entries": []},
+         ["kms:GenerateDataKey", "kms:Decrypt"]),
+        ("sqs", "ReceiveMessage", {"QueueUrl": "http://h/1/q"}, ["kms:Decrypt"]),
+        ("sqs", "DeleteMessage", {"QueueUrl": "http://h/1/q", "ReceiptHandle": "r"}, []),
+        ("sns", "Publish", {"TopicArn": f"arn:aws:sns:{R}:{A}:t", "Message": "m"},
+         ["kms:GenerateDataKey", "kms:Decrypt"]),
+    ],
+)  # fmt: skip
+def test_services_use_a_customer_key_with_the_callers_permissions(prefix, operation, params, used):
+    found = actions.requirements(prefix, operation, params, R, key_of=_keyed)
+    kms = [r for r in found if r.action.startswith("kms:")]
+    assert [r.action for r in kms] == used
+    assert all(r.resource == KEY for r in kms)
+    assert all(r.context["kms:ViaService"] == f"{prefix}.{R}.amazonaws.com" for r in kms)
+    # Without a customer managed key (the lookup finds none) only the service's action is left.
+    plain = actions.requirements(prefix, operation, params, R)
+    assert not any(r.action.startswith("kms:") for r in plain)
 
 
 def test_sse_kms_reads_and_writes_need_the_implicit_kms_actions():
@@ -464,3 +511,61 @@ def test_unreadable_role_is_written_with_no_policies_so_calls_are_denied(tmp_pat
     spec = json.loads(Path(files.write("fn", "arn:aws:iam::123456789012:role/r")).read_text())
     assert spec["documents"] == []
     assert spec["principal_arn"] == "arn:aws:sts::123456789012:assumed-role/r/fn"
+
+
+def test_the_checker_reads_the_customer_key_of_a_secret_queue_or_topic(checker, monkeypatch):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": R,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        kms = boto3.client("kms", region_name=R)
+        key = kms.create_key()["KeyMetadata"]
+        kms.create_alias(AliasName="alias/platform", TargetKeyId=key["KeyId"])
+        secrets = boto3.client("secretsmanager", region_name=R)
+        secrets.create_secret(Name="db", SecretString="{}", KmsKeyId=key["KeyId"])
+        secrets.create_secret(Name="plain", SecretString="{}")
+        sqs = boto3.client("sqs", region_name=R)
+        keyed = sqs.create_queue(QueueName="work", Attributes={"KmsMasterKeyId": "alias/platform"})[
+            "QueueUrl"
+        ]
+        managed = sqs.create_queue(
+            QueueName="managed", Attributes={"KmsMasterKeyId": "alias/aws/sqs"}
+        )["QueueUrl"]
+        sns = boto3.client("sns", region_name=R)
+        topic = sns.create_topic(Name="t", Attributes={"KmsMasterKeyId": key["Arn"]})["TopicArn"]
+
+        assert checker._resource_key("secretsmanager", {"SecretId": "db"}) == key["Arn"]
+        assert checker._resource_key("secretsmanager", {"SecretId": "plain"}) is None
+        assert checker._resource_key("secretsmanager", {"SecretId": "missing"}) is None
+        assert checker._resource_key("sqs", {"QueueUrl": keyed}) == key["Arn"]  # alias resolved
+        assert checker._resource_key("sqs", {"QueueUrl": managed}) is None  # AWS managed key
+        assert checker._resource_key("sns", {"TopicArn": topic}) == key["Arn"]
+
+        # A role that may read the secret but not decrypt with its key is denied, as on AWS.
+        checker.spec["documents"] = [
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+                    {
+                        "Effect": "Allow",
+                        "Action": "kms:Decrypt",
+                        "Resource": key["Arn"],
+                        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{R}.amazonaws.com"}},
+                    },
+                ]
+            }
+        ]
+        checker._reload = lambda: None  # type: ignore[method-assign] - keep the edited documents
+        decision = checker.decide("secretsmanager", "GetSecretValue", {"SecretId": "db"})
+        assert decision is not None
+        assert (decision.action, decision.resource) == ("kms:Decrypt", key["Arn"])
+        assert checker.decide("secretsmanager", "GetSecretValue", {"SecretId": "plain"}) is None
+        statement = checker.spec["documents"][0]["Statement"][1]
+        statement["Condition"]["StringEquals"]["kms:ViaService"] = (
+            f"secretsmanager.{R}.amazonaws.com"
+        )
+        assert checker.decide("secretsmanager", "GetSecretValue", {"SecretId": "db"}) is None

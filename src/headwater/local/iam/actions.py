@@ -10,7 +10,16 @@ the log rather than as a silent allow.
 Implicit actions: a read or write of an object in a bucket whose default encryption is SSE-KMS
 makes S3 call KMS on the caller's behalf, with the caller's permissions: ``kms:Decrypt`` for
 reads, ``kms:GenerateDataKey`` for writes (both for multipart uploads), with ``kms:ViaService``
-and the S3 encryption context set, as the S3 and KMS documentation describe.
+and the S3 encryption context set, as the S3 and KMS documentation describe. Secrets Manager,
+SQS and SNS do the same for a secret, queue or topic under a customer managed key (AWS managed
+keys, ``alias/aws/...``, need no grant):
+
+- Secrets Manager (user guide, "Secret encryption and decryption"): GetSecretValue decrypts
+  (``kms:Decrypt``); CreateSecret with a value, PutSecretValue and UpdateSecret with a value
+  generate a data key (``kms:GenerateDataKey``); establishing or changing a secret's key
+  (CreateSecret or UpdateSecret with ``KmsKeyId``) also validates both on the new key;
+- SQS (developer guide, key management): a producer needs ``kms:GenerateDataKey`` and
+  ``kms:Decrypt``, a consumer ``kms:Decrypt``; SNS publishers need the producer's pair too.
 """
 
 from __future__ import annotations
@@ -55,6 +64,15 @@ EncryptionLookup = Callable[[str], BucketEncryption]
 
 def _none(_bucket: str) -> BucketEncryption:
     return BucketEncryption()
+
+
+# The customer managed key (an ARN) of the secret, queue or topic a call names, or None (none,
+# SSE-SQS or an AWS managed key). Called with the service prefix and the call's parameters.
+KeyLookup = Callable[[str, dict[str, Any]], str | None]
+
+
+def _no_key(_prefix: str, _params: dict[str, Any]) -> str | None:
+    return None
 
 
 # -- the action database ------------------------------------------------------------------
@@ -286,12 +304,55 @@ def _events(operation: str, params: dict[str, Any], region: str) -> list[Require
     return [Requirement(f"events:{operation}", arns.generic("events", params, region))]
 
 
+# -- keys other services use with the caller's permissions ----------------------------------
+
+_PRODUCER = ("kms:GenerateDataKey", "kms:Decrypt")
+_KEY_USE = {
+    "secretsmanager:GetSecretValue": ("kms:Decrypt",),
+    "secretsmanager:PutSecretValue": ("kms:GenerateDataKey",),
+    "sqs:SendMessage": _PRODUCER,
+    "sqs:SendMessageBatch": _PRODUCER,
+    "sqs:ReceiveMessage": ("kms:Decrypt",),
+    "sns:Publish": _PRODUCER,
+    "sns:PublishBatch": _PRODUCER,
+}
+
+
+def _service_key_use(
+    prefix: str, operation: str, params: dict[str, Any], region: str, key_of: KeyLookup
+) -> list[Requirement]:
+    """The KMS actions Secrets Manager, SQS or SNS takes with the caller's permissions."""
+    named = params.get("KmsKeyId") if operation in ("CreateSecret", "UpdateSecret") else None
+    if prefix == "secretsmanager" and operation in ("CreateSecret", "UpdateSecret"):
+        has_value = "SecretString" in params or "SecretBinary" in params
+        # A key set here is validated with both actions; a new value needs a data key.
+        used = _PRODUCER if named else (("kms:GenerateDataKey",) if has_value else ())
+    else:
+        used = _KEY_USE.get(f"{prefix}:{operation}", ())
+    if not used:
+        return []
+    if named:
+        key_arn = None if named.startswith("alias/aws/") else arns.kms_key(named, region)
+    elif operation == "CreateSecret":
+        key_arn = None  # no key named: the AWS managed key aws/secretsmanager
+    else:
+        key_arn = key_of(prefix, params)
+    if key_arn is None:
+        return []
+    context = {
+        "kms:ViaService": f"{prefix}.{region}.amazonaws.com",
+        "kms:CallerAccount": arns.ACCOUNT,
+    }
+    return [Requirement(action, key_arn, context) for action in used]
+
+
 def requirements(
     prefix: str,
     operation: str,
     params: dict[str, Any],
     region: str,
     encryption: EncryptionLookup = _none,
+    key_of: KeyLookup = _no_key,
 ) -> list[Requirement]:
     """Every (action, resource) IAM checks for this call; [] when it needs no permission."""
     prefix = SIGNING_NAME_TO_PREFIX.get(prefix, prefix)
@@ -304,4 +365,7 @@ def requirements(
     if prefix == "events":
         return _events(operation, params, region)
     action = _BATCH.get(f"{prefix}:{operation}", f"{prefix}:{operation}")
-    return [Requirement(action, arns.generic(prefix, params, region))]
+    found = [Requirement(action, arns.generic(prefix, params, region))]
+    if prefix in ("secretsmanager", "sqs", "sns"):
+        found += _service_key_use(prefix, operation, params, region, key_of)
+    return found

@@ -10,7 +10,8 @@ makes a fresh boto3 Session per client) is covered without touching the handler'
   ``client.exceptions.AccessDeniedException`` for DynamoDB) that AWS's answer would produce.
 Each denial also logs one line naming the action, the resource and the reason.
 
-Calls the checker makes itself (reading a bucket's default encryption) are not checked.
+Calls the checker makes itself (reading a bucket's default encryption, the key of a secret,
+queue or topic) are not checked.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Checker:
         self.spec: dict[str, Any] = {}
         self._local = threading.local()
         self._encryption: dict[str, actions.BucketEncryption] = {}
+        self._keys: dict[tuple[str, str], str | None] = {}
         self._warned: set[str] = set()
         self._reload()
 
@@ -83,6 +85,7 @@ class Checker:
             self.spec = json.loads(self.path.read_text())
             self._mtime = mtime
             self._encryption.clear()  # a redeploy may change bucket encryption too
+            self._keys.clear()
 
     # -- reading the emulator for implicit actions -----------------------------------------
 
@@ -111,6 +114,43 @@ class Checker:
         self._encryption[bucket] = result
         return result
 
+    def _resource_key(self, prefix: str, params: dict[str, Any]) -> str | None:
+        """The customer managed key of the secret, queue or topic ``params`` names (see
+        ``actions.KeyLookup``); None when there is none or it cannot be read (the service
+        call itself then says what is wrong)."""
+        name = params.get("SecretId") or params.get("QueueUrl") or params.get("TopicArn")
+        if not isinstance(name, str):
+            return None
+        if (prefix, name) in self._keys:
+            return self._keys[prefix, name]
+        import boto3
+
+        session = boto3.session.Session()
+        self._local.inside = True
+        try:
+            if prefix == "secretsmanager":
+                key = session.client(prefix).describe_secret(SecretId=name).get("KmsKeyId")
+            elif prefix == "sqs":
+                attributes = session.client(prefix).get_queue_attributes(
+                    QueueUrl=name, AttributeNames=["KmsMasterKeyId"]
+                )
+                key = attributes.get("Attributes", {}).get("KmsMasterKeyId")
+            else:
+                attributes = session.client(prefix).get_topic_attributes(TopicArn=name)
+                key = attributes.get("Attributes", {}).get("KmsMasterKeyId")
+            if key and not key.startswith("alias/aws/"):
+                # An alias or a bare id: the key's ARN, as policies name it.
+                key = session.client("kms").describe_key(KeyId=key)["KeyMetadata"]["Arn"]
+            else:
+                key = None
+        except Exception as exc:  # no such resource (yet): not remembered, looked up again
+            log.debug("no customer managed key found for %s %s: %s", prefix, name, exc)
+            return None
+        finally:
+            self._local.inside = False
+        self._keys[prefix, name] = key
+        return key
+
     # -- deciding ----------------------------------------------------------------------------
 
     def decide(
@@ -119,7 +159,9 @@ class Checker:
         """The first denied requirement of the call, or None when everything is allowed."""
         self._reload()
         region = self.spec.get("region", "us-east-1")
-        needed = actions.requirements(prefix, operation, params, region, self._bucket_encryption)
+        needed = actions.requirements(
+            prefix, operation, params, region, self._bucket_encryption, self._resource_key
+        )
         index_path = self.spec.get("action_index")
         index = actions.load_index(index_path) if index_path else {}
         for req in needed:
