@@ -438,7 +438,9 @@ def _rotate(args: argparse.Namespace) -> int:
         raise CommandError(
             f"API key {label} of subscriber {subscriber} is managed by Terraform: rotate it with "
             f"terraform apply -replace='module.stack.module.api_stage."
-            f'aws_api_gateway_api_key.this["{subscriber}"]\''
+            f'aws_api_gateway_api_key.this["{subscriber}"]\' (which retires it at once: to give '
+            f"the subscriber time to switch, hand over a second key first with `headwater keys "
+            f"create NAME --subscriber {subscriber}`)"
         )
     _, plans_by_key = _plans_by_key(client)
     plans = plans_by_key.get(old["id"], [])

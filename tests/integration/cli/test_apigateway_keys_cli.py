@@ -195,6 +195,7 @@ def test_rotate_refuses_keys_terraform_owns_or_no_one_owns(keys_cli, plan, aws, 
     assert keys_cli("rotate", made["id"]) == 1
     err = capsys.readouterr().err
     assert "managed by Terraform" in err and "-replace=" in err
+    assert f"keys create NAME --subscriber {subscriber}" in err  # the way to a grace
     assert f'aws_api_gateway_api_key.this["{subscriber}"]' in err
     assert gw.get_api_key(apiKey=made["id"])["enabled"] is True, "nothing changed"
 
