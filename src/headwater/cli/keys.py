@@ -37,9 +37,10 @@ _GRACE_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 def grace_period(text: str) -> dt.timedelta:
     """``--grace``: ``0`` or a whole number of minutes, hours or days (``30m``, ``24h``, ``7d``),
     at most 30 days."""
-    match = re.fullmatch(r"(\d{1,5})([mhd])", text.strip())
-    if text.strip() == "0":
+    text = text.strip()
+    if text == "0":
         return dt.timedelta(0)
+    match = re.fullmatch(r"(\d{1,5})([mhd])", text)
     if match is None:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a duration like 30m, 24h or 7d (or 0: retire the old key now)"
@@ -268,6 +269,14 @@ class Directory:
             self.client, "scan", f"reading the tenancy directory {self.table}", TableName=self.table
         )
 
+    def key_entries(self) -> dict[str, dict[str, Any]]:
+        """Every key's directory entry, by key id."""
+        return {
+            item["pk"]["S"].removeprefix(tenancy.KEY_PREFIX): item
+            for item in self.items()
+            if item["pk"]["S"].startswith(tenancy.KEY_PREFIX)
+        }
+
     def subscriber(self, name: str) -> tenancy.Subscriber:
         item = self.get(tenancy.SUBSCRIBER_PREFIX + name)
         if item is None:
@@ -299,11 +308,7 @@ def _list(args: argparse.Namespace) -> int:
     directory = _directory(args)
     keys = _pages(client, "get_api_keys", "listing API keys", includeValues=args.show_value)
     _, plans = _plans_by_key(client)
-    entries = {
-        item["pk"]["S"].removeprefix(tenancy.KEY_PREFIX): item
-        for item in directory.items()
-        if item["pk"]["S"].startswith(tenancy.KEY_PREFIX)
-    }
+    entries = directory.key_entries()
     owners = {key_id: tenancy.subscriber_of(item) for key_id, item in entries.items()}
     rows = []
     for key in sorted(keys, key=lambda k: (k.get("name", ""), k["id"])):
@@ -493,9 +498,9 @@ def _prune(args: argparse.Namespace) -> int:
     directory = _directory(args)
     now = dt.datetime.now(dt.UTC)
     expired = {
-        item["pk"]["S"].removeprefix(tenancy.KEY_PREFIX): item
-        for item in directory.items()
-        if item["pk"]["S"].startswith(tenancy.KEY_PREFIX) and (tenancy.expiry_of(item) or now) < now
+        key_id: item
+        for key_id, item in directory.key_entries().items()
+        if (tenancy.expiry_of(item) or now) < now
     }
     if not expired:
         print("no rotated key has expired")

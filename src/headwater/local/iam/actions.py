@@ -75,6 +75,15 @@ def _no_key(_prefix: str, _params: dict[str, Any]) -> str | None:
     return None
 
 
+def customer_key_arn(key_id: str | None, arn_of: Callable[[str], str]) -> str | None:
+    """The ARN of the customer managed key ``key_id`` names (``arn_of`` resolves an alias or a
+    bare id, e.g. with kms:DescribeKey); None for no key or an AWS managed ``alias/aws/...`` one,
+    whose key policy lets the service use it for everyone in the account."""
+    if not key_id or key_id.startswith("alias/aws/"):
+        return None
+    return key_id if key_id.startswith("arn:") and ":key/" in key_id else arn_of(key_id)
+
+
 # -- the action database ------------------------------------------------------------------
 
 

@@ -138,11 +138,9 @@ class Checker:
             else:
                 attributes = session.client(prefix).get_topic_attributes(TopicArn=name)
                 key = attributes.get("Attributes", {}).get("KmsMasterKeyId")
-            if key and not key.startswith("alias/aws/"):
-                # An alias or a bare id: the key's ARN, as policies name it.
-                key = session.client("kms").describe_key(KeyId=key)["KeyMetadata"]["Arn"]
-            else:
-                key = None
+            key = actions.customer_key_arn(
+                key, lambda k: session.client("kms").describe_key(KeyId=k)["KeyMetadata"]["Arn"]
+            )
         except Exception as exc:  # no such resource (yet): not remembered, looked up again
             log.debug("no customer managed key found for %s %s: %s", prefix, name, exc)
             return None

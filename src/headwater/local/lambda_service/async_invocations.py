@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from headwater.local.iam import actions
 from headwater.local.iam.service_roles import ServiceRoles
 
 log = logging.getLogger("headwater.local.lambda_service.async")
@@ -188,35 +189,39 @@ class Destinations:
             return None
         return self.roles.denial(role_arn, session, action, resource, context)
 
-    def _kms_denial(
-        self, key_id: str | None, service: str, role_arn: str, session: str
+    def _send_denial(
+        self,
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        key_id: str | None,
+        role_arn: str,
+        session: str,
     ) -> str | None:
-        """An encrypted queue or topic makes its service use the key with the sender's
-        permissions: kms:GenerateDataKey and kms:Decrypt (SQS developer guide, key management:
-        the producer's permissions). AWS managed keys (alias/aws/...) need no grant."""
-        if not key_id or key_id.startswith("alias/aws/") or not (self.roles and self.roles.on):
+        """What the send needs, as a function's own call of it needs (``iam.actions``): the
+        service's action, and for a queue or topic under a customer managed key the KMS actions
+        its service takes with the sender's permissions."""
+        if not (self.roles and self.roles.on):
             return None
-        key_arn = self._client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
-        context = {
-            "kms:ViaService": f"{service}.{self.region}.amazonaws.com",
-            "kms:CallerAccount": key_arn.split(":")[4],
-        }
-        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-            denial = self._denial(role_arn, session, action, key_arn, context)
+        key_arn = actions.customer_key_arn(
+            key_id, lambda k: self._client("kms").describe_key(KeyId=k)["KeyMetadata"]["Arn"]
+        )
+        for need in actions.requirements(
+            service, operation, params, self.region, key_of=lambda _prefix, _params: key_arn
+        ):
+            denial = self._denial(role_arn, session, need.action, need.resource, need.context)
             if denial is not None:
                 return denial
         return None
 
     def _sqs(self, arn: str, record: dict, role_arn: str, session: str) -> str | None:
         sqs = self._client("sqs")
-        denial = self._denial(role_arn, session, "sqs:SendMessage", arn)
-        if denial is not None:
-            return denial
         _region, account, name = arn.split(":")[3:6]
         url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         key = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"])
-        denial = self._kms_denial(
-            key.get("Attributes", {}).get("KmsMasterKeyId"), "sqs", role_arn, session
+        key_id = key.get("Attributes", {}).get("KmsMasterKeyId")
+        denial = self._send_denial(
+            "sqs", "SendMessage", {"QueueUrl": url}, key_id, role_arn, session
         )
         if denial is None:
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
@@ -224,11 +229,8 @@ class Destinations:
 
     def _sns(self, arn: str, record: dict, role_arn: str, session: str) -> str | None:
         sns = self._client("sns")
-        denial = self._denial(role_arn, session, "sns:Publish", arn)
-        if denial is not None:
-            return denial
-        key = sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("KmsMasterKeyId")
-        denial = self._kms_denial(key, "sns", role_arn, session)
+        key_id = sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("KmsMasterKeyId")
+        denial = self._send_denial("sns", "Publish", {"TopicArn": arn}, key_id, role_arn, session)
         if denial is None:
             sns.publish(TopicArn=arn, Message=json.dumps(record))
         return denial
